@@ -1,0 +1,223 @@
+"""`PislmApp`: the shell around the tabs — status line, connection watching, themes, keys, SSH mode.
+Tabs live in `tabs/` and reach shared state through the app: `settings`, `paths`, `backend`,
+`connection`, `models`, `current_model`, `save_settings()`, `show_error()`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
+from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
+from pislm_tui.commands import PislmCommands
+from pislm_tui.config import LoadedSettings, save_settings
+from pislm_tui.tabs.chat import ChatTab
+from pislm_tui.tabs.models import ModelsTab
+from pislm_tui.tabs.monitor import MonitorTab
+from pislm_tui.tabs.rag import RagTab
+from pislm_tui.tabs.tools import ToolsTab
+from pislm_tui.theming import (
+    DEFAULT_THEME,
+    SIXTEEN_COLOUR_THEME,
+    is_sixteen_colour_terminal,
+    load_themes,
+    shipped_themes_dir,
+)
+from pislm_tui.widgets.connection_banner import ConnectionBanner
+from pislm_tui.widgets.status_bar import StatusBar
+
+# Families of embedding-only models: not offered for chat.
+_EMBEDDING_FAMILIES = ("bert", "nomic-bert")
+
+
+class PislmApp(App[int]):
+    CSS_PATH = "pislm.tcss"
+    TITLE = "pislm"
+    COMMANDS = App.COMMANDS | {PislmCommands}
+    TABS: ClassVar[list[tuple[str, str]]] = [
+        ("chat", "Chat"),
+        ("models", "Models"),
+        ("rag", "RAG"),
+        ("tools", "Tools"),
+        ("monitor", "Monitor"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "toggle_help", "Keys", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        *(
+            Binding(f"alt+{n},f{n + 1}", f"show_tab('{tab}')", title, show=False, id=f"app.tab_{tab}")
+            for n, (tab, title) in enumerate(TABS, start=1)
+        ),
+    ]
+
+    connection: var[ConnectionState] = var(ConnectionState("connecting", "", ""), init=False)
+    models: var[tuple[ModelInfo, ...]] = var((), init=False)
+    current_model: var[str | None] = var(None, init=False)
+
+    def __init__(
+        self,
+        loaded: LoadedSettings,
+        *,
+        ssh: bool = False,
+        backend: Backend | None = None,
+        environ: Mapping[str, str] | None = None,
+        watch_connection: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.settings = loaded.settings
+        self.paths = loaded.paths
+        self.ssh = ssh
+        self.backend = backend or make_backend(self.settings)
+        self._watch_connection = watch_connection
+        self._startup_warnings = list(loaded.warnings)
+        super().__init__()
+        self.set_reactive(
+            PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
+        )
+        self.set_reactive(PislmApp.current_model, self.settings.model)
+        if ssh:
+            self.animation_level = "none"
+        self._register_themes(os.environ if environ is None else environ)
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.watcher: ConnectionWatcher | None = None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield ConnectionBanner()
+        tabs = {"chat": ChatTab, "models": ModelsTab, "rag": RagTab, "tools": ToolsTab, "monitor": MonitorTab}
+        with TabbedContent(initial="chat", id="tabs"):
+            for tab_id, title in self.TABS:
+                with TabPane(title, id=tab_id):
+                    yield tabs[tab_id](id=f"{tab_id}-tab")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for warning in self._startup_warnings:
+            self.notify(warning, title="Configuration", severity="warning", timeout=12)
+        self.theme_changed_signal.subscribe(self, self._save_theme)
+        if self._watch_connection:
+            self.watcher = ConnectionWatcher(
+                self.backend,
+                self._on_connection,
+                interval=self.settings.health_interval,
+                backoff_max=self.settings.health_backoff_max,
+            )
+            self.run_worker(self.watcher.run(), name="connection", group="connection")
+
+    async def on_unmount(self) -> None:
+        await self.backend.aclose()
+
+    # -- connection and models ------------------------------------------------------------------
+
+    def _on_connection(self, state: ConnectionState) -> None:
+        self.connection = state
+        if state.connected:
+            self.models = state.models
+            if self.current_model is None or self.current_model not in self.model_names():
+                default = self._default_model()
+                if self.current_model is None:
+                    self.current_model = default
+
+    def check_connection(self) -> None:
+        """Ask for a re-check now (after a failed request, a pull or a delete)."""
+        if self.watcher is not None:
+            self.watcher.check_now()
+
+    def model_names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def chat_models(self) -> list[str]:
+        """Installed models that can chat (embedding-only models left out)."""
+        return [
+            m.name
+            for m in self.models
+            if not (m.family in _EMBEDDING_FAMILIES or "embed" in m.name.lower())
+        ]
+
+    def _default_model(self) -> str | None:
+        names = self.chat_models()
+        return names[0] if names else None
+
+    def set_model(self, model: str) -> None:
+        self.current_model = model
+        self.notify(f"Chatting with {model}", timeout=3)
+
+    # -- tabs, help, themes --------------------------------------------------------------------
+
+    def show_tab(self, tab_id: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab_id
+
+    def action_show_tab(self, tab_id: str) -> None:
+        self.show_tab(tab_id)
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+
+    def _register_themes(self, environ: Mapping[str, str]) -> None:
+        themes, problems = load_themes(shipped_themes_dir(), self.paths.themes_dir)
+        for theme in themes.values():
+            self.register_theme(theme)
+        self._startup_warnings.extend(problems)
+        wanted = self.settings.theme
+        if "theme" not in self.settings.model_fields_set and is_sixteen_colour_terminal(environ):
+            wanted = SIXTEEN_COLOUR_THEME
+        if wanted not in self.available_themes:
+            self._startup_warnings.append(f"unknown theme '{wanted}'; using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self._theme_loaded = False
+        self.theme = wanted
+        self._theme_loaded = True
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def _save_theme(self, theme: Any) -> None:
+        if not self._theme_loaded or not self.is_running:
+            return
+        self.save_settings({"theme": theme.name})
+
+    # -- services for tabs ----------------------------------------------------------------------
+
+    def save_settings(self, updates: Mapping[str, Any]) -> bool:
+        """Write `updates` to the config file; a read-only or full disk is reported, not fatal."""
+        try:
+            save_settings(self.loaded.config_file, updates)
+        except OSError as exc:
+            self.notify(f"could not save the setting: {exc}", severity="error")
+            return False
+        return True
+
+    def show_error(self, error: BaseException, title: str = "Error") -> None:
+        """Our errors carry user-facing text; anything else is a bug, shown plainly."""
+        text = str(error) if isinstance(error, PislmError) else f"{type(error).__name__}: {error}"
+        self.notify(text, title=title, severity="error", timeout=10, markup=False)
+        if isinstance(error, PislmError) and error.exit_code == 3:
+            self.check_connection()
+
+    # -- SSH: no blinking cursors (each blink is a repaint sent over the link) -------------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.ssh and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+
+    @work
+    async def refresh_models(self) -> None:
+        """Re-read the installed models (after pull/delete)."""
+        self.check_connection()

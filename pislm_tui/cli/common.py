@@ -1,0 +1,48 @@
+"""Helpers shared by the subcommands: the context they get, and output conventions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from pislm_tui.backend import Backend
+    from pislm_tui.config import LoadedSettings, Paths, Settings
+
+
+def print_error(message: str) -> None:
+    print(f"pislm: {message}", file=sys.stderr, flush=True)
+
+
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    json.dump(data, out or sys.stdout, indent=2, ensure_ascii=False, default=str)
+    (out or sys.stdout).write("\n")
+
+
+@dataclass
+class CliContext:
+    loaded: LoadedSettings
+    _backend: Backend | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    @property
+    def paths(self) -> Paths:
+        return self.loaded.paths
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from pislm_tui.backend import make_backend
+
+            self._backend = make_backend(self.settings)
+        return self._backend
+
+    async def aclose(self) -> None:
+        if self._backend is not None:
+            await self._backend.aclose()
+            self._backend = None

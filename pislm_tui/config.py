@@ -1,0 +1,338 @@
+"""Settings: one pydantic model. Precedence: defaults < config file < environment < flags.
+
+File: `$XDG_CONFIG_HOME/pislm/config.toml` (optional, written only when the user saves a setting).
+Environment: `OLLAMA_HOST`, and `PISLM_<KEY>` / `PISLM_<SECTION>__<KEY>` (e.g. `PISLM_MODEL`,
+`PISLM_RAG__EMBED_MODEL`). Data lives in `$XDG_DATA_HOME/pislm/`.
+
+A bad file never stops the app: each bad key is reported (with its line when it can be found)
+and gets its default; a file that is not TOML at all is reported and ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pislm_tui.backend.hosts import DEFAULT_HOST, parse_host
+
+ENV_PREFIX = "PISLM_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ChatOptions(_Section):
+    """Model options sent with each chat request; None means the model's own default."""
+
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_k: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, ge=0, le=1)
+    num_ctx: int | None = Field(None, ge=256)
+    num_predict: int | None = Field(None, ge=-2)
+    seed: int | None = None
+
+    def to_request(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class ChatSettings(_Section):
+    system_prompt: str = ""
+    options: ChatOptions = ChatOptions()
+    keep_alive: str | None = None  # "5m", "1h", "-1" (forever), "0" (unload after each reply)
+    think: bool | None = None  # None: the model's default
+    flush_hz: float = Field(6.0, ge=1, le=30)  # how often streamed text reaches the screen
+    save_every_s: float = Field(2.0, gt=0)  # how often a growing reply is saved
+
+
+class MonitorSettings(_Section):
+    interval: float = Field(1.0, ge=0.2, le=60)
+    vcgencmd: str = "vcgencmd"
+    vcgencmd_interval: float = Field(5.0, ge=1)
+    show_strip: bool = True
+    top_processes: int = Field(8, ge=0, le=50)
+
+
+class ModelsSettings(_Section):
+    bench_prompt: str = "What is the capital of France?"
+    bench_runs: int = Field(3, ge=1, le=50)
+
+
+class RagSettings(_Section):
+    embed_model: str = "nomic-embed-text"
+    chroma_url: str | None = None  # a Chroma server (`chroma run`) instead of the local directory
+    chunk_size: int = Field(1000, ge=100, le=20000)  # characters
+    chunk_overlap: int = Field(150, ge=0)
+    batch_size: int = Field(32, ge=1, le=1024)  # texts per /api/embed request
+    top_k: int = Field(5, ge=1, le=50)
+    model: str | None = None  # chat model for answers; None: the main model
+    temperature: float = 0.0  # the lab's grounded-answer defaults
+    sampling_top_k: int = 10
+    top_p: float = 0.5
+
+
+class Location(_Section):
+    name: str = "Santiago de Chile"
+    lat: float = Field(-33.33, ge=-90, le=90)
+    lon: float = Field(-70.51, ge=-180, le=180)
+
+
+class ToolsSettings(_Section):
+    model: str | None = None  # None: the main model
+    vision_model: str = "llava-phi3:3.8b"
+    mode: Literal["json", "json_schema"] = "json"
+    max_retries: int = Field(10, ge=0, le=50)
+    units: Literal["km", "mi"] = "km"
+    location: Location = Location()
+    max_rounds: int = Field(5, ge=1, le=20)
+
+
+class Settings(_Section):
+    host: str = DEFAULT_HOST
+    api: Literal["ollama", "openai"] = "ollama"
+    api_key: str | None = None
+    model: str | None = None  # the chat model; None: the first installed one
+    theme: str = "pislm-dark"
+    ssh: bool | None = None  # None: detect from SSH_CONNECTION / SSH_TTY
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(120.0, gt=0)  # longest silence accepted while a model loads/answers
+    health_interval: float = Field(15.0, ge=1)  # re-check of a connected server
+    health_backoff_max: float = Field(10.0, ge=0.5)  # longest wait between retries when down
+    keys: dict[str, str] = {}  # binding id -> key(s), e.g. {"app.tab_chat" = "f2"}
+    chat: ChatSettings = ChatSettings()
+    monitor: MonitorSettings = MonitorSettings()
+    models: ModelsSettings = ModelsSettings()
+    rag: RagSettings = RagSettings()
+    tools: ToolsSettings = ToolsSettings()
+
+    @field_validator("host")
+    @classmethod
+    def _resolve_host(cls, value: str) -> str:
+        return value.strip() or DEFAULT_HOST
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Paths:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("HOME") or Path.home())
+        config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+        return cls(config_dir=config_home / "pislm", data_dir=data_home / "pislm")
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def themes_dir(self) -> Path:
+        return self.config_dir / "themes"
+
+    @property
+    def sessions_db(self) -> Path:
+        return self.data_dir / "sessions.db"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def bench_dir(self) -> Path:
+        return self.data_dir / "bench"
+
+
+@dataclass
+class LoadedSettings:
+    settings: Settings
+    paths: Paths
+    config_file: Path
+    warnings: list[str]
+
+
+def load_settings(
+    *,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedSettings:
+    """Build the settings from defaults, the file, the environment and flag overrides (a nested
+    dict, e.g. {"host": ..., "chat": {"system_prompt": ...}}), reporting every problem."""
+    env = os.environ if environ is None else environ
+    paths = Paths.from_env(env)
+    path = Path(config_file or env.get(f"{ENV_PREFIX}CONFIG") or paths.config_file).expanduser()
+    warnings: list[str] = []
+
+    file_data, text = _read_file(path, warnings)
+    layers = [
+        (file_data, f"{path}", text),
+        (_from_env(env), "environment", None),
+        (dict(overrides or {}), "command line", None),
+    ]
+    merged: dict[str, Any] = {}
+    for data, origin, source_text in layers:
+        good = _drop_invalid(data, origin, source_text, warnings)
+        _deep_merge(merged, good)
+
+    settings = Settings.model_validate(merged)
+    if settings.api == "ollama":
+        settings.host = parse_host(settings.host)
+    return LoadedSettings(settings=settings, paths=paths, config_file=path, warnings=warnings)
+
+
+def _read_file(path: Path, warnings: list[str]) -> tuple[dict[str, Any], str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"cannot read {path}: {exc}; using defaults")
+        return {}, None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        warnings.append(f"{path} is not valid TOML ({exc}); using defaults")
+        return {}, None
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if env.get("OLLAMA_HOST"):
+        data["host"] = env["OLLAMA_HOST"]
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG" or raw == "":
+            continue
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[keys[-1]] = _env_value(raw)
+    return data
+
+
+def _env_value(raw: str) -> Any:
+    """JSON for lists/tables/numbers/booleans when it parses, else the plain string."""
+    if raw.lower() in ("true", "false", "yes", "no", "on", "off"):
+        return raw.lower() in ("true", "yes", "on")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, dict | list | int | float) else raw
+
+
+def _drop_invalid(
+    data: dict[str, Any], origin: str, source_text: str | None, warnings: list[str]
+) -> dict[str, Any]:
+    """Validate one layer on its own; report and remove each key that fails."""
+    data = json.loads(json.dumps(data, default=str))  # a deep copy with plain types
+    for _ in range(50):  # each pass removes at least one bad key
+        try:
+            Settings.model_validate(data)
+            return data
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = [str(p) for p in error["loc"] if not str(p).startswith(("function-", "lax-"))]
+                loc = _existing_prefix(data, loc)
+                if not loc:
+                    continue
+                dotted = ".".join(loc)
+                where = ""
+                if source_text is not None:
+                    line = _find_line(source_text, loc)
+                    where = f", line {line}" if line else ""
+                if error["type"] == "extra_forbidden":
+                    warnings.append(f"{origin}{where}: {dotted}: unknown key, ignored")
+                else:
+                    warnings.append(f"{origin}{where}: {dotted}: {error['msg']}; using the default")
+                _delete(data, loc)
+    return {}
+
+
+def _existing_prefix(data: dict[str, Any], loc: list[str]) -> list[str]:
+    node: Any = data
+    found: list[str] = []
+    for key in loc:
+        if isinstance(node, dict) and key in node:
+            found.append(key)
+            node = node[key]
+        else:
+            break
+    return found
+
+
+def _delete(data: dict[str, Any], loc: list[str]) -> None:
+    node = data
+    for key in loc[:-1]:
+        node = node[key]
+    node.pop(loc[-1], None)
+
+
+def _find_line(text: str, loc: list[str]) -> int | None:
+    """Line of `key = ...` inside the right [table] (best effort)."""
+    *tables, key = loc
+    table = ".".join(tables)
+    current = ""
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+        if header:
+            current = header.group(1).strip()
+            continue
+        if pattern.match(line) and current == table:
+            return number
+        dotted = re.match(rf"^\s*{re.escape('.'.join(loc))}\s*=", line)
+        if dotted and current == "":
+            return number
+    return None
+
+
+def _deep_merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        elif isinstance(value, Mapping):
+            into[key] = {}
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def save_settings(config_file: Path, updates: Mapping[str, Any]) -> None:
+    """Merge `updates` (a nested dict) into the config file and write it atomically.
+    Keys of an unreadable file are kept out of the new one rather than guessed at."""
+    import tomli_w
+
+    data: dict[str, Any] = {}
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (FileNotFoundError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        pass
+    _deep_merge(data, updates)
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = config_file.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(_without_none(data)), encoding="utf-8")
+    tmp.replace(config_file)
+
+
+def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: _without_none(v) if isinstance(v, Mapping) else v for k, v in data.items() if v is not None
+    }

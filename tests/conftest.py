@@ -1,0 +1,77 @@
+"""Shared fixtures. Every test runs with HOME and the XDG directories in a temporary folder, and
+without the user's OLLAMA_HOST / PISLM_* / SSH variables, so nothing touches the real home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_ollama import FakeOllama
+
+# Snapshot tests show the server address, so their server listens on a fixed port.
+SNAPSHOT_PORT = 47311
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith("PISLM_") or name in (
+            "OLLAMA_HOST", "OLLAMA_API_KEY", "SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT",
+            "TEXTUAL_FPS", "TEXTUAL_ANIMATIONS", "NO_COLOR",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    # A truecolor terminal unless a test says otherwise (the 16-colour theme is picked for
+    # 16-colour terminals when no theme is configured).
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")  # chromadb
+    return home
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A fresh protocol-faithful Ollama on 127.0.0.1 and a random port."""
+    with FakeOllama().start() as server:
+        yield server
+
+
+@pytest.fixture
+def snapshot_ollama() -> Iterator[FakeOllama]:
+    """The fake server on a fixed port, for snapshots that show the address."""
+    with FakeOllama(port=SNAPSHOT_PORT).start() as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(fake_ollama: FakeOllama) -> Callable[..., Any]:
+    """`make_settings(**overrides)` -> LoadedSettings pointing at the fake server.
+    Overrides are nested dicts as on the command line, e.g. chat={"system_prompt": "..."}."""
+    from pislm_tui.config import load_settings
+
+    def make(**overrides: Any) -> Any:
+        overrides.setdefault("host", fake_ollama.url)
+        return load_settings(overrides=overrides)
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_settings: Callable[..., Any]) -> Callable[..., Any]:
+    """`make_app(**overrides)` -> a PislmApp against the fake server (not started)."""
+    from pislm_tui.app import PislmApp
+
+    def make(*, ssh: bool = False, **overrides: Any) -> PislmApp:
+        return PislmApp(make_settings(**overrides), ssh=ssh)
+
+    return make

@@ -1,0 +1,42 @@
+"""Test helpers: wait for conditions (never sleep-and-hope)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+async def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 10.0, pilot: Any = None, what: str = ""
+) -> Any:
+    """Poll `predicate` until it returns something truthy; return it. With a Textual `pilot`,
+    the app gets to process its messages between polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        if pilot is not None:
+            await pilot.pause(0.02)
+        else:
+            await asyncio.sleep(0.02)
+
+
+def wait_for_sync(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+def screen_text(app: Any) -> str:
+    """Everything visible on the app's screen, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
