@@ -1,0 +1,119 @@
+"""The app shell: status line, connection watching, tabs, palette, keys, SSH mode."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from textual.widgets import Input, TabbedContent
+
+from pislm_tui.app import PislmApp
+from pislm_tui.config import load_settings
+from tests.fake_ollama import FakeOllama
+from tests.helpers import screen_text, wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_status_line_shows_connection_version_and_models(make_app, fake_ollama: FakeOllama) -> None:
+    app = make_app()
+    started = time.monotonic()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=5)
+        elapsed = time.monotonic() - started
+        text = screen_text(app)
+        assert "connected" in text and "Ollama 0.33.0" in text
+        assert f"{len(fake_ollama.models)} models" in text
+        assert fake_ollama.url.removeprefix("http://") in text
+        assert app.current_model == "llama3.2:1b"  # the first chat model: embedders are skipped
+        assert elapsed < 5
+
+
+async def test_unreachable_then_server_comes_up(isolated_home) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    loaded = load_settings(overrides={"host": url, "health_backoff_max": 0.5})
+    app = PislmApp(loaded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
+        text = screen_text(app)
+        assert f"cannot reach Ollama at {url}" in text
+        assert "ollama serve" in text and "OLLAMA_HOST" in text
+        with FakeOllama(port=port).start():
+            await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=10)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "connected · Ollama 0.33.0" in text
+            assert "cannot reach" not in text  # the banner is gone
+
+
+async def test_tabs_switch_with_keys_and_palette(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tabs = app.query_one(TabbedContent)
+        assert tabs.active == "chat"
+        await pilot.press("f5")
+        assert tabs.active == "tools"
+        await pilot.press("alt+2")
+        assert tabs.active == "models"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Tab: Monitor")
+        await wait_for(lambda: "Tab: Monitor" in screen_text(app), pilot=pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: tabs.active == "monitor", pilot=pilot)
+
+
+async def test_model_choice_from_the_palette(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot)
+        assert "nomic-embed-text:latest" not in app.chat_models()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Model: gemma2")
+        await wait_for(lambda: "Model: gemma2:2b" in screen_text(app), pilot=pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: app.current_model == "gemma2:2b", pilot=pilot)
+        await wait_for(lambda: "gemma2:2b" in screen_text(app).splitlines()[0], pilot=pilot)
+
+
+async def test_f1_toggles_the_keys_panel(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f1")
+        await wait_for(lambda: app.screen.query("HelpPanel"), pilot=pilot)
+        await pilot.press("f1")
+        await wait_for(lambda: not app.screen.query("HelpPanel"), pilot=pilot)
+
+
+async def test_bindings_can_be_remapped(make_app) -> None:
+    app = make_app(keys={"app.tab_rag": "f9"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f9")
+        assert app.query_one(TabbedContent).active == "rag"
+
+
+async def test_ssh_mode_turns_off_cursor_blink(make_app) -> None:
+    app = make_app(ssh=True)
+    assert app.animation_level == "none"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        field = await wait_for(lambda: app.screen.query(Input).first(), pilot=pilot)
+        await wait_for(lambda: field.has_focus, pilot=pilot)
+        await wait_for(lambda: field.cursor_blink is False, pilot=pilot)
+
+
+async def test_invalid_config_is_reported_and_app_runs(fake_ollama: FakeOllama, isolated_home) -> None:
+    config = isolated_home / ".config/pislm/config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'host = "{fake_ollama.url}"\nread_timeout = -4\n')
+    app = PislmApp(load_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        notes = await wait_for(lambda: list(app._notifications), pilot=pilot)
+        assert any("line 2: read_timeout" in n.message for n in notes)
+        await wait_for(lambda: app.connection.connected, pilot=pilot)
