@@ -89,7 +89,16 @@ class Plan:
 
 
 # -- request parsing helpers -----------------------------------------------------------------
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
@@ -152,7 +161,9 @@ def check_base64(data: Any) -> bytes:
     try:
         return base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError(f"illegal base64 data at input byte {len(cleaned) - len(cleaned) % 4}") from None
+        raise ValueError(
+            f"illegal base64 data at input byte {len(cleaned) - len(cleaned) % 4}"
+        ) from None
 
 
 def estimate_tokens(text: str) -> int:
@@ -176,7 +187,11 @@ def default_text(req: GenRequest) -> str:
     the history arrived."""
     reply_no = sum(1 for m in req.messages if m.role == "assistant") + 1
     if req.fmt is not None:
-        schema = req.fmt if isinstance(req.fmt, dict) else find_embedded_schema([m.content for m in req.messages])
+        schema = (
+            req.fmt
+            if isinstance(req.fmt, dict)
+            else find_embedded_schema([m.content for m in req.messages])
+        )
         return json_answer(schema, req.texts(), fallback=_plain_text(req, reply_no))
     return _plain_text(req, reply_no)
 
@@ -237,7 +252,9 @@ def _apply_stop(tokens: list[str], stops: list[str]) -> tuple[list[str], bool]:
     return tokenize(text[:cut]), True
 
 
-def metrics(model: FakeModel, n_prompt: int, n_eval: int, seq: int, was_loaded: bool) -> dict[str, int]:
+def metrics(
+    model: FakeModel, n_prompt: int, n_eval: int, seq: int, was_loaded: bool
+) -> dict[str, int]:
     """The final chunk's numbers; durations follow the model's simulated speed."""
     jitter = _JITTER[seq % len(_JITTER)]
     eval_rate = model.eval_rate if model.eval_rate > 0 else 1.0

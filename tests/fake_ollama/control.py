@@ -66,8 +66,13 @@ def disconnects(x: Exchange) -> None:
     x.send_json(200, items)
 
 
-_CONFIG_KEYS = {"embed_delay": (int, float), "pull_delay": (int, float), "host_check": (bool,),
-                "version": (str,), "pull_fail": (dict,)}
+_CONFIG_KEYS = {
+    "embed_delay": (int, float),
+    "pull_delay": (int, float),
+    "host_check": (bool,),
+    "version": (str,),
+    "pull_fail": (dict,),
+}
 
 
 def config(x: Exchange) -> None:
@@ -78,7 +83,9 @@ def config(x: Exchange) -> None:
     if unknown:
         raise ApiError(400, f"unknown config keys: {', '.join(unknown)}")
     for key, value in data.items():
-        if not isinstance(value, _CONFIG_KEYS[key]) or (key != "host_check" and isinstance(value, bool)):
+        if not isinstance(value, _CONFIG_KEYS[key]) or (
+            key != "host_check" and isinstance(value, bool)
+        ):
             raise ApiError(400, f"bad type for {key}")
     with x.fake._lock:
         for key, value in data.items():

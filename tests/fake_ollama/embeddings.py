@@ -14,9 +14,9 @@ from .knowledge import fold
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 # Words that carry no topic; hashing them would make every pair of sentences look similar.
-_STOP = frozenset(
-    ["a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "from", "what", "which", "who", "how", "why", "do", "does", "did", "i", "you", "he", "she", "we", "they", "me", "my", "your"]
-)
+_STOP_WORDS = """a an the and or of to in on at for with by is are was were be been it its this that
+these those as from what which who how why do does did i you he she we they me my your"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def stem(word: str) -> str:

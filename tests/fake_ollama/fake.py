@@ -30,7 +30,9 @@ class FakeOllama:
     ) -> None:
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._initial_models = [copy.deepcopy(m) for m in (DEFAULT_MODELS if models is None else models)]
+        self._initial_models = [
+            copy.deepcopy(m) for m in (DEFAULT_MODELS if models is None else models)
+        ]
         self.models: dict[str, FakeModel] = {}
         self.registry: dict[str, FakeModel] = default_registry()
         self.loaded: dict[str, float] = {}
@@ -149,8 +151,15 @@ class FakeOllama:
         from .server import go_decode_error
 
         parsed, error = go_decode_error(x.body) if x.body else (None, None)
-        rec = RecordedRequest(x.method, x.path, dict(x.headers), None if error else parsed,
-                              x.body, time.time(), x.query)
+        rec = RecordedRequest(
+            x.method,
+            x.path,
+            dict(x.headers),
+            None if error else parsed,
+            x.body,
+            time.time(),
+            x.query,
+        )
         with self._lock:
             self.requests.append(rec)
 

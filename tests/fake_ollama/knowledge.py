@@ -136,7 +136,9 @@ def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
         for key in ("anyOf", "oneOf", "allOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:
-                non_null = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
+                non_null = [
+                    b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")
+                ]
                 schema = (non_null or branches)[0]
                 break
         else:
@@ -170,7 +172,9 @@ def _coerce(value: Any, schema: dict[str, Any]) -> Any:
     return str(value)
 
 
-def _blank(schema: dict[str, Any], root: dict[str, Any], place: dict[str, Any] | None, depth: int) -> Any:
+def _blank(
+    schema: dict[str, Any], root: dict[str, Any], place: dict[str, Any] | None, depth: int
+) -> Any:
     """A value of the schema's type, filled from `place` where property names allow."""
     schema = _resolve(schema, root)
     t = _type_of(schema)
@@ -185,7 +189,9 @@ def _blank(schema: dict[str, Any], root: dict[str, Any], place: dict[str, Any] |
     return {"integer": 0, "number": 0.0, "boolean": False, "null": None}.get(t, "unknown")
 
 
-def _fill_object(schema: dict[str, Any], root: dict[str, Any], place: dict[str, Any] | None, depth: int) -> dict[str, Any]:
+def _fill_object(
+    schema: dict[str, Any], root: dict[str, Any], place: dict[str, Any] | None, depth: int
+) -> dict[str, Any]:
     props = schema.get("properties")
     if not isinstance(props, dict):
         return dict(place) if place else {}

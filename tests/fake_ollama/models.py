@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta, timezone
 # Names of the capabilities Ollama reports in /api/show (types/model/capability.go).
 CAPABILITIES = ("completion", "tools", "insert", "vision", "embedding", "thinking")
 
-_LICENSE = "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT\nLlama 3.2 Version Release Date: September 25, 2024"
+_LICENSE = (
+    "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT\nLlama 3.2 Version Release Date: September 25, 2024"
+)
 _REGISTRY_HOST = "registry.ollama.ai"
 
 
@@ -173,7 +175,9 @@ class FakeModel:
         Embedding models have 2 layers (weights, params), the others 3 (weights, license,
         params); the sizes add up to `size`.
         """
-        extra = [("license", 7_711), ("params", 96)] if not self.has("embedding") else [("params", 21)]
+        extra = (
+            [("license", 7_711), ("params", 96)] if not self.has("embedding") else [("params", 21)]
+        )
         weights = max(1, self.size - sum(n for _, n in extra))
         parts = [("model", weights), *extra]
         return [(f"sha256:{_hex(f'layer:{self.name}:{role}')}", n) for role, n in parts]

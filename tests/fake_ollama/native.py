@@ -41,12 +41,19 @@ def _now() -> str:
     return now_utc_go(time.time_ns())
 
 
-def _field(req: dict[str, Any], key: str, kinds: tuple[type, ...], go_struct: str, go_type: str) -> Any:
+def _field(
+    req: dict[str, Any], key: str, kinds: tuple[type, ...], go_struct: str, go_type: str
+) -> Any:
     """A typed request field, or Go's unmarshal error (400) for the wrong JSON kind."""
     value = req.get(key)
-    if value is None or (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)):
+    if value is None or (
+        isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    ):
         return value
-    raise ApiError(400, f"json: cannot unmarshal {go_kind(value)} into Go struct field {go_struct}.{key} of type {go_type}")
+    raise ApiError(
+        400,
+        f"json: cannot unmarshal {go_kind(value)} into Go struct field {go_struct}.{key} of type {go_type}",
+    )
 
 
 def _require_model(req: dict[str, Any], struct: str, *, legacy_name: bool = False) -> str:
@@ -76,7 +83,9 @@ def _images(raw: Any) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ApiError(400, f"json: cannot unmarshal {go_kind(raw)} into Go value of type []api.ImageData")
+        raise ApiError(
+            400, f"json: cannot unmarshal {go_kind(raw)} into Go value of type []api.ImageData"
+        )
     for img in raw:
         try:
             check_base64(img)
@@ -90,13 +99,18 @@ def _format(value: Any) -> str | dict[str, Any] | None:
         return None
     if value == "json" or isinstance(value, dict):
         return value
-    raise ApiError(500, f'invalid format: {json.dumps(value)}; expected "json" or a valid JSON Schema object')
+    raise ApiError(
+        500, f'invalid format: {json.dumps(value)}; expected "json" or a valid JSON Schema object'
+    )
 
 
 def _options(req: dict[str, Any]) -> dict[str, Any]:
     opts = req.get("options") or {}
     if not isinstance(opts, dict):
-        raise ApiError(400, f"json: cannot unmarshal {go_kind(opts)} into Go struct field .options of type map[string]interface {{}}")
+        raise ApiError(
+            400,
+            f"json: cannot unmarshal {go_kind(opts)} into Go struct field .options of type map[string]interface {{}}",
+        )
     for key in ("num_predict", "num_ctx", "seed", "top_k"):
         v = opts.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
@@ -173,16 +187,21 @@ def ps(x: Exchange) -> None:
             if m is None:
                 continue
             epoch = now + _FOREVER_S if math.isinf(expires) else expires
-            rows.append((epoch, {
-                "name": m.name,
-                "model": m.name,
-                "size": m.size,
-                "digest": m.digest,
-                "details": m.details(),
-                "expires_at": now_local_go(int(epoch * 1e9)),
-                "size_vram": m.vram,
-                "context_length": fake.loaded_ctx.get(name, 4096),
-            }))
+            rows.append(
+                (
+                    epoch,
+                    {
+                        "name": m.name,
+                        "model": m.name,
+                        "size": m.size,
+                        "digest": m.digest,
+                        "details": m.details(),
+                        "expires_at": now_local_go(int(epoch * 1e9)),
+                        "size_vram": m.vram,
+                        "context_length": fake.loaded_ctx.get(name, 4096),
+                    },
+                )
+            )
     rows.sort(key=lambda r: r[0], reverse=True)
     x.send_json(200, {"models": [r[1] for r in rows]})
 
@@ -231,7 +250,13 @@ class NativeChatWire:
         self.model = model_sent
 
     def _line(self, message: dict[str, Any], done: bool = False, **extra: Any) -> dict[str, Any]:
-        return {"model": self.model, "created_at": _now(), "message": message, "done": done, **extra}
+        return {
+            "model": self.model,
+            "created_at": _now(),
+            "message": message,
+            "done": done,
+            **extra,
+        }
 
     def chunk(self, kind: str, text: str) -> bytes:
         msg = {"role": "assistant", "content": ""}
@@ -240,14 +265,19 @@ class NativeChatWire:
 
     def _calls(self, plan: Plan) -> list[dict[str, Any]]:
         return [
-            {"id": c["id"], "function": {"index": i, "name": c["name"], "arguments": c["arguments"]}}
+            {
+                "id": c["id"],
+                "function": {"index": i, "name": c["name"], "arguments": c["arguments"]},
+            }
             for i, c in enumerate(plan.tool_calls)
         ]
 
     def tool_chunk(self, plan: Plan) -> bytes | None:
         if not plan.tool_calls:
             return None
-        return _ndjson(self._line({"role": "assistant", "content": "", "tool_calls": self._calls(plan)}))
+        return _ndjson(
+            self._line({"role": "assistant", "content": "", "tool_calls": self._calls(plan)})
+        )
 
     def final_chunks(self, plan: Plan) -> list[bytes]:
         final = self._line({"role": "assistant", "content": ""}, True, done_reason=plan.done_reason)
@@ -278,7 +308,13 @@ class NativeGenerateWire(NativeChatWire):
         self.seed_text = seed_text
 
     def _gline(self, response: str, done: bool = False, **extra: Any) -> dict[str, Any]:
-        return {"model": self.model, "created_at": _now(), "response": response, "done": done, **extra}
+        return {
+            "model": self.model,
+            "created_at": _now(),
+            "response": response,
+            "done": done,
+            **extra,
+        }
 
     def chunk(self, kind: str, text: str) -> bytes:
         if kind == "thinking":
@@ -291,7 +327,10 @@ class NativeGenerateWire(NativeChatWire):
     def _context(self, plan: Plan) -> list[int]:
         n = min(plan.stats["prompt_eval_count"] + plan.stats["eval_count"], 8192)
         seed = hashlib.sha256((self.seed_text + plan.text).encode()).digest()
-        return [int.from_bytes(seed[(i * 2) % 30 : (i * 2) % 30 + 2], "big") * 2 + i % 2 for i in range(n)]
+        return [
+            int.from_bytes(seed[(i * 2) % 30 : (i * 2) % 30 + 2], "big") * 2 + i % 2
+            for i in range(n)
+        ]
 
     def _tail(self, plan: Plan) -> dict[str, Any]:
         tail: dict[str, Any] = {"done_reason": plan.done_reason}
@@ -323,26 +362,43 @@ def _messages(raw: Any) -> list[Message]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ApiError(400, f"json: cannot unmarshal {go_kind(raw)} into Go struct field ChatRequest.messages of type []api.Message")
+        raise ApiError(
+            400,
+            f"json: cannot unmarshal {go_kind(raw)} into Go struct field ChatRequest.messages of type []api.Message",
+        )
     out = []
     for item in raw:
         if not isinstance(item, dict):
-            raise ApiError(400, f"json: cannot unmarshal {go_kind(item)} into Go struct field ChatRequest.messages of type api.Message")
+            raise ApiError(
+                400,
+                f"json: cannot unmarshal {go_kind(item)} into Go struct field ChatRequest.messages of type api.Message",
+            )
         content = item.get("content") or ""
         if not isinstance(content, str):
-            raise ApiError(400, f"json: cannot unmarshal {go_kind(content)} into Go struct field Message.messages.content of type string")
-        out.append(Message(
-            role=str(item.get("role", "")).lower(),
-            content=content,
-            images=_images(item.get("images")),
-            tool_name=item.get("tool_name") or item.get("name"),
-        ))
+            raise ApiError(
+                400,
+                f"json: cannot unmarshal {go_kind(content)} into Go struct field Message.messages.content of type string",
+            )
+        out.append(
+            Message(
+                role=str(item.get("role", "")).lower(),
+                content=content,
+                images=_images(item.get("images")),
+                tool_name=item.get("tool_name") or item.get("name"),
+            )
+        )
     return out
 
 
 def _load_reply(x: Exchange, key: str, sent: str, m: FakeModel, reason: str) -> None:
     """The single-object answer of a load/unload request."""
-    body: dict[str, Any] = {"model": sent, "created_at": _now(), key: "", "done": True, "done_reason": reason}
+    body: dict[str, Any] = {
+        "model": sent,
+        "created_at": _now(),
+        key: "",
+        "done": True,
+        "done_reason": reason,
+    }
     if key == "message":
         body[key] = {"role": "assistant", "content": ""}
     x.send_json(200, body)
@@ -369,9 +425,16 @@ def chat(x: Exchange) -> None:
         return
     _check_vision(m, any(msg.images for msg in messages))
     gen = GenRequest(
-        model=m, model_sent=sent, messages=messages, fmt=_format(req.get("format")), think=think,
-        tools=tools, stream=stream is not False, keep_alive=keep_alive,
-        num_predict=opts.get("num_predict"), stop=list(opts.get("stop") or []),
+        model=m,
+        model_sent=sent,
+        messages=messages,
+        fmt=_format(req.get("format")),
+        think=think,
+        tools=tools,
+        stream=stream is not False,
+        keep_alive=keep_alive,
+        num_predict=opts.get("num_predict"),
+        stop=list(opts.get("stop") or []),
         num_ctx=opts.get("num_ctx"),
     )
     engine.run(x, gen, NativeChatWire(sent))
@@ -407,9 +470,16 @@ def generate(x: Exchange) -> None:
     messages.append(Message("user", prompt, images))
     context = req.get("context") or []
     gen = GenRequest(
-        model=m, model_sent=sent, messages=messages, fmt=_format(req.get("format")), think=think,
-        stream=stream is not False, keep_alive=keep_alive, num_predict=opts.get("num_predict"),
-        stop=list(opts.get("stop") or []), num_ctx=opts.get("num_ctx"),
+        model=m,
+        model_sent=sent,
+        messages=messages,
+        fmt=_format(req.get("format")),
+        think=think,
+        stream=stream is not False,
+        keep_alive=keep_alive,
+        num_predict=opts.get("num_predict"),
+        stop=list(opts.get("stop") or []),
+        num_ctx=opts.get("num_ctx"),
         extra_prompt_tokens=len(context) if isinstance(context, list) else 0,
     )
     engine.run(x, gen, NativeGenerateWire(sent, raw_mode, prompt))
@@ -450,7 +520,14 @@ def pull(x: Exchange) -> None:
     stream = _field(req, "stream", (bool,), "PullRequest", "bool") is not False
     src = find(fake.registry, sent)
     with fake._lock:
-        fail = next((msg for k, msg in fake.pull_fail.items() if normalize_name(k).lower() == normalize_name(sent).lower()), None)
+        fail = next(
+            (
+                msg
+                for k, msg in fake.pull_fail.items()
+                if normalize_name(k).lower() == normalize_name(sent).lower()
+            ),
+            None,
+        )
         delay = fake.pull_delay
 
     def progress() -> list[dict[str, Any]]:
@@ -462,10 +539,22 @@ def pull(x: Exchange) -> None:
             lines.append({"status": status, "digest": digest, "total": size})
             steps = 4 if size > 10_000 else 1
             for k in range(1, steps + 1):
-                lines.append({"status": status, "digest": digest, "total": size, "completed": size * k // steps})
+                lines.append(
+                    {
+                        "status": status,
+                        "digest": digest,
+                        "total": size,
+                        "completed": size * k // steps,
+                    }
+                )
                 if fail is not None and n == 0 and k == 2:
                     return [*lines, {"error": fail}]
-        return [*lines, {"status": "verifying sha256 digest"}, {"status": "writing manifest"}, {"status": "success"}]
+        return [
+            *lines,
+            {"status": "verifying sha256 digest"},
+            {"status": "writing manifest"},
+            {"status": "success"},
+        ]
 
     lines = progress()
     if not stream:
@@ -505,8 +594,9 @@ def _round(vec: list[float]) -> list[float]:
     return [round(v, 8) for v in vec]
 
 
-def embed_vectors(x: Exchange, m: FakeModel, inputs: list[str], keep_alive: float,
-                  dimensions: int | None) -> tuple[list[list[float]], dict[str, int]]:
+def embed_vectors(
+    x: Exchange, m: FakeModel, inputs: list[str], keep_alive: float, dimensions: int | None
+) -> tuple[list[list[float]], dict[str, int]]:
     """Shared by /api/embed and /v1/embeddings: vectors plus load/prompt metrics."""
     fake = x.fake
     seq = fake._next_seq()
@@ -545,7 +635,10 @@ def embed(x: Exchange) -> None:
     keep_alive = _keep_alive(req)
     dims = req.get("dimensions")
     if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int)):
-        raise ApiError(400, f"json: cannot unmarshal {go_kind(dims)} into Go struct field EmbedRequest.dimensions of type int")
+        raise ApiError(
+            400,
+            f"json: cannot unmarshal {go_kind(dims)} into Go struct field EmbedRequest.dimensions of type int",
+        )
     vectors, stats = embed_vectors(x, m, inputs, keep_alive, dims)
     if not inputs:
         x.send_json(200, {"model": sent, "embeddings": []})

@@ -20,7 +20,14 @@ _ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": _ERROR_TYPES.get(status, "api_error"), "param": None, "code": None}}
+    return {
+        "error": {
+            "message": message,
+            "type": _ERROR_TYPES.get(status, "api_error"),
+            "param": None,
+            "code": None,
+        }
+    }
 
 
 def write_error(x: Exchange, status: int, message: str) -> None:
@@ -41,7 +48,9 @@ class OpenAIChatWire:
         self.include_usage = include_usage
         self._first = True
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    def _chunk(
+        self, delta: dict[str, Any], finish: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -68,7 +77,10 @@ class OpenAIChatWire:
                 "id": c["id"],
                 "index": i,
                 "type": "function",
-                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)},
+                "function": {
+                    "name": c["name"],
+                    "arguments": json.dumps(c["arguments"], ensure_ascii=False),
+                },
             }
             for i, c in enumerate(plan.tool_calls)
         ]
@@ -189,7 +201,10 @@ def _think(req: dict[str, Any]) -> bool | None:
         return False
     if effort in ("minimal", "low", "medium", "high", "xhigh", "ultra", "max"):
         return True
-    raise ApiError(400, f"invalid reasoning value: '{effort}' (must be \"none\", \"minimal\", \"low\", \"medium\", \"high\", \"xhigh\", \"ultra\", or \"max\")")
+    raise ApiError(
+        400,
+        f'invalid reasoning value: \'{effort}\' (must be "none", "minimal", "low", "medium", "high", "xhigh", "ultra", or "max")',
+    )
 
 
 def chat_completions(x: Exchange) -> None:
@@ -215,8 +230,14 @@ def chat_completions(x: Exchange) -> None:
     stop = req.get("stop")
     max_tokens = req.get("max_completion_tokens", req.get("max_tokens"))
     gen = GenRequest(
-        model=m, model_sent=sent, messages=messages, fmt=_format(req.get("response_format")),
-        think=think, tools=tools, stream=req.get("stream") is True, keep_alive=keep_alive,
+        model=m,
+        model_sent=sent,
+        messages=messages,
+        fmt=_format(req.get("response_format")),
+        think=think,
+        tools=tools,
+        stream=req.get("stream") is True,
+        keep_alive=keep_alive,
         num_predict=max_tokens if isinstance(max_tokens, int) else None,
         stop=[stop] if isinstance(stop, str) else list(stop or []),
     )
@@ -227,7 +248,12 @@ def chat_completions(x: Exchange) -> None:
 
 
 def _model_obj(m: FakeModel) -> dict[str, Any]:
-    return {"id": m.name, "object": "model", "created": m.modified_epoch(), "owned_by": namespace_of(m.name)}
+    return {
+        "id": m.name,
+        "object": "model",
+        "created": m.modified_epoch(),
+        "owned_by": namespace_of(m.name),
+    }
 
 
 def list_models(x: Exchange) -> None:
@@ -259,9 +285,11 @@ def embeddings(x: Exchange) -> None:
         raise ApiError(400, "invalid input type")
     m = find(x.fake.models, sent)
     if m is None:
-        raise ApiError(404, f"model \"{sent}\" not found, try pulling it first")
+        raise ApiError(404, f'model "{sent}" not found, try pulling it first')
     dims = req.get("dimensions")
-    vectors, stats = embed_vectors(x, m, inputs, parse_keep_alive(None), dims if isinstance(dims, int) else None)
+    vectors, stats = embed_vectors(
+        x, m, inputs, parse_keep_alive(None), dims if isinstance(dims, int) else None
+    )
     as_b64 = req.get("encoding_format") == "base64"
     data = [
         {
@@ -272,8 +300,15 @@ def embeddings(x: Exchange) -> None:
         for i, v in enumerate(vectors)
     ]
     tokens = stats["prompt_eval_count"]
-    x.send_json(200, {"object": "list", "data": data, "model": sent,
-                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    x.send_json(
+        200,
+        {
+            "object": "list",
+            "data": data,
+            "model": sent,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        },
+    )
 
 
 ROUTES = {

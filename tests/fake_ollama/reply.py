@@ -19,7 +19,11 @@ def tokenize(text: str) -> list[str]:
 
 
 # A varied, harmless vocabulary for `n_tokens` replies (so the text wraps like prose).
-_WORDS = ["the", "raspberry", "pi", "runs", "a", "small", "language", "model", "on", "four", "cores", "while", "the", "fan", "spins", "quietly", "and", "each", "token", "arrives", "after", "a", "short", "pause", "because", "memory", "bandwidth", "limits", "how", "fast", "weights", "stream", "through", "the", "cache", "so", "answers", "grow", "word", "by", "word", "across", "the", "terminal", "screen", "until", "the", "model", "decides", "that", "it", "has", "said", "enough", "about", "valleys", "rivers", "mountains", "cities", "bridges", "trains", "music", "gardens", "clouds"]
+_VOCABULARY = """the raspberry pi runs a small language model on four cores while fan spins quietly
+and each token arrives after short pause because memory bandwidth limits how fast weights stream
+through cache so answers grow word by across terminal screen until it decides that has said enough
+about valleys rivers mountains cities bridges trains music gardens clouds"""
+_WORDS = tuple(dict.fromkeys(_VOCABULARY.split()))  # unique, in order
 
 
 def generated_tokens(n: int) -> list[str]:

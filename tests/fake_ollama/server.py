@@ -58,7 +58,12 @@ class RecordedRequest:
     query: str = ""  # addition: the raw query string, without "?"
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "json": self.json, "headers": self.headers}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "json": self.json,
+            "headers": self.headers,
+        }
 
 
 def go_decode_error(raw: bytes) -> tuple[Any, str | None]:
@@ -96,7 +101,9 @@ def go_kind(value: Any) -> str:
 class Exchange:
     """One request/response, with helpers to answer or stream."""
 
-    def __init__(self, handler: _Handler, fake: FakeOllama, path: str, query: str, body: bytes) -> None:
+    def __init__(
+        self, handler: _Handler, fake: FakeOllama, path: str, query: str, body: bytes
+    ) -> None:
         self.handler = handler
         self.fake = fake
         self.method = handler.command
@@ -116,12 +123,19 @@ class Exchange:
         if parsed is None:
             return {}
         if not isinstance(parsed, dict):
-            raise ApiError(400, f"json: cannot unmarshal {go_kind(parsed)} into Go value of type {go_type}")
+            raise ApiError(
+                400, f"json: cannot unmarshal {go_kind(parsed)} into Go value of type {go_type}"
+            )
         return parsed
 
     # -- plain responses --------------------------------------------------------------
-    def send(self, status: int, body: bytes = b"", content_type: str | None = JSON_TYPE,
-             headers: dict[str, str] | None = None) -> None:
+    def send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = JSON_TYPE,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """A complete response with Content-Length (keeps the connection reusable)."""
         h = self.handler
         h.send_response(status)
@@ -266,7 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if fake._stopping.is_set():
                 raise Stopping
-            if not path.startswith("/_fake/") and fake.host_check and not host_allowed(x.headers.get("host", "")):
+            if (
+                not path.startswith("/_fake/")
+                and fake.host_check
+                and not host_allowed(x.headers.get("host", ""))
+            ):
                 x.send(403, b"", None)
                 return
             routes = self.server.resolve(path)
@@ -299,8 +317,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a slow stream must never block interpreter exit or stop()
     block_on_close = False
 
-    def __init__(self, addr: tuple[str, int], fake: FakeOllama, resolve: Resolver,
-                 write_error: ErrorWriter) -> None:
+    def __init__(
+        self, addr: tuple[str, int], fake: FakeOllama, resolve: Resolver, write_error: ErrorWriter
+    ) -> None:
         self.fake = fake
         self.resolve = resolve
         self.write_error = write_error
@@ -320,8 +339,9 @@ class _Server(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
-def serve(fake: FakeOllama, host: str, port: int, resolve: Resolver,
-          write_error: ErrorWriter) -> tuple[_Server, threading.Thread]:
+def serve(
+    fake: FakeOllama, host: str, port: int, resolve: Resolver, write_error: ErrorWriter
+) -> tuple[_Server, threading.Thread]:
     """Bind and serve in a daemon thread."""
     httpd = _Server((host, port), fake, resolve, write_error)
     thread = threading.Thread(
