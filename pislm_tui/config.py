@@ -73,9 +73,11 @@ class RagSettings(_Section):
     batch_size: int = Field(32, ge=1, le=1024)  # texts per /api/embed request
     top_k: int = Field(5, ge=1, le=50)
     model: str | None = None  # chat model for answers; None: the main model
-    temperature: float = 0.0  # the lab's grounded-answer defaults
-    sampling_top_k: int = 10
-    top_p: float = 0.5
+    temperature: float = Field(0.0, ge=0, le=2)  # the lab's grounded-answer defaults
+    sampling_top_k: int = Field(10, ge=1)
+    top_p: float = Field(0.5, ge=0, le=1)
+    max_file_mb: float = Field(20.0, gt=0)  # larger files are skipped when ingesting
+    collection: str | None = None  # the collection the RAG tab opens on (the last one used)
 
 
 class Location(_Section):
