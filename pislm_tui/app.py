@@ -53,7 +53,9 @@ class PislmApp(App[int]):
         Binding("f1", "toggle_help", "Keys", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
         *(
-            Binding(f"alt+{n},f{n + 1}", f"show_tab('{tab}')", title, show=False, id=f"app.tab_{tab}")
+            Binding(
+                f"alt+{n},f{n + 1}", f"show_tab('{tab}')", title, show=False, id=f"app.tab_{tab}"
+            )
             for n, (tab, title) in enumerate(TABS, start=1)
         ),
     ]
@@ -95,25 +97,43 @@ class PislmApp(App[int]):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield ConnectionBanner()
-        tabs = {"chat": ChatTab, "models": ModelsTab, "rag": RagTab, "tools": ToolsTab, "monitor": MonitorTab}
+        # Only the first tab is built at start; the others when first shown (start-up stays fast).
         with TabbedContent(initial="chat", id="tabs"):
             for tab_id, title in self.TABS:
                 with TabPane(title, id=tab_id):
-                    yield tabs[tab_id](id=f"{tab_id}-tab")
+                    if tab_id == "chat":
+                        yield self._TAB_WIDGETS[tab_id](id=f"{tab_id}-tab")
         yield Footer()
+
+    _TAB_WIDGETS: ClassVar[dict[str, type]] = {
+        "chat": ChatTab,
+        "models": ModelsTab,
+        "rag": RagTab,
+        "tools": ToolsTab,
+        "monitor": MonitorTab,
+    }
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane
+        if pane.id and not pane.children:
+            pane.mount(self._TAB_WIDGETS[pane.id](id=f"{pane.id}-tab"))
 
     def on_mount(self) -> None:
         for warning in self._startup_warnings:
             self.notify(warning, title="Configuration", severity="warning", timeout=12)
         self.theme_changed_signal.subscribe(self, self._save_theme)
         if self._watch_connection:
-            self.watcher = ConnectionWatcher(
-                self.backend,
-                self._on_connection,
-                interval=self.settings.health_interval,
-                backoff_max=self.settings.health_backoff_max,
-            )
-            self.run_worker(self.watcher.run(), name="connection", group="connection")
+            # After the first frame: the first probe imports the HTTP client libraries.
+            self.call_after_refresh(self._start_watching)
+
+    def _start_watching(self) -> None:
+        self.watcher = ConnectionWatcher(
+            self.backend,
+            self._on_connection,
+            interval=self.settings.health_interval,
+            backoff_max=self.settings.health_backoff_max,
+        )
+        self.run_worker(self.watcher.run(), name="connection", group="connection")
 
     async def on_unmount(self) -> None:
         await self.backend.aclose()

@@ -16,13 +16,17 @@ class PislmCommands(Provider):
         app = cast("PislmApp", self.app)
         commands: list[tuple[str, str, object]] = []
         for tab_id, title in app.TABS:
-            commands.append((f"Tab: {title}", f"Show the {title} tab", partial(app.show_tab, tab_id)))
+            commands.append(
+                (f"Tab: {title}", f"Show the {title} tab", partial(app.show_tab, tab_id))
+            )
         for model in app.chat_models():
             commands.append(
                 (f"Model: {model}", "Use this model for chat", partial(app.set_model, model))
             )
         for name in sorted(app.available_themes):
-            commands.append((f"Theme: {name}", "Switch to this theme and save it", partial(app.set_theme, name)))
+            commands.append(
+                (f"Theme: {name}", "Switch to this theme and save it", partial(app.set_theme, name))
+            )
         return commands
 
     async def discover(self) -> Hits:

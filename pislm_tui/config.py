@@ -9,6 +9,7 @@ and gets its default; a file that is not TOML at all is reported and ignored."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -323,10 +324,8 @@ def save_settings(config_file: Path, updates: Mapping[str, Any]) -> None:
     import tomli_w
 
     data: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(FileNotFoundError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        pass
     _deep_merge(data, updates)
     config_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = config_file.with_suffix(".toml.tmp")
@@ -336,5 +335,7 @@ def save_settings(config_file: Path, updates: Mapping[str, Any]) -> None:
 
 def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        k: _without_none(v) if isinstance(v, Mapping) else v for k, v in data.items() if v is not None
+        k: _without_none(v) if isinstance(v, Mapping) else v
+        for k, v in data.items()
+        if v is not None
     }

@@ -48,8 +48,17 @@ class ThemeFile(BaseModel):
     variables: dict[str, str] = {}
 
     _colours = field_validator(
-        "primary", "secondary", "accent", "warning", "error", "success",
-        "foreground", "background", "surface", "panel", "boost",
+        "primary",
+        "secondary",
+        "accent",
+        "warning",
+        "error",
+        "success",
+        "foreground",
+        "background",
+        "surface",
+        "panel",
+        "boost",
     )(_check_colour)
 
     def to_theme(self) -> Theme:

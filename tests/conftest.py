@@ -22,8 +22,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     for name in list(os.environ):
         if name.startswith("PISLM_") or name in (
-            "OLLAMA_HOST", "OLLAMA_API_KEY", "SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT",
-            "TEXTUAL_FPS", "TEXTUAL_ANIMATIONS", "NO_COLOR",
+            "OLLAMA_HOST",
+            "OLLAMA_API_KEY",
+            "SSH_CONNECTION",
+            "SSH_TTY",
+            "SSH_CLIENT",
+            "TEXTUAL_FPS",
+            "TEXTUAL_ANIMATIONS",
+            "NO_COLOR",
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))

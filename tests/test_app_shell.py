@@ -19,7 +19,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_status_line_shows_connection_version_and_models(make_app, fake_ollama: FakeOllama) -> None:
+async def test_status_line_shows_connection_version_and_models(
+    make_app, fake_ollama: FakeOllama
+) -> None:
     app = make_app()
     started = time.monotonic()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -108,7 +110,9 @@ async def test_ssh_mode_turns_off_cursor_blink(make_app) -> None:
         await wait_for(lambda: field.cursor_blink is False, pilot=pilot)
 
 
-async def test_invalid_config_is_reported_and_app_runs(fake_ollama: FakeOllama, isolated_home) -> None:
+async def test_invalid_config_is_reported_and_app_runs(
+    fake_ollama: FakeOllama, isolated_home
+) -> None:
     config = isolated_home / ".config/pislm/config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(f'host = "{fake_ollama.url}"\nread_timeout = -4\n')

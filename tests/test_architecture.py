@@ -33,8 +33,9 @@ def test_core_never_imports_textual(path: Path) -> None:
             names = [node.module]
         for name in names:
             assert not name.startswith("textual"), f"{path.name} imports {name}"
-            assert not name.startswith(("pislm_tui.app", "pislm_tui.tabs", "pislm_tui.widgets",
-                                        "pislm_tui.screens")), f"{path.name} imports UI module {name}"
+            assert not name.startswith(
+                ("pislm_tui.app", "pislm_tui.tabs", "pislm_tui.widgets", "pislm_tui.screens")
+            ), f"{path.name} imports UI module {name}"
 
 
 def test_app_import_leaves_heavy_libraries_out() -> None:

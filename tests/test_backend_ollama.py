@@ -52,7 +52,10 @@ async def test_version_and_models(backend: OllamaBackend, fake_ollama: FakeOllam
     one = next(m for m in models if m.name == "llama3.2:1b")
     spec = fake_ollama.models["llama3.2:1b"]
     assert (one.size, one.family, one.parameter_size, one.quantization) == (
-        spec.size, spec.family, spec.parameter_size, spec.quantization,
+        spec.size,
+        spec.family,
+        spec.parameter_size,
+        spec.quantization,
     )
     assert one.modified_at is not None
 
@@ -87,7 +90,9 @@ async def test_load_unload_and_ps(backend: OllamaBackend) -> None:
 # -- pull and delete -------------------------------------------------------------------------
 
 
-async def test_pull_reports_layers_and_installs(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_pull_reports_layers_and_installs(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     lines = [p async for p in backend.pull("tinyllama")]
     assert lines[0].status == "pulling manifest"
     assert lines[-1].status == "success"
@@ -115,7 +120,9 @@ async def test_pull_failure_mid_way(backend: OllamaBackend, fake_ollama: FakeOll
     assert any(p.digest for p in seen)
 
 
-async def test_cancelled_pull_closes_connection(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_cancelled_pull_closes_connection(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.pull_delay = 0.05
 
     async def first_layer() -> None:
@@ -131,7 +138,9 @@ async def test_cancelled_pull_closes_connection(backend: OllamaBackend, fake_oll
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await asyncio.to_thread(fake_ollama.wait_for, lambda: "/api/pull" in fake_ollama.disconnects)
+    assert await asyncio.to_thread(
+        fake_ollama.wait_for, lambda: "/api/pull" in fake_ollama.disconnects
+    )
     assert "tinyllama:latest" not in fake_ollama.models
 
 
@@ -145,7 +154,9 @@ async def test_delete(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
 # -- chat ------------------------------------------------------------------------------------
 
 
-async def test_chat_streams_and_ends_with_stats(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_chat_streams_and_ends_with_stats(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(Reply(text="Hello there, Pi user."))
     text, chunks = await collect(backend.chat("llama3.2:1b", [Message("user", "hi")]))
     assert text == "Hello there, Pi user."
@@ -158,7 +169,9 @@ async def test_chat_streams_and_ends_with_stats(backend: OllamaBackend, fake_oll
     assert stats.eval_rate == pytest.approx(sent["eval_count"] * 1e9 / sent["eval_duration"])
 
 
-async def test_chat_passes_everything_through(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_chat_passes_everything_through(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     image = b"\x89PNG\r\n\x1a\n" + bytes(range(40))
     history = [
         Message("system", "Be brief."),
@@ -166,24 +179,43 @@ async def test_chat_passes_everything_through(backend: OllamaBackend, fake_ollam
         Message("assistant", "A picture."),
         Message("user", "More?"),
     ]
-    tools = [{"type": "function", "function": {"name": "f", "description": "d",
-                                              "parameters": {"type": "object", "properties": {}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "description": "d",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
     await collect(
         backend.chat(
-            "llava-phi3:3.8b", history, options={"temperature": 0.2, "num_ctx": 4096, "seed": 7},
-            keep_alive="1h", format="json", think=False,
+            "llava-phi3:3.8b",
+            history,
+            options={"temperature": 0.2, "num_ctx": 4096, "seed": 7},
+            keep_alive="1h",
+            format="json",
+            think=False,
         )
     )
     body = fake_ollama.requests_to("/api/chat")[-1].json
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
     assert body["messages"][1]["images"] == [base64.b64encode(image).decode()]
     assert body["options"] == {"temperature": 0.2, "num_ctx": 4096, "seed": 7}
-    assert (body["keep_alive"], body["format"], body["think"], body["stream"]) == ("1h", "json", False, True)
+    assert (body["keep_alive"], body["format"], body["think"], body["stream"]) == (
+        "1h",
+        "json",
+        False,
+        True,
+    )
     await collect(backend.chat("qwen3:1.7b", [Message("user", "x")], tools=tools))
     assert fake_ollama.requests_to("/api/chat")[-1].json["tools"] == tools
 
 
-async def test_chat_tool_calls_and_thinking(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_chat_tool_calls_and_thinking(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(
         Reply(thinking="Let me think.", tool_calls=[{"name": "distance", "arguments": {"a": 1}}])
     )
@@ -199,8 +231,12 @@ async def test_chat_unknown_model(backend: OllamaBackend) -> None:
     assert info.value.model == "nosuch:7b" and info.value.exit_code == 4
 
 
-async def test_error_line_mid_stream_keeps_partial(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
-    fake_ollama.script(Reply(text="one two three four five", error_after=3, error_message="out of memory"))
+async def test_error_line_mid_stream_keeps_partial(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.script(
+        Reply(text="one two three four five", error_after=3, error_message="out of memory")
+    )
     got = []
     with pytest.raises(StreamInterrupted) as info:
         async for c in backend.chat("llama3.2:1b", [Message("user", "hi")]):
@@ -209,7 +245,9 @@ async def test_error_line_mid_stream_keeps_partial(backend: OllamaBackend, fake_
     assert "out of memory" in str(info.value)
 
 
-async def test_dropped_connection_keeps_partial(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_dropped_connection_keeps_partial(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(Reply(text="alpha beta gamma delta", drop_after=2))
     with pytest.raises(StreamInterrupted) as info:
         await collect(backend.chat("llama3.2:1b", [Message("user", "hi")]))
@@ -226,7 +264,9 @@ async def test_silent_server_times_out(fake_ollama: FakeOllama) -> None:
     await backend.aclose()
 
 
-async def test_cancel_closes_the_connection(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_cancel_closes_the_connection(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(Reply(n_tokens=200, rate=20))
     first = asyncio.Event()
 
@@ -239,21 +279,39 @@ async def test_cancel_closes_the_connection(backend: OllamaBackend, fake_ollama:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await asyncio.to_thread(fake_ollama.wait_for, lambda: "/api/chat" in fake_ollama.disconnects)
+    assert await asyncio.to_thread(
+        fake_ollama.wait_for, lambda: "/api/chat" in fake_ollama.disconnects
+    )
 
 
 @pytest.mark.parametrize(
     ("reply", "error", "text"),
     [
-        (Reply(status=500, body='{"error":"llama runner process has terminated"}'), ServerError,
-         "server error (500): llama runner process has terminated"),
-        (Reply(status=200, body="this is not json", content_type="text/plain"), BadResponse, "not JSON"),
-        (Reply(status=502, body="<html><body><h1>502 Bad Gateway</h1></body></html>",
-               content_type="text/html"), BadResponse, "HTML page with status 502"),
+        (
+            Reply(status=500, body='{"error":"llama runner process has terminated"}'),
+            ServerError,
+            "server error (500): llama runner process has terminated",
+        ),
+        (
+            Reply(status=200, body="this is not json", content_type="text/plain"),
+            BadResponse,
+            "not JSON",
+        ),
+        (
+            Reply(
+                status=502,
+                body="<html><body><h1>502 Bad Gateway</h1></body></html>",
+                content_type="text/html",
+            ),
+            BadResponse,
+            "HTML page with status 502",
+        ),
         (Reply(status=503, body='{"error":"server busy"}'), ServerError, "server busy"),
     ],
 )
-async def test_bad_answers(backend: OllamaBackend, fake_ollama: FakeOllama, reply, error, text) -> None:
+async def test_bad_answers(
+    backend: OllamaBackend, fake_ollama: FakeOllama, reply, error, text
+) -> None:
     fake_ollama.script(reply)
     with pytest.raises(error) as info:
         await collect(backend.chat("llama3.2:1b", [Message("user", "hi")]))
@@ -278,7 +336,9 @@ async def test_host_check_403_explained(backend: OllamaBackend, fake_ollama: Fak
 # -- embeddings ------------------------------------------------------------------------------
 
 
-async def test_embed_is_one_request_for_many_texts(backend: OllamaBackend, fake_ollama: FakeOllama) -> None:
+async def test_embed_is_one_request_for_many_texts(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
     texts = ["bees make honey", "honey bees dance", "trains run on rails"]
     vectors = await backend.embed(texts, "nomic-embed-text")
     assert len(vectors) == 3 and all(len(v) == 768 for v in vectors)

@@ -41,11 +41,16 @@ async def test_models_and_no_version(backend: OpenAIBackend, fake_ollama: FakeOl
     assert fake_ollama.requests_to("/v1/models")[-1].headers["authorization"] == "Bearer sk-test"
 
 
-async def test_chat_streams_with_client_measured_stats(backend: OpenAIBackend, fake_ollama: FakeOllama) -> None:
+async def test_chat_streams_with_client_measured_stats(
+    backend: OpenAIBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(Reply(text="Paris is the capital."))
     text, chunks = await collect(
-        backend.chat("llama3.2:1b", [Message("user", "capital?")],
-                     options={"temperature": 0.1, "num_predict": 50, "top_k": 5, "num_ctx": 2048})
+        backend.chat(
+            "llama3.2:1b",
+            [Message("user", "capital?")],
+            options={"temperature": 0.1, "num_predict": 50, "top_k": 5, "num_ctx": 2048},
+        )
     )
     assert text == "Paris is the capital."
     stats = chunks[-1].stats
@@ -58,19 +63,30 @@ async def test_chat_streams_with_client_measured_stats(backend: OpenAIBackend, f
 
 async def test_images_and_json_format(backend: OpenAIBackend, fake_ollama: FakeOllama) -> None:
     image = b"\xff\xd8\xff\xe0" + b"jpeg-bytes"
-    await collect(backend.chat("llava-phi3:3.8b", [Message("user", "what city?", images=[image])], format="json"))
+    await collect(
+        backend.chat(
+            "llava-phi3:3.8b", [Message("user", "what city?", images=[image])], format="json"
+        )
+    )
     body = fake_ollama.requests_to("/v1/chat/completions")[-1].json
     parts = body["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "what city?"}
-    assert parts[1]["image_url"]["url"] == "data:image/jpeg;base64," + base64.b64encode(image).decode()
+    assert (
+        parts[1]["image_url"]["url"] == "data:image/jpeg;base64," + base64.b64encode(image).decode()
+    )
     assert body["response_format"] == {"type": "json_object"}
 
 
-async def test_tool_calls_have_object_arguments(backend: OpenAIBackend, fake_ollama: FakeOllama) -> None:
+async def test_tool_calls_have_object_arguments(
+    backend: OpenAIBackend, fake_ollama: FakeOllama
+) -> None:
     fake_ollama.script(Reply(tool_calls=[{"name": "distance", "arguments": {"lat": 1.5}}]))
     _, chunks = await collect(
-        backend.chat("qwen3:1.7b", [Message("user", "far?")],
-                     tools=[{"type": "function", "function": {"name": "distance", "parameters": {}}}])
+        backend.chat(
+            "qwen3:1.7b",
+            [Message("user", "far?")],
+            tools=[{"type": "function", "function": {"name": "distance", "parameters": {}}}],
+        )
     )
     calls = chunks[-1].tool_calls
     assert [(c.name, c.arguments) for c in calls] == [("distance", {"lat": 1.5})]
@@ -93,8 +109,13 @@ async def test_stream_errors_keep_partial(backend: OpenAIBackend, fake_ollama: F
 
 
 async def test_management_is_unsupported(backend: OpenAIBackend) -> None:
-    for call in (lambda: backend.show("m"), backend.loaded, lambda: backend.delete("m"),
-                 lambda: backend.load("m"), lambda: backend.unload("m")):
+    for call in (
+        lambda: backend.show("m"),
+        backend.loaded,
+        lambda: backend.delete("m"),
+        lambda: backend.load("m"),
+        lambda: backend.unload("m"),
+    ):
         with pytest.raises(Unsupported) as info:
             await call()
         assert "--api ollama" in str(info.value)

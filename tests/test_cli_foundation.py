@@ -16,7 +16,9 @@ PISLM = Path(sys.executable).parent / "pislm"
 
 
 def run(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=60, env=os.environ.copy(), **kw)
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=60, env=os.environ.copy(), **kw
+    )
 
 
 def test_version_and_help_from_the_console_script() -> None:
@@ -24,7 +26,16 @@ def test_version_and_help_from_the_console_script() -> None:
     assert out.returncode == 0 and out.stdout.strip() == f"pislm {__version__}"
     out = run(str(PISLM), "--help")
     assert out.returncode == 0
-    for word in ("--host", "--api", "--api-key", "--model", "--theme", "--config", "--ssh", "--no-ssh"):
+    for word in (
+        "--host",
+        "--api",
+        "--api-key",
+        "--model",
+        "--theme",
+        "--config",
+        "--ssh",
+        "--no-ssh",
+    ):
         assert word in out.stdout
     for command in ("ask", "models", "pull", "rm", "ps", "bench", "monitor", "rag", "where"):
         assert command in out.stdout

@@ -34,9 +34,15 @@ def test_openai_base_url() -> None:
 @pytest.mark.parametrize(
     ("ns", "text"),
     [
-        (0, "0s"), (999, "999ns"), (1_500, "1.5µs"), (21_345_678, "21.345678ms"),
-        (342_546_000, "342.546ms"), (3_512_345_678, "3.512345678s"), (62_500_000_000, "1m2.5s"),
-        (3_723_000_000_000, "1h2m3s"), (1_000_000_000, "1s"),
+        (0, "0s"),
+        (999, "999ns"),
+        (1_500, "1.5µs"),
+        (21_345_678, "21.345678ms"),
+        (342_546_000, "342.546ms"),
+        (3_512_345_678, "3.512345678s"),
+        (62_500_000_000, "1m2.5s"),
+        (3_723_000_000_000, "1h2m3s"),
+        (1_000_000_000, "1s"),
     ],
 )
 def test_go_duration(ns: int, text: str) -> None:
@@ -45,8 +51,12 @@ def test_go_duration(ns: int, text: str) -> None:
 
 def test_verbose_block_like_ollama_run() -> None:
     stats = GenerationStats(
-        total_duration_ns=3_512_345_678, load_duration_ns=21_345_678, prompt_eval_count=26,
-        prompt_eval_duration_ns=342_546_000, eval_count=58, eval_duration_ns=3_101_234_567,
+        total_duration_ns=3_512_345_678,
+        load_duration_ns=21_345_678,
+        prompt_eval_count=26,
+        prompt_eval_duration_ns=342_546_000,
+        eval_count=58,
+        eval_duration_ns=3_101_234_567,
     )
     assert stats.verbose_lines() == [
         "total duration:       3.512345678s",
@@ -69,7 +79,11 @@ def test_rates_from_nanoseconds_not_rounded_seconds() -> None:
 
 
 def test_json_and_record_round_trip() -> None:
-    stats = GenerationStats(total_duration_ns=2_000_000_000, eval_count=10, eval_duration_ns=500_000_000,
-                            client_measured=True)
+    stats = GenerationStats(
+        total_duration_ns=2_000_000_000,
+        eval_count=10,
+        eval_duration_ns=500_000_000,
+        client_measured=True,
+    )
     assert stats.to_json()["eval_rate"] == 20.0 and stats.to_json()["total_duration_s"] == 2.0
     assert GenerationStats.from_record(stats.to_record()) == stats

@@ -17,7 +17,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return next(out.glob("pislm-*.whl"))
 
@@ -34,8 +36,20 @@ def test_wheel_contents(wheel: Path) -> None:
 def test_installed_wheel_runs_and_finds_its_themes(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     code = (
         "import pislm_tui.theming as t, pislm_tui.cli as c, sys;"
@@ -43,10 +57,22 @@ def test_installed_wheel_runs_and_finds_its_themes(wheel: Path, tmp_path: Path) 
         "print(sorted(p.name for p in d.glob('*.toml')))"
     )
     env = {"PYTHONPATH": str(target), "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True,
-                         env=env, cwd=tmp_path, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "pislm-dark.toml" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "pislm_tui", "--version"], capture_output=True, text=True,
-                         env=env, cwd=tmp_path, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "pislm_tui", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert out.returncode == 0 and out.stdout.startswith("pislm ")

@@ -33,7 +33,9 @@ def test_user_theme_overrides_and_broken_ones_are_reported(tmp_path: Path) -> No
     assert themes["pislm-dark"].primary == "#ABCDEF"
     assert len(problems) == 3
     joined = "\n".join(problems)
-    assert "bad-colour.toml is broken (primary: Value error, not a colour: 'not-a-colour')" in joined
+    assert (
+        "bad-colour.toml is broken (primary: Value error, not a colour: 'not-a-colour')" in joined
+    )
     assert "bad-toml.toml is broken (not valid TOML" in joined
     assert "extra.toml is broken (sparkles: Extra inputs are not permitted)" in joined
 
@@ -68,7 +70,9 @@ async def test_app_uses_16_colour_theme_on_a_linux_console(make_settings, monkey
     assert app.theme == "pislm-light"  # an explicit choice wins
 
 
-async def test_broken_user_theme_notifies_once_and_default_is_used(make_settings, isolated_home: Path) -> None:
+async def test_broken_user_theme_notifies_once_and_default_is_used(
+    make_settings, isolated_home: Path
+) -> None:
     from pislm_tui.app import PislmApp
 
     themes = isolated_home / ".config/pislm/themes"

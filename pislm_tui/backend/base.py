@@ -28,6 +28,9 @@ class Backend(Protocol):
     kind: str  # "ollama" or "openai"
     url: str
 
+    def warm_up(self) -> None:
+        """Import the client libraries (blocking; callers run it in a thread)."""
+
     async def version(self) -> str | None:
         """Server version, or None when the kind of server does not say."""
 

@@ -78,7 +78,9 @@ class StreamInterrupted(PislmError):
     def __init__(self, reason: str, partial: str = "", hint: str | None = None) -> None:
         self.reason = reason
         self.partial = partial
-        super().__init__(f"the reply was cut off: {reason}", hint or "what arrived is kept; try again")
+        super().__init__(
+            f"the reply was cut off: {reason}", hint or "what arrived is kept; try again"
+        )
 
 
 class ServerError(PislmError):
@@ -98,7 +100,8 @@ class BadResponse(PislmError):
         self.detail = detail
         super().__init__(
             f"unexpected answer from the server: {detail}",
-            hint or "is this really an Ollama (or OpenAI-compatible) server? check --host and --api",
+            hint
+            or "is this really an Ollama (or OpenAI-compatible) server? check --host and --api",
         )
 
 

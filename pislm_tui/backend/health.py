@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,16 +44,28 @@ async def probe(backend: Backend) -> ConnectionState:
         models = await backend.list_models()
     except ServerUnreachable as exc:
         return ConnectionState(
-            "unreachable", backend.url, backend.kind, error=exc.message, hint=exc.hint,
+            "unreachable",
+            backend.url,
+            backend.kind,
+            error=exc.message,
+            hint=exc.hint,
             checked_at=time.monotonic(),
         )
     except PislmError as exc:
         return ConnectionState(
-            "error", backend.url, backend.kind, error=exc.message, hint=exc.hint,
+            "error",
+            backend.url,
+            backend.kind,
+            error=exc.message,
+            hint=exc.hint,
             checked_at=time.monotonic(),
         )
     return ConnectionState(
-        "connected", backend.url, backend.kind, version=version, models=tuple(models),
+        "connected",
+        backend.url,
+        backend.kind,
+        version=version,
+        models=tuple(models),
         checked_at=time.monotonic(),
     )
 
@@ -82,6 +95,8 @@ class ConnectionWatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        # The client libraries cost ~0.4 s to import: do it off the event loop so the UI stays live.
+        await asyncio.to_thread(self.backend.warm_up)
         delay = self.backoff_min
         while True:
             state = await probe(self.backend)
@@ -97,7 +112,5 @@ class ConnectionWatcher:
                 wait = delay
                 delay = min(delay * 2, self.backoff_max)
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass

@@ -65,6 +65,10 @@ class OllamaBackend:
 
     # -- clients -------------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        import httpx  # noqa: F401
+        import ollama  # noqa: F401
+
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
@@ -142,9 +146,9 @@ class OllamaBackend:
                 if streaming:
                     return StreamInterrupted(f"the server reported: {message}", partial)
                 return ServerError(None, message)
-            if status == 404 and model and "not found" in message and not _looks_like_html(message):
-                if message.strip() != "404 page not found":
-                    return ModelNotFound(model, message)
+            route_missing = message.strip() == "404 page not found"  # gin's plain-text 404
+            if status == 404 and model and "not found" in message and not route_missing:
+                return ModelNotFound(model, message)
             if _looks_like_html(message):
                 return BadResponse(
                     f"an HTML page with status {status}",
@@ -182,7 +186,9 @@ class OllamaBackend:
 
         if self._http is None:
             self._http = httpx.AsyncClient(
-                base_url=self.url, timeout=self._timeout(self.quick_timeout), headers=self._headers()
+                base_url=self.url,
+                timeout=self._timeout(self.quick_timeout),
+                headers=self._headers(),
             )
         try:
             response = await self._http.get("/api/version")
@@ -345,7 +351,9 @@ class OllamaBackend:
                 read_timeout=self.read_timeout,
             ) from None
         if not finished:
-            raise StreamInterrupted("the stream ended before the reply was complete", "".join(partial))
+            raise StreamInterrupted(
+                "the stream ended before the reply was complete", "".join(partial)
+            )
 
     async def embed(self, texts: Sequence[str], model: str) -> list[list[float]]:
         if not texts:
@@ -374,7 +382,9 @@ def _pull_failure(model: str, message: str) -> PislmError:
         return ModelNotFound(model, message).with_hint(
             f"the registry has no '{model}'; check the name on https://ollama.com/library"
         )
-    return ServerError(None, message, "the pull failed; what was downloaded is kept, pull again to resume")
+    return ServerError(
+        None, message, "the pull failed; what was downloaded is kept, pull again to resume"
+    )
 
 
 def _suffix(info: Mapping[str, Any], suffix: str) -> int | None:

@@ -99,6 +99,9 @@ class OpenAIBackend:
         self.api_key = api_key
         self._openai: AsyncOpenAI | None = None
 
+    def warm_up(self) -> None:
+        import openai  # noqa: F401
+
     def openai_client(self) -> AsyncOpenAI:
         if self._openai is None:
             self._openai = make_openai_client(
@@ -112,7 +115,12 @@ class OpenAIBackend:
             self._openai = None
 
     def _translate(
-        self, exc: BaseException, *, model: str | None = None, partial: str = "", streaming: bool = False
+        self,
+        exc: BaseException,
+        *,
+        model: str | None = None,
+        partial: str = "",
+        streaming: bool = False,
     ) -> PislmError:
         import openai
 
@@ -236,7 +244,8 @@ class OpenAIBackend:
                 extra_fields = event.model_extra or {}
                 if extra_fields.get("error"):
                     raise StreamInterrupted(
-                        f"the server reported: {_error_text(extra_fields['error'])}", "".join(partial)
+                        f"the server reported: {_error_text(extra_fields['error'])}",
+                        "".join(partial),
                     )
                 timings = extra_fields.get("timings") or timings
                 if event.usage is not None:
@@ -265,9 +274,13 @@ class OpenAIBackend:
                 if choice.finish_reason:
                     finish = choice.finish_reason
         except Exception as exc:
-            raise self._translate(exc, model=model, partial="".join(partial), streaming=True) from None
+            raise self._translate(
+                exc, model=model, partial="".join(partial), streaming=True
+            ) from None
         if finish is None:
-            raise StreamInterrupted("the stream ended before the reply was complete", "".join(partial))
+            raise StreamInterrupted(
+                "the stream ended before the reply was complete", "".join(partial)
+            )
         ended = time.perf_counter_ns()
         yield ChatChunk(
             tool_calls=tuple(_tool_call(c) for _, c in sorted(calls.items())),

@@ -34,18 +34,34 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     default = argparse.SUPPRESS if suppress else None
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection and appearance")
-    g.add_argument("--host", metavar="URL", default=default,
-                   help="server address (default: $OLLAMA_HOST, else http://127.0.0.1:11434)")
-    g.add_argument("--api", choices=("ollama", "openai"), default=default,
-                   help="server kind: native Ollama, or any OpenAI-compatible server (/v1)")
+    g.add_argument(
+        "--host",
+        metavar="URL",
+        default=default,
+        help="server address (default: $OLLAMA_HOST, else http://127.0.0.1:11434)",
+    )
+    g.add_argument(
+        "--api",
+        choices=("ollama", "openai"),
+        default=default,
+        help="server kind: native Ollama, or any OpenAI-compatible server (/v1)",
+    )
     g.add_argument("--api-key", metavar="KEY", default=default, help="bearer token for the server")
     g.add_argument("--model", metavar="NAME", default=default, help="model to chat with")
     g.add_argument("--theme", metavar="NAME", default=default, help="colour theme")
-    g.add_argument("--config", metavar="PATH", default=default,
-                   help="config file (default: $XDG_CONFIG_HOME/pislm/config.toml)")
-    g.add_argument("--ssh", action=argparse.BooleanOptionalAction, default=default,
-                   help="SSH mode: lower frame rate, no animation or cursor blink "
-                   "(default: on when SSH_CONNECTION or SSH_TTY is set)")
+    g.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="config file (default: $XDG_CONFIG_HOME/pislm/config.toml)",
+    )
+    g.add_argument(
+        "--ssh",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help="SSH mode: lower frame rate, no animation or cursor blink "
+        "(default: on when SSH_CONNECTION or SSH_TTY is set)",
+    )
     return p
 
 
@@ -65,10 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    mapping = {"host": "host", "api": "api", "api_key": "api_key", "model": "model",
-               "theme": "theme", "ssh": "ssh"}
-    return {key: getattr(args, attr) for attr, key in mapping.items()
-            if getattr(args, attr, None) is not None}
+    mapping = {
+        "host": "host",
+        "api": "api",
+        "api_key": "api_key",
+        "model": "model",
+        "theme": "theme",
+        "ssh": "ssh",
+    }
+    return {
+        key: getattr(args, attr)
+        for attr, key in mapping.items()
+        if getattr(args, attr, None) is not None
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,9 +3,9 @@ current model. Redrawn only when one of those changes, so an idle app writes not
 
 from __future__ import annotations
 
-from textual.content import Content
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.health import ConnectionState
