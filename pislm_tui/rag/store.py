@@ -1,0 +1,407 @@
+"""The ChromaDB store: a local directory (`PersistentClient`) or a Chroma server (`HttpClient`,
+for `rag.chroma_url`). chromadb costs ~1.5 s and ~80 MB to import, so it is imported in `open()`,
+the first time RAG is used; every method is synchronous and may be slow, so UI code calls them
+from a thread.
+
+Collections are created without an embedding function: pislm always passes its own vectors
+(chromadb's default function would download a model). Each collection records the embedding
+model and dimension in its metadata, and anything that would mix vectors of another model or
+size is refused."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pislm_tui.backend.errors import PislmError, UsageError
+from pislm_tui.rag.errors import CollectionNotFound, EmbeddingMismatch, StoreError, StoreUnreachable
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from pislm_tui.config import Paths, RagSettings
+
+T = TypeVar("T")
+
+META_MODEL = "embed_model"
+META_DIMENSION = "dimension"
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievedChunk:
+    """A chunk found for a question. `distance` is cosine distance (0 = same direction)."""
+
+    source: str
+    chunk: int
+    distance: float
+    text: str
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    count: int
+    embed_model: str | None
+    dimension: int | None
+    sources: int | None = None  # filled by list_collections(with_sources=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    source: str
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """One chunk to write: its id, vector, text and metadata."""
+
+    id: str
+    embedding: list[float]
+    text: str
+    chunk: int
+    page: int | None = None
+
+
+def same_model(a: str | None, b: str | None) -> bool:
+    """`nomic-embed-text` and `nomic-embed-text:latest` are one model."""
+    if a is None or b is None:
+        return a == b
+
+    def norm(name: str) -> str:
+        name = name.strip().lower()
+        return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+    return norm(a) == norm(b)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or ".." in name:
+        raise UsageError(
+            f"'{name}' cannot be a collection name",
+            "use 3-512 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+        )
+    return name
+
+
+class RagStore:
+    """One connection to a Chroma store. Thread-safe: calls are serialised by a lock (Chroma's
+    local store is not built for concurrent writers)."""
+
+    def __init__(self, client: ClientAPI, where: str) -> None:
+        self._client = client
+        self.where = where  # the directory or URL, for messages
+        self._lock = threading.RLock()
+        self._max_batch: int | None = None
+
+    @classmethod
+    def open(cls, paths: Paths, settings: RagSettings) -> RagStore:
+        """Open the store the settings point at (the local directory unless `chroma_url`)."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            url = settings.chroma_url
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise UsageError(f"rag.chroma_url '{url}' is not an http(s) URL")
+            try:
+                client = chromadb.HttpClient(
+                    host=parts.hostname,
+                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    ssl=parts.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception:  # chromadb raises ValueError("Could not connect ...")
+                raise StoreUnreachable(url) from None
+            return cls(client, url)
+        try:
+            paths.chroma_dir.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(paths.chroma_dir), settings=chroma_settings)
+        except OSError as exc:
+            raise StoreError(f"{paths.chroma_dir}: {exc.strerror or exc}") from None
+        except Exception as exc:
+            raise StoreError(
+                f"cannot open {paths.chroma_dir} ({exc})",
+                "is another program using it? move the folder away to start afresh",
+            ) from None
+        return cls(client, str(paths.chroma_dir))
+
+    def close(self) -> None:
+        """Nothing to flush (Chroma writes through); kept so callers can be tidy."""
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T], *, collection: str | None = None) -> T:
+        """Run a Chroma call under the lock, turning its exceptions into ours."""
+        from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
+
+        with self._lock:
+            try:
+                return fn()
+            except PislmError:
+                raise
+            except NotFoundError:
+                if collection is not None:
+                    raise CollectionNotFound(collection) from None
+                raise StoreError("not found") from None
+            except InvalidArgumentError as exc:
+                if "dimension" in str(exc):
+                    raise EmbeddingMismatch(
+                        f"collection '{collection}' holds vectors of another size ({exc})",
+                        "ask with the embedding model the collection was built with",
+                    ) from None
+                raise StoreError(str(exc)) from None
+            except ValueError as exc:
+                if "Could not connect" in str(exc) and self.where.startswith("http"):
+                    raise StoreUnreachable(self.where) from None
+                raise StoreError(str(exc)) from None
+            except ChromaError as exc:
+                raise StoreError(str(exc) or type(exc).__name__) from None
+            except OSError as exc:
+                if self.where.startswith("http"):
+                    raise StoreUnreachable(self.where) from None
+                raise StoreError(exc.strerror or str(exc)) from None
+            except Exception as exc:
+                # httpx errors from a server, sqlite errors from a damaged directory, ...
+                name = type(exc).__name__
+                if self.where.startswith("http") and ("Connect" in name or "Timeout" in name):
+                    raise StoreUnreachable(self.where) from None
+                raise StoreError(f"{name}: {exc}") from None
+
+    def _get(self, name: str) -> Collection:
+        return self._client.get_collection(name, embedding_function=None)
+
+    # -- collections ----------------------------------------------------------------------
+
+    def list_collections(self, *, with_sources: bool = False) -> list[CollectionInfo]:
+        """Every collection, by name, with chunk counts (and source counts when asked)."""
+
+        def run() -> list[CollectionInfo]:
+            out = []
+            for col in self._client.list_collections():
+                collection = col if hasattr(col, "count") else self._get(str(col))
+                sources = len(self._source_counts(collection)) if with_sources else None
+                out.append(_info(collection, sources))
+            return sorted(out, key=lambda c: c.name.lower())
+
+        return self._call(run)
+
+    def info(self, name: str) -> CollectionInfo:
+        return self._call(lambda: _info(self._get(name)), collection=name)
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.info(name)
+        except CollectionNotFound:
+            return False
+        return True
+
+    def ensure_collection(self, name: str, embed_model: str, dimension: int) -> CollectionInfo:
+        """Create the collection for this model and size, or check that an existing one was made
+        with them. An empty collection without a recorded model adopts this one."""
+        check_name(name)
+
+        def run() -> CollectionInfo:
+            col = self._client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                metadata={META_MODEL: embed_model, META_DIMENSION: dimension},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            info = _info(col)
+            if info.embed_model is None and info.count == 0:
+                meta = {**(col.metadata or {}), META_MODEL: embed_model, META_DIMENSION: dimension}
+                col.modify(metadata=meta)
+                return _info(col)
+            check_compatible(info, embed_model, dimension)
+            return info
+
+        return self._call(run, collection=name)
+
+    def delete_collection(self, name: str) -> int:
+        """Delete a collection; returns how many chunks it held."""
+
+        def run() -> int:
+            count = self._get(name).count()
+            self._client.delete_collection(name)
+            return count
+
+        return self._call(run, collection=name)
+
+    # -- sources --------------------------------------------------------------------------
+
+    @staticmethod
+    def _source_counts(col: Collection) -> Counter[str]:
+        metas = col.get(include=["metadatas"])["metadatas"] or []
+        return Counter(str((m or {}).get("source", "?")) for m in metas)
+
+    def sources(self, name: str) -> list[SourceInfo]:
+        def run() -> list[SourceInfo]:
+            counts = self._source_counts(self._get(name))
+            return [SourceInfo(s, n) for s, n in sorted(counts.items())]
+
+        return self._call(run, collection=name)
+
+    def source_chunks(self, name: str, source: str) -> dict[str, int]:
+        """id -> chunk number of what the collection holds for `source` ({} for a new name)."""
+
+        def run() -> dict[str, int]:
+            try:
+                col = self._get(name)
+            except Exception as exc:
+                if type(exc).__name__ == "NotFoundError":
+                    return {}
+                raise
+            got = col.get(where={"source": source}, include=["metadatas"])
+            return {
+                i: int((m or {}).get("chunk", -1))
+                for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+            }
+
+        return self._call(run, collection=name)
+
+    def write_source(
+        self,
+        name: str,
+        source: str,
+        new: Sequence[ChunkRecord],
+        renumber: dict[str, int],
+        stale: Sequence[str],
+    ) -> None:
+        """Bring `source` up to date in one go: add the new chunks, renumber kept ones, then drop
+        the stale ones. New before stale, so an interruption leaves too much, never a gap."""
+
+        def run() -> None:
+            col = self._get(name)
+            step = self._batch_limit()
+            for i in range(0, len(new), step):
+                part = new[i : i + step]
+                col.upsert(
+                    ids=[r.id for r in part],
+                    embeddings=[r.embedding for r in part],
+                    documents=[r.text for r in part],
+                    metadatas=[_metadata(source, r.chunk, r.page) for r in part],
+                )
+            items = list(renumber.items())
+            for i in range(0, len(items), step):
+                part_items = items[i : i + step]
+                got = col.get(ids=[k for k, _ in part_items], include=["metadatas"])
+                metas = {
+                    k: dict(m or {})
+                    for k, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+                }
+                col.update(
+                    ids=[k for k, _ in part_items],
+                    metadatas=[{**metas.get(k, {}), "chunk": n} for k, n in part_items],
+                )
+            for i in range(0, len(stale), step):
+                col.delete(ids=list(stale[i : i + step]))
+
+        self._call(run, collection=name)
+
+    def remove_source(self, name: str, source: str) -> int:
+        """Remove one source's chunks; returns how many there were."""
+
+        def run() -> int:
+            col = self._get(name)
+            ids = col.get(where={"source": source}, include=[])["ids"]
+            if ids:
+                col.delete(ids=ids)
+            return len(ids)
+
+        return self._call(run, collection=name)
+
+    # -- search ---------------------------------------------------------------------------
+
+    def query(self, name: str, embedding: Sequence[float], k: int) -> list[RetrievedChunk]:
+        """The `k` nearest chunks, nearest first."""
+
+        def run() -> list[RetrievedChunk]:
+            col = self._get(name)
+            info = _info(col)
+            if info.dimension and len(embedding) != info.dimension:
+                raise EmbeddingMismatch(
+                    f"the question's vector has {len(embedding)} dimensions but collection "
+                    f"'{name}' holds {info.dimension}-dimensional ones",
+                    f"it was built with {info.embed_model}; is that model still the same?",
+                )
+            n = min(k, info.count)
+            if n <= 0:
+                return []
+            r = col.query(
+                query_embeddings=[list(embedding)],
+                n_results=n,
+                include=["documents", "metadatas", "distances"],
+            )
+            docs = (r.get("documents") or [[]])[0]
+            metas = (r.get("metadatas") or [[]])[0]
+            dists = (r.get("distances") or [[]])[0]
+            out = []
+            for text, meta, dist in zip(docs, metas, dists, strict=False):
+                meta = meta or {}
+                page = meta.get("page")
+                out.append(
+                    RetrievedChunk(
+                        source=str(meta.get("source", "?")),
+                        chunk=int(meta.get("chunk", 0)),
+                        distance=float(dist),
+                        text=text or "",
+                        page=int(page) if isinstance(page, int | float) else None,
+                    )
+                )
+            return out
+
+        return self._call(run, collection=name)
+
+    def _batch_limit(self) -> int:
+        if self._max_batch is None:
+            try:
+                self._max_batch = max(1, int(self._client.get_max_batch_size()))
+            except Exception:
+                self._max_batch = 1000
+        return self._max_batch
+
+
+def check_compatible(info: CollectionInfo, embed_model: str, dimension: int | None = None) -> None:
+    """Refuse to mix models or vector sizes in one collection."""
+    if info.embed_model is not None and not same_model(info.embed_model, embed_model):
+        raise EmbeddingMismatch(
+            f"collection '{info.name}' was built with {info.embed_model}, not {embed_model}",
+            f"use --embed-model {info.embed_model}, or another collection for {embed_model}",
+        )
+    if dimension is not None and info.dimension is not None and info.dimension != dimension:
+        raise EmbeddingMismatch(
+            f"{embed_model} makes {dimension}-dimensional vectors but collection "
+            f"'{info.name}' holds {info.dimension}-dimensional ones",
+            "the model changed since the collection was built; add to a new collection",
+        )
+
+
+def _info(col: Collection, sources: int | None = None) -> CollectionInfo:
+    meta: dict[str, Any] = dict(col.metadata or {})
+    model = meta.get(META_MODEL)
+    dim = meta.get(META_DIMENSION)
+    return CollectionInfo(
+        name=col.name,
+        count=col.count(),
+        embed_model=str(model) if model else None,
+        dimension=int(dim) if isinstance(dim, int | float) else None,
+        sources=sources,
+    )
+
+
+def _metadata(source: str, chunk: int, page: int | None) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {"source": source, "chunk": chunk}
+    if page is not None:
+        meta["page"] = page
+    return meta
