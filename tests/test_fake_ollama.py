@@ -444,6 +444,10 @@ def test_scripted_replies_fifo_and_model_filter(srv: FakeOllama, client: ollama.
     assert parts == ["Hel", "lo", "!", ""]
     with pytest.raises(TypeError):
         srv.script({"text": "not a Reply"})  # type: ignore[arg-type]
+    srv.default_reply = Reply(text="gemma only", model="gemma2:2b")
+    assert client.chat("gemma2:2b", messages=USER_HI).message.content == "gemma only"
+    assert client.chat("llama3.2:1b", messages=USER_HI).message.content.startswith("You said")
+    assert srv.queued == []
 
 
 def test_tokenize_and_generated_tokens() -> None:
@@ -509,6 +513,8 @@ def test_generate(srv: FakeOllama, client: ollama.Client, http: httpx.Client) ->
         400,
         {"error": "raw mode does not support template, system, or context"},
     )
+    r = http.post("/api/generate", json={"model": "llama3.2:1b", "prompt": "x", "format": "xml"})
+    assert r.status_code == 500 and r.json()["error"].startswith('invalid format: "xml"')
     r = http.post("/api/generate", json={"model": "llama3.2:1b", "prompt": "x", "suffix": "y"})
     assert r.json() == {"error": '"llama3.2:1b" does not support insert'}
     srv.script(Reply(text="t", thinking="hmm"))

@@ -112,6 +112,12 @@ class FakeOllama:
                 self.loaded.pop(m.name, None)
                 self.loaded_ctx.pop(m.name, None)
 
+    def find_model(self, name: str) -> FakeModel | None:
+        """Addition: the installed model for a name, matched like Ollama (tag defaults to
+        `latest`, case-insensitive), or None."""
+        with self._lock:
+            return find(self.models, name)
+
     # -- inspection ---------------------------------------------------------------------
     def requests_to(self, path: str) -> list[RecordedRequest]:
         with self._lock:
@@ -177,9 +183,10 @@ class FakeOllama:
         """The first queued reply for this model (or for any model), else default_reply."""
         with self._lock:
             for i, r in enumerate(self._queue):
-                if r.model is None or normalize_name(r.model).lower() == model.lower():
+                if _reply_fits(r, model):
                     return self._queue.pop(i)
-            return self.default_reply
+            d = self.default_reply
+            return d if d is not None and _reply_fits(d, model) else None
 
     def _next_seq(self) -> int:
         with self._lock:
@@ -223,3 +230,7 @@ class FakeOllama:
         with self._lock:
             self.loaded.pop(name, None)
             self.loaded_ctx.pop(name, None)
+
+
+def _reply_fits(reply: Reply, model: str) -> bool:
+    return reply.model is None or normalize_name(reply.model).lower() == model.lower()

@@ -66,7 +66,7 @@ def _require_model(req: dict[str, Any], struct: str, *, legacy_name: bool = Fals
 
 
 def _existing(x: Exchange, name: str, message: str) -> FakeModel:
-    m = find(x.fake.models, name)
+    m = x.fake.find_model(name)
     if m is None:
         raise ApiError(404, message)
     return m
@@ -518,7 +518,8 @@ def pull(x: Exchange) -> None:
     if not sent.strip():
         raise ApiError(400, "invalid model name")
     stream = _field(req, "stream", (bool,), "PullRequest", "bool") is not False
-    src = find(fake.registry, sent)
+    with fake._lock:
+        src = find(fake.registry, sent)
     with fake._lock:
         fail = next(
             (

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from . import engine
 from .behaviour import GenRequest, Message, Plan, check_base64, parse_keep_alive
-from .models import FakeModel, find, namespace_of
+from .models import FakeModel, namespace_of
 from .native import _check_caps, _check_vision, embed_vectors, send_raw
 from .reply import Reply
 from .server import SSE_TYPE, ApiError, Exchange
@@ -216,7 +216,7 @@ def chat_completions(x: Exchange) -> None:
     if not isinstance(sent, str) or not sent:
         raise ApiError(400, "model is required")
     messages = _messages(raw_messages)
-    m = find(x.fake.models, sent)
+    m = x.fake.find_model(sent)
     if m is None:
         raise ApiError(404, f"model '{sent}' not found")
     tools = req.get("tools") or []
@@ -265,7 +265,7 @@ def list_models(x: Exchange) -> None:
 
 def get_model(x: Exchange) -> None:
     name = unquote(x.path[len("/v1/models/") :])
-    m = find(x.fake.models, name)
+    m = x.fake.find_model(name)
     if m is None:
         raise ApiError(404, f"model '{name}' not found")
     x.send_json(200, _model_obj(m))
@@ -283,7 +283,7 @@ def embeddings(x: Exchange) -> None:
         inputs = list(raw)
     else:
         raise ApiError(400, "invalid input type")
-    m = find(x.fake.models, sent)
+    m = x.fake.find_model(sent)
     if m is None:
         raise ApiError(404, f'model "{sent}" not found, try pulling it first')
     dims = req.get("dimensions")

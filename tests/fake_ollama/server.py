@@ -12,8 +12,10 @@ import contextlib
 import json
 import select
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -306,6 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Stopping:
             x.drop()
+        except Exception as exc:  # a bug in the fake: say so loudly instead of hanging a test
+            traceback.print_exc(file=sys.stderr)
+            if x.sent:
+                x.drop()
+            else:
+                self.server.write_error(x, 500, f"fake_ollama internal error: {exc!r}")
         finally:
             if x.streaming:  # a handler bug left a stream open: never leave the client hanging
                 x.drop()
