@@ -1,18 +1,316 @@
-"""`pislm models` — not built yet (its issue adds it)."""
+"""`pislm models | pull | rm | ps | bench`: the `ollama list/pull/rm/ps` set, plus a fair speed
+comparison. Progress bars (Rich) only when stdout is a terminal; plain lines otherwise, so
+output can be piped and logged."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from pislm_tui.backend.errors import UsageError
+from pislm_tui.backend.errors import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_SERVER, UsageError
+from pislm_tui.cli.common import print_error, print_json
+from pislm_tui.models.listing import (
+    chat_model_names,
+    human_ago,
+    human_bytes,
+    loaded_json,
+    model_json,
+    time_left,
+)
+
+if TYPE_CHECKING:
+    from pislm_tui.cli.common import CliContext
+    from pislm_tui.models.bench import BenchProgress, BenchResult
+    from pislm_tui.models.pull import PullTracker
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    for name in ("models", "pull", "rm", "ps", "bench",):
-        p = sub.add_parser(name, parents=parents, help="(not built yet)")
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(handler=_not_built)
+    p = sub.add_parser("models", parents=parents, help="list the installed models")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_models)
+
+    p = sub.add_parser("pull", parents=parents, help="download a model (progress per layer)")
+    p.add_argument("name", metavar="NAME", help="e.g. llama3.2:1b")
+    p.set_defaults(handler=cmd_pull)
+
+    p = sub.add_parser("rm", parents=parents, help="delete installed models")
+    p.add_argument("names", metavar="NAME", nargs="+")
+    p.set_defaults(handler=cmd_rm)
+
+    p = sub.add_parser("ps", parents=parents, help="list the models loaded in memory")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_ps)
+
+    p = sub.add_parser(
+        "bench",
+        parents=parents,
+        help="compare models' speed: a warm-up, then N runs each (median, min, max)",
+    )
+    p.add_argument("--models", metavar="A,B", help="models to compare (default: the chat model)")
+    p.add_argument("--prompt", metavar="TEXT", help="the prompt (default from the config)")
+    p.add_argument("--runs", metavar="N", type=int, help="measured runs per model (default 3)")
+    p.add_argument(
+        "--keep-loaded",
+        action="store_true",
+        help="do not unload each model before and after its runs",
+    )
+    p.add_argument("--no-export", action="store_true", help="do not write the CSV/JSON files")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_bench)
 
 
-def _not_built(args: argparse.Namespace, ctx: object) -> int:
-    raise UsageError(f"'pislm {args.command}' is not built yet")
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()
+) -> str:
+    """Aligned columns like `ollama list` (three spaces apart), no colours: safe to pipe."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("   ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+# -- models / ps ------------------------------------------------------------------------------
+
+
+async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
+    models = await ctx.backend.list_models()
+    if args.json:
+        print_json({"models": [model_json(m) for m in models]})
+        return EXIT_OK
+    if not models:
+        print("no models installed — pull one with `pislm pull llama3.2:1b`")
+        return EXIT_OK
+    now = _now()
+    rows = [
+        (
+            m.name,
+            (m.digest or "")[:12],
+            human_bytes(m.size),
+            m.family or "—",
+            m.parameter_size or "—",
+            m.quantization or "—",
+            human_ago(m.modified_at, now),
+        )
+        for m in models
+    ]
+    print(_table(("NAME", "ID", "SIZE", "FAMILY", "PARAMS", "QUANT", "MODIFIED"), rows))
+    return EXIT_OK
+
+
+async def cmd_ps(args: argparse.Namespace, ctx: CliContext) -> int:
+    loaded = await ctx.backend.loaded()
+    now = _now()
+    if args.json:
+        print_json({"models": [loaded_json(m, now) for m in loaded]})
+        return EXIT_OK
+    if not loaded:
+        print("no model is loaded")
+        return EXIT_OK
+    rows = [
+        (
+            m.name,
+            human_bytes(m.size),
+            m.processor,
+            str(m.context_length or "—"),
+            time_left(m.expires_at, now),
+        )
+        for m in loaded
+    ]
+    print(_table(("NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"), rows))
+    return EXIT_OK
+
+
+# -- rm ---------------------------------------------------------------------------------------
+
+
+async def cmd_rm(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pislm_tui.backend.errors import PislmError
+
+    failed: PislmError | None = None
+    for name in args.names:
+        try:
+            await ctx.backend.delete(name)
+        except PislmError as exc:
+            print_error(str(exc))
+            failed = failed or exc
+            continue
+        print(f"deleted '{name}'")
+    return failed.exit_code if failed else EXIT_OK
+
+
+# -- pull -------------------------------------------------------------------------------------
+
+
+async def cmd_pull(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pislm_tui.models.pull import check_model_name, pull_model
+
+    name = check_model_name(args.name)
+    if sys.stdout.isatty():
+        await _pull_with_bars(ctx, name)
+    else:
+        printer = _PlainPullPrinter()
+        await pull_model(ctx.backend, name, printer.update)
+    return EXIT_OK
+
+
+class _PlainPullPrinter:
+    """One line per status change, and per layer at each 10 % step: readable in a log."""
+
+    def __init__(self) -> None:
+        self.status = ""
+        self.steps: dict[str, int] = {}
+
+    def update(self, tracker: PullTracker) -> None:
+        status = tracker.status
+        if status != self.status:
+            self.status = status
+            if status == "pulling manifest" or not status.startswith("pulling "):
+                print(status, flush=True)  # layer lines are printed below, with their figures
+        for layer in tracker.layers.values():
+            if layer.fraction is None:
+                continue
+            step = int(layer.fraction * 10)
+            if step > self.steps.get(layer.digest, -1):
+                self.steps[layer.digest] = step
+                done = f"{human_bytes(layer.completed)} / {human_bytes(layer.total)}"
+                print(f"pulling {layer.short}: {step * 10:3d}% ({done})", flush=True)
+
+
+async def _pull_with_bars(ctx: CliContext, name: str) -> None:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from pislm_tui.models.pull import pull_model
+
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=False),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as progress:
+        status_task = progress.add_task(f"{name}: starting", total=None)
+
+        def update(tracker: PullTracker) -> None:
+            progress.update(status_task, description=f"{name}: {tracker.status}")
+            for digest, layer in tracker.layers.items():
+                if digest not in tasks:
+                    tasks[digest] = progress.add_task(f"  {layer.short}", total=layer.total)
+                progress.update(tasks[digest], total=layer.total, completed=layer.completed)
+            if tracker.done:
+                progress.update(status_task, total=1, completed=1)
+
+        await pull_model(ctx.backend, name, update)
+
+
+# -- bench ------------------------------------------------------------------------------------
+
+
+def _bench_models(args: argparse.Namespace, ctx: CliContext, installed: list[str]) -> list[str]:
+    if args.models:
+        return [m.strip() for m in args.models.split(",") if m.strip()]
+    if ctx.settings.model:
+        return [ctx.settings.model]
+    if installed:
+        return installed[:1]
+    raise UsageError("no model to bench", "pull one first, or pass --models A,B")
+
+
+async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pislm_tui.models.bench import BenchRunner, export_bench
+
+    settings = ctx.settings.models
+    runs = args.runs if args.runs is not None else settings.bench_runs
+    prompt = args.prompt if args.prompt is not None else settings.bench_prompt
+    installed: list[str] = []
+    if not args.models and not ctx.settings.model:
+        installed = chat_model_names(await ctx.backend.list_models())
+    models = _bench_models(args, ctx, installed)
+    runner = BenchRunner(ctx.backend, models, prompt, runs, unload=not args.keep_loaded)
+
+    if sys.stdout.isatty() and not args.json:
+        result = await _bench_with_bar(runner)
+    else:
+        result = await runner.run(_plain_bench_progress)
+
+    export = None
+    if not args.no_export and result.measured():
+        export = export_bench(result, ctx.paths.bench_dir)
+
+    if args.json:
+        data: dict[str, Any] = result.to_json()
+        data["export"] = {"csv": str(export.csv), "json": str(export.json)} if export else None
+        print_json(data)
+    else:
+        _print_bench(result)
+        if export:
+            print(f"\nsaved {export.csv}\n      {export.json}")
+    return _bench_exit_code(result)
+
+
+def _bench_exit_code(result: BenchResult) -> int:
+    failed = [m for m in result.models if m.error]
+    for m in failed:
+        print_error(f"{m.model}: {m.error}")
+    if result.error:
+        return 3
+    if not failed:
+        return EXIT_OK
+    codes = {m.error_code for m in failed}
+    return EXIT_MODEL_NOT_FOUND if codes == {EXIT_MODEL_NOT_FOUND} else EXIT_SERVER
+
+
+def _plain_bench_progress(p: BenchProgress) -> None:
+    """Progress as lines on stderr (stdout carries the result)."""
+    if p.last is not None or p.phase == "done":
+        print(f"[{p.step}/{p.steps}] {p.describe()}", file=sys.stderr, flush=True)
+
+
+async def _bench_with_bar(runner: Any) -> BenchResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
+    ) as progress:
+        task = progress.add_task("", total=runner.steps)
+
+        def update(p: BenchProgress) -> None:
+            progress.update(task, completed=p.step, description=p.describe())
+
+        return await runner.run(update)
+
+
+def _print_bench(result: BenchResult) -> None:
+    from pislm_tui.models.bench import SUMMARY_HEADER, summary_rows
+
+    print(f"prompt: {result.prompt!r} · {result.runs} run(s) per model after a warm-up")
+    print(_table(SUMMARY_HEADER, summary_rows(result), right=set(range(1, len(SUMMARY_HEADER)))))
+    measured = [(m.model, m.eval_rate.median) for m in result.measured() if m.eval_rate]
+    if measured:
+        top = max(rate for _, rate in measured) or 1.0
+        width = max(len(name) for name, _ in measured)
+        print("\neval rate (median tok/s)")
+        for name, rate in measured:
+            bar = "█" * max(1, round(30 * rate / top))
+            print(f"{name.ljust(width)}  {bar} {rate:.2f}")
