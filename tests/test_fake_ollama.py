@@ -226,12 +226,12 @@ def test_capability_errors(client: ollama.Client, http: httpx.Client) -> None:
     assert (r.status_code, r.json()) == (400, {"error": "illegal base64 data at input byte 2"})
 
 
-def test_host_check(srv: FakeOllama) -> None:
+def test_host_check(srv: FakeOllama, http: httpx.Client) -> None:
     srv.host_check = True
     for host, status in [("evil.example.com", 403), ("evil.example.com:11434", 403), ("localhost", 200),
                          ("127.0.0.1:11434", 200), ("pi.local", 200), ("box.internal:80", 200),
                          ("192.168.1.20:11434", 200), ("8.8.8.8", 403)]:  # fmt: skip
-        r = httpx.get(srv.url + "/api/version", headers={"Host": host})
+        r = http.get("/api/version", headers={"Host": host})
         assert r.status_code == status, host
         if status == 403:
             assert r.content == b"" and r.headers["content-length"] == "0"
@@ -1156,18 +1156,17 @@ def test_reset_and_model_management(srv: FakeOllama, client: ollama.Client) -> N
         FakeModel("x", 1, capabilities=["flying"])
 
 
-def test_concurrent_requests(srv: FakeOllama) -> None:
+def test_concurrent_requests(srv: FakeOllama, client: ollama.Client) -> None:
     results: list[str] = []
     lock = threading.Lock()
 
-    def worker(i: int) -> None:
-        with ollama.Client(host=srv.url) as c:
-            text = "".join(
-                p.message.content
-                for p in c.chat(
-                    "llama3.2:1b", messages=[{"role": "user", "content": f"n{i}"}], stream=True
-                )
+    def worker(i: int) -> None:  # one shared client: httpx pools connections across threads
+        text = "".join(
+            p.message.content
+            for p in client.chat(
+                "llama3.2:1b", messages=[{"role": "user", "content": f"n{i}"}], stream=True
             )
+        )
         with lock:
             results.append(text)
 
@@ -1252,3 +1251,68 @@ def test_out_of_process_mode() -> None:
                 proc.kill()
             proc.stdout.close()  # type: ignore[union-attr]
             proc.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.asyncio
+async def test_async_clients(srv: FakeOllama) -> None:
+    oc = openai.AsyncOpenAI(base_url=srv.url + "/v1", api_key="sk-a", max_retries=0, timeout=10)
+    srv.script(Reply(text="async tokens here", rate=500))
+    stream = await oc.chat.completions.create(model="llama3.2:1b", messages=USER_HI, stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "async tokens here"
+    emb = await oc.embeddings.create(model="nomic-embed-text", input="hello there")
+    assert len(emb.data[0].embedding) == 768
+    ids = [m.id async for m in oc.models.list()]
+    assert ids[0] == "llama3.2:1b"
+    srv.script(Reply(text="a b c", error_after=1))
+    with pytest.raises(openai.APIError):
+        async for _ in await oc.chat.completions.create(
+            model="llama3.2:1b", messages=USER_HI, stream=True
+        ):
+            pass
+    await oc.close()
+
+    ac = ollama.AsyncClient(host=srv.url, timeout=10)
+    assert (await ac.show("gemma2:2b")).modelinfo["gemma2.context_length"] == 8192
+    gen = await ac.generate("llama3.2:1b", "ping")
+    assert gen.response == "You said: ping. This is reply number 1." and gen.context
+    ps = [m.model for m in (await ac.ps()).models]
+    assert ps == ["llama3.2:1b", "nomic-embed-text:latest"]  # most recently used first
+    assert (await ac.copy("gemma2:2b", "g2")).status == "success"
+    assert (await ac.delete("g2")).status == "success"
+    assert len((await ac.embeddings("nomic-embed-text", "x")).embedding) == 768
+    srv.script(Reply(text="a b c", error_after=2))
+    parts = []
+    with pytest.raises(ollama.ResponseError) as err:
+        async for p in await ac.chat("llama3.2:1b", messages=USER_HI, stream=True):
+            parts.append(p.message.content)
+    assert parts == ["a", " b"] and err.value.status_code == -1
+    with pytest.raises(ollama.ResponseError) as err:
+        await ac.chat("nope", messages=USER_HI)
+    assert err.value.status_code == 404
+    await ac._client.aclose()
+
+
+def test_control_endpoints_in_process(
+    srv: FakeOllama, http: httpx.Client, client: ollama.Client
+) -> None:
+    r = http.post(
+        "/_fake/models", json={"name": "custom", "size": 5, "capabilities": ["completion"]}
+    )
+    assert r.status_code == 200 and "custom:latest" in srv.models
+    assert "custom:latest" in {m.model for m in client.list().models}
+    assert http.request("DELETE", "/_fake/models", json={"name": "custom"}).status_code == 200
+    assert "custom:latest" not in srv.models
+    assert http.post("/_fake/models", json={"name": "x", "size": 1, "wings": 2}).status_code == 400
+    assert http.post("/_fake/config", json={"nope": 1}).status_code == 400
+    assert http.post("/_fake/config", json={"embed_delay": "slow"}).status_code == 400
+    cfg = http.post(
+        "/_fake/config", json={"pull_fail": {"tinyllama": "disk full"}, "version": "1.2.3"}
+    ).json()
+    assert cfg["pull_fail"] == {"tinyllama": "disk full"} and srv.version == "1.2.3"
+    with pytest.raises(ollama.ResponseError, match="disk full"):
+        client.pull("tinyllama")
+    assert http.post("/_fake/script", content=b"{bad").status_code == 400
+    assert all(
+        not r.path.startswith("/_fake/") for r in srv.requests
+    )  # control calls are not recorded
