@@ -64,6 +64,8 @@ class MonitorSettings(_Section):
 class ModelsSettings(_Section):
     bench_prompt: str = "What is the capital of France?"
     bench_runs: int = Field(3, ge=1, le=50)
+    bench_unload: bool = True  # unload each model before/after its runs: cold loads, no RAM fight
+    refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
 
 
 class RagSettings(_Section):

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     p.add_argument(
         "--keep-loaded",
         action="store_true",
-        help="do not unload each model before and after its runs",
+        help="do not unload each model before and after its runs (config: models.bench_unload)",
     )
     p.add_argument("--no-export", action="store_true", help="do not write the CSV/JSON files")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -247,7 +247,8 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.models and not ctx.settings.model:
         installed = chat_model_names(await ctx.backend.list_models())
     models = _bench_models(args, ctx, installed)
-    runner = BenchRunner(ctx.backend, models, prompt, runs, unload=not args.keep_loaded)
+    unload = settings.bench_unload and not args.keep_loaded
+    runner = BenchRunner(ctx.backend, models, prompt, runs, unload=unload)
 
     if sys.stdout.isatty() and not args.json:
         result = await _bench_with_bar(runner)
