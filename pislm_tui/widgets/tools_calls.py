@@ -1,0 +1,193 @@
+"""The Tool calling pane: a question, the model's tool calls (name, arguments, result) as
+they happen, and its final answer. Each question starts a fresh conversation."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.text import clean_output
+from pislm_tui.tools.builtin import ToolContext, default_registry
+from pislm_tui.tools.loop import LoopDone, TextDelta, ToolRan, run_tool_loop, system_prompt
+from pislm_tui.tools.structured import Clock
+from pislm_tui.tools.where import pick_model
+from pislm_tui.widgets.tools_model_select import ModelSelect
+
+if TYPE_CHECKING:
+    from pislm_tui.app import PislmApp
+    from pislm_tui.tools.registry import ToolRegistry
+
+MAX_ENTRIES = 300  # oldest transcript lines go first
+MAX_SHOWN_RESULT = 400  # characters of a tool result shown (the model gets it all)
+
+
+def call_text(name: str, arguments: dict[str, Any]) -> str:
+    """`distance(lat1=48.85, lon1=2.35, …)` — arguments as the model sent them."""
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items())
+    return clean_output(f"{name}({args})")
+
+
+class ToolCallsPane(Vertical):
+    DEFAULT_CSS = """
+    ToolCallsPane { height: 1fr; padding: 1 1 0 1; }
+    ToolCallsPane .row { height: 1; margin-bottom: 1; }
+    ToolCallsPane .row Input { width: 1fr; margin-right: 1; }
+    ToolCallsPane .row ModelSelect { margin-right: 1; }
+    ToolCallsPane .row Button { width: auto; min-width: 0; }
+    ToolCallsPane #calls-tools { width: 1fr; color: $text-muted; padding: 0 1; }
+    ToolCallsPane #calls-log { height: 1fr; padding: 0 1; }
+    ToolCallsPane #calls-log > Static { height: auto; }
+    ToolCallsPane .ask { text-style: bold; margin-top: 1; }
+    ToolCallsPane .thinking { color: $text-muted; text-style: italic; }
+    ToolCallsPane .call { color: $accent; }
+    ToolCallsPane .result { color: $text-muted; padding-left: 2; }
+    ToolCallsPane .result.-error { color: $error; }
+    ToolCallsPane .answer { }
+    ToolCallsPane .summary { color: $text-muted; }
+    ToolCallsPane .failed { color: $error; }
+    """
+
+    app: PislmApp  # type: ignore[assignment]
+
+    def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self._registry: ToolRegistry | None = None
+        self._log = VerticalScroll(id="calls-log")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Input(
+                placeholder="Ask, e.g. How far is Tokyo from here?",
+                id="calls-prompt",
+                compact=True,
+            )
+            yield ModelSelect(id="calls-model")
+            yield Button("Ask", id="calls-ask", compact=True, variant="primary")
+        yield Label("", id="calls-tools")
+        yield self._log
+
+    def on_mount(self) -> None:
+        registry = self.registry()
+        rounds = self.app.settings.tools.max_rounds
+        self.query_one("#calls-tools", Label).update(
+            f"Tools: {' · '.join(registry.names)} · ≤ {rounds} rounds"
+        )
+
+    def registry(self) -> ToolRegistry:
+        if self._registry is None:
+            app = self.app
+            self._registry = default_registry(ToolContext(app.backend, app.settings, app.paths))
+        return self._registry
+
+    def model_wanted(self) -> str | None:
+        return self.app.settings.tools.model or self.app.current_model
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.ask(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.ask(self.query_one("#calls-prompt", Input).value)
+
+    def ask(self, question: str) -> None:
+        if question.strip():
+            self.query_one("#calls-prompt", Input).value = ""
+        self.run_loop(question)
+
+    # -- the transcript ---------------------------------------------------------------------
+
+    def _add(self, text: str | Text, classes: str) -> Static:
+        log = self._log
+        entry = Static(Text(text) if isinstance(text, str) else text, classes=classes)
+        if not log.is_attached:  # the app is closing while an answer streams in
+            return entry
+        log.mount(entry)
+        extra = len(log.children) - MAX_ENTRIES
+        if extra > 0:
+            log.remove_children(list(log.children)[:extra])
+        log.scroll_end(animate=False)
+        return entry
+
+    @work(exclusive=True, group="tools-calls")
+    async def run_loop(self, question: str) -> None:
+        app = self.app
+        if not question.strip():
+            self._add("Type a question first, e.g. How far is Paris from Tokyo?", "failed")
+            return
+        self._add(f"› {clean_output(question.strip())}", "ask")
+        answer: Static | None = None
+        thinking: Static | None = None
+        texts = {"answer": "", "thinking": ""}
+        try:
+            model = await pick_model(app.backend, self.model_wanted())
+            events = run_tool_loop(
+                app.backend,
+                model,
+                question,
+                self.registry(),
+                max_rounds=app.settings.tools.max_rounds,
+                system=system_prompt(app.settings.tools.location),
+                clock=self.clock,
+            )
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    key = "thinking" if event.thinking else "answer"
+                    texts[key] += event.text
+                    if event.thinking:
+                        thinking = thinking or self._add("", "thinking")
+                        thinking.update(Text(texts[key]))
+                    else:
+                        answer = answer or self._add("", "answer")
+                        answer.update(Text(texts[key]))
+                    self._log.scroll_end(animate=False)
+                elif isinstance(event, ToolRan):
+                    # The next round's text starts new entries below the call.
+                    answer, thinking = None, None
+                    texts = {"answer": "", "thinking": ""}
+                    self._show_call(event)
+                elif isinstance(event, LoopDone):
+                    self._show_done(event, model)
+        except PislmError as exc:
+            self._add(str(exc), "failed")
+            if exc.exit_code == 3:
+                app.check_connection()
+
+    def _show_call(self, event: ToolRan) -> None:
+        outcome = event.outcome
+        self._add(f"→ {call_text(event.call.name, event.call.arguments)}", "call")
+        shown = clean_output(outcome.content)
+        if len(shown) > MAX_SHOWN_RESULT:
+            shown = shown[:MAX_SHOWN_RESULT] + " …"
+        self._add(f"← {shown}", "result" if outcome.ok else "result -error")
+
+    def _show_done(self, done: LoopDone, model: str) -> None:
+        if done.stopped:
+            self._add(
+                f"Stopped: {model} was still calling tools after {done.rounds} rounds "
+                "(raise tools.max_rounds to allow more).",
+                "failed",
+            )
+        elif not done.answer:
+            self._add(f"{model} gave an empty answer.", "failed")
+        self._add(f"{model} · {done.summary}", "summary")
+
+    def on_worker_state_changed(self) -> None:
+        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+
+    def stop(self) -> bool:
+        running = [w for w in self.workers if w.node is self and w.is_running]
+        for worker in running:
+            worker.cancel()
+        if running:
+            self._add("Stopped.", "failed")
+        return bool(running)

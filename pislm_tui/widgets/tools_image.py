@@ -1,0 +1,181 @@
+"""The Image pane: step 1, a vision model describes a photo (streamed); step 2, the city,
+country and coordinates are extracted from that description; then the distance."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.tools.structured import Clock
+from pislm_tui.tools.where import pick_model, where_image
+from pislm_tui.widgets.tools_history import WhereHistory
+from pislm_tui.widgets.tools_model_select import ModelSelect
+from pislm_tui.widgets.tools_result import WhereCard
+from pislm_tui.widgets.tools_where import Found
+
+if TYPE_CHECKING:
+    from pislm_tui.app import PislmApp
+
+
+class ImagePane(Vertical):
+    DEFAULT_CSS = """
+    ImagePane { height: 1fr; padding: 1 1 0 1; }
+    ImagePane .row { height: 1; margin-bottom: 1; }
+    ImagePane .row Label { width: auto; padding-right: 1; }
+    ImagePane .row Input { width: 1fr; margin-right: 1; }
+    ImagePane .row Button { width: auto; min-width: 0; margin-right: 1; }
+    ImagePane .row ModelSelect { margin-right: 1; }
+    ImagePane .step { height: 1; color: $text-muted; padding: 0 1; }
+    ImagePane .step.-active { color: $accent; text-style: bold; }
+    ImagePane #image-description-box { height: auto; max-height: 5; padding: 0 1; }
+    ImagePane #image-description { height: auto; }
+    ImagePane WhereCard { margin-bottom: 1; }
+    """
+
+    app: PislmApp  # type: ignore[assignment]
+
+    def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self._description = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label("Photo")
+            yield Input(placeholder="path to a photo (.jpg .png …)", id="image-path", compact=True)
+            yield Button("Browse…", id="image-browse", compact=True)
+            yield ModelSelect(prompt="vision model", id="image-vision-model")
+            yield Button("Go", id="image-go", compact=True, variant="primary")
+        yield Label("Step 1 · describe the photo", id="image-step1", classes="step")
+        with VerticalScroll(id="image-description-box"):
+            yield Static(
+                Text(
+                    "Pick a photo of a city: a vision model describes it, then the city is found."
+                ),
+                id="image-description",
+            )
+        yield Label("Step 2 · find the city", id="image-step2", classes="step")
+        yield WhereCard("", id="image-card")
+        yield WhereHistory(id="image-history")
+
+    @property
+    def card(self) -> WhereCard:
+        return self.query_one("#image-card", WhereCard)
+
+    def vision_wanted(self) -> str:
+        return self.app.settings.tools.vision_model
+
+    def model_wanted(self) -> str | None:
+        return self.app.settings.tools.model or self.app.current_model
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.go(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "image-browse":
+            self.browse()
+        else:
+            self.go(self.query_one("#image-path", Input).value)
+
+    def browse(self) -> None:
+        from pislm_tui.screens.tools_image_picker import ImagePickerScreen
+
+        current = self.query_one("#image-path", Input).value.strip()
+        start = Path(current).expanduser().parent if current else Path.home()
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                box = self.query_one("#image-path", Input)
+                box.value = str(path)
+                self.go(str(path))
+
+        self.app.push_screen(ImagePickerScreen(start), picked)
+
+    def go(self, path: str) -> None:
+        self.run_image(path)
+
+    def _set_step(self, step: int) -> None:
+        self.query_one("#image-step1").set_class(step == 1, "-active")
+        self.query_one("#image-step2").set_class(step == 2, "-active")
+
+    def _show_description(self, text: str) -> None:
+        self.query_one("#image-description", Static).update(Text(text))
+
+    def _on_text(self, fragment: str) -> None:
+        self._description += fragment
+        self._show_description(self._description)
+        self.query_one("#image-description-box", VerticalScroll).scroll_end(animate=False)
+
+    @work(exclusive=True, group="tools-image")
+    async def run_image(self, path: str) -> None:
+        app = self.app
+        card = self.card
+        self._description = ""
+        if not path.strip():
+            card.show_error("Type the path of a photo, or Browse… for one.")
+            return
+        try:
+            image = await _read(path)
+            model = await pick_model(app.backend, self.model_wanted())
+            vision = self.vision_wanted()
+            self.query_one("#image-step1", Label).update(
+                f"Step 1 · {vision} describes {image.label}"
+            )
+            self.query_one("#image-step2", Label).update(f"Step 2 · {model} finds the city")
+            self._show_description(f"Sending the photo to {vision}… (Esc stops)")
+            card.show_busy("")
+            result = await where_image(
+                app.backend,
+                app.settings.tools,
+                image,
+                model=model,
+                vision_model=vision,
+                on_text=self._on_text,
+                on_step=self._on_step,
+                clock=self.clock,
+            )
+        except PislmError as exc:
+            card.show_error(str(exc))
+            self._set_step(0)
+            if exc.exit_code == 3:
+                app.check_connection()
+            return
+        self._set_step(0)
+        card.show_result(result)
+        self.post_message(Found(result))
+
+    def _on_step(self, step: int) -> None:
+        self._set_step(step)
+        if step == 2:
+            self.card.show_busy("Extracting the city, country and coordinates… (Esc stops)")
+
+    def on_worker_state_changed(self) -> None:
+        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+
+    def stop(self) -> bool:
+        running = [w for w in self.workers if w.node is self and w.is_running]
+        for worker in running:
+            worker.cancel()
+        if running:
+            self._set_step(0)
+            self.card.show_busy("Stopped.")
+        return bool(running)
+
+
+async def _read(path: str) -> Any:
+    """Read the file off the event loop (photos are megabytes; the Pi's SD card is slow)."""
+    import asyncio
+
+    from pislm_tui.chat.images import load_image
+
+    return await asyncio.to_thread(load_image, path)

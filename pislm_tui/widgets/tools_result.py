@@ -1,0 +1,49 @@
+"""A card that shows one `where` result, the work in progress, or what went wrong."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from pislm_tui.tools.where import WhereResult
+
+
+def result_text(r: WhereResult) -> Text:
+    """Three lines: the place, the lab's sentence, how it was obtained."""
+    place = f"{r.city}, {r.country}" if r.country else r.city
+    retries = "1 retry" if r.retries == 1 else f"{r.retries} retries"
+    return Text.assemble(
+        (place, "bold"),
+        f"   {r.lat:.4f}, {r.lon:.4f}\n",
+        (r.sentence, "bold"),
+        "\n",
+        (f"{r.model} · {r.elapsed_s:.2f} s · {retries}", "dim"),
+    )
+
+
+class WhereCard(Static):
+    DEFAULT_CSS = """
+    WhereCard { height: auto; min-height: 3; padding: 0 1; }
+    WhereCard.-error { color: $error; }
+    WhereCard.-muted { color: $text-muted; }
+    """
+
+    def __init__(self, hint: str = "", **kwargs: object) -> None:
+        super().__init__(Text(hint), **kwargs)  # type: ignore[arg-type]
+        self.result: WhereResult | None = None
+        self.add_class("-muted")
+
+    def show_result(self, result: WhereResult) -> None:
+        self.result = result
+        self.set_classes("")
+        self.update(result_text(result))
+
+    def show_busy(self, text: str) -> None:
+        self.set_class(True, "-muted")
+        self.set_class(False, "-error")
+        self.update(Text(text))
+
+    def show_error(self, text: str) -> None:
+        self.set_class(False, "-muted")
+        self.set_class(True, "-error")
+        self.update(Text(text))
