@@ -1,0 +1,357 @@
+"""The Sampler: one owner of the machine readings. It keeps the previous /proc/stat reading so
+per-core CPU % are deltas (the first reading only sets the baseline), reads the cheap files on
+every call and runs the slow sources (vcgencmd, Ollama's /api/ps) in the background every
+`slow_interval` seconds, so a hung command or an unreachable server never stalls a reading."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.types import LoadedModel
+from pislm_tui.monitor import procfs
+from pislm_tui.monitor.sysfs import SysSensors
+from pislm_tui.monitor.throttle import Throttle
+from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
+from pislm_tui.monitor.vcgencmd import (
+    Vcgencmd,
+    VcgencmdCall,
+    parse_clock,
+    parse_temp,
+    parse_throttled,
+)
+
+LoadedCall = Callable[[], Awaitable[Sequence[LoadedModel]]]
+MEASURING = "measuring (needs two readings)"
+STALE_PROCESS_BASELINE = 10.0  # s: an older process baseline would average over a long gap
+LOADED_TIMEOUT = 5.0
+
+
+@dataclass
+class _Fast:
+    """What one pass over the files found, before it becomes a Sample."""
+
+    unavailable: dict[str, str] = field(default_factory=dict)
+    host: str | None = None
+    cpu: float | None = None
+    cores: tuple[float, ...] = ()
+    load: tuple[float, float, float] | None = None
+    ram: Memory | None = None
+    swap: Memory | None = None
+    temp: tuple[float, str] | None = None
+    fan: tuple[int, float | None] | None = None
+    freq: tuple[float, float | None] | None = None
+    under_voltage: bool | None = None
+    processes: tuple[ProcessInfo, ...] | None = None
+
+
+class Sampler:
+    def __init__(
+        self,
+        *,
+        proc_root: str | Path = "/proc",
+        sys_root: str | Path = "/sys",
+        vcgencmd: str | Sequence[str] | VcgencmdCall | None = "vcgencmd",
+        loaded: LoadedCall | None = None,
+        slow_interval: float = 5.0,
+        process_interval: float = 2.0,
+        top: int = 8,
+        history_seconds: float = 60.0,
+        page_size: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.proc_root = Path(proc_root)
+        self.sys_root = Path(sys_root)
+        self.vcgencmd = Vcgencmd(vcgencmd)
+        self.loaded = loaded
+        self.slow_interval = slow_interval
+        self.process_interval = process_interval
+        self.top = top
+        self.history_seconds = history_seconds
+        self.page_size = page_size or os.sysconf("SC_PAGE_SIZE")
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.sensors = SysSensors(self.sys_root, clock)
+        # (time, per-core %) of recent samples, oldest first: the Monitor tab's history.
+        self.history: deque[tuple[float, tuple[float, ...]]] = deque()
+        self._lock = asyncio.Lock()
+        self._stat: dict[str, procfs.CpuTimes] | None = None
+        self._proc_prev: tuple[float, int, dict[tuple[int, int], int]] | None = None
+        self._roles: dict[tuple[int, int], str | None] = {}
+        # The process list is the costly part (a file per process): kept for process_interval.
+        self._processes: tuple[tuple[ProcessInfo, ...] | None, str | None] = (None, MEASURING)
+        self._slow: dict[str, Any] = {}
+        self._slow_due = 0.0
+        self._slow_detail = False
+        self._slow_task: asyncio.Task[None] | None = None
+        self._host: str | None = None
+
+    # -- public ---------------------------------------------------------------------------
+
+    def prime(self) -> None:
+        """Take the baseline /proc/stat reading now, so the next sample has CPU figures."""
+        try:
+            self._stat = procfs.read_stat(self.proc_root)
+        except SourceUnavailable:
+            self._stat = None
+
+    async def sample(
+        self, *, detail: bool = True, processes: bool | None = None, wait_slow: bool = False
+    ) -> Sample:
+        """One reading. `detail=False` is the cheap kind the live strip needs (CPU, memory,
+        temperature); `processes` defaults to `detail`; `wait_slow` waits for vcgencmd and
+        /api/ps instead of using their last values. Never raises for a missing source."""
+        processes = detail if processes is None else processes
+        async with self._lock:
+            if processes and self._processes_due():
+                # ~one file per process: off the event loop.
+                fast = await asyncio.to_thread(self._read_fast, detail, processes)
+            else:
+                fast = self._read_fast(detail, processes)
+            now = self.clock()
+            if now >= self._slow_due or (detail and not self._slow_detail):
+                self._start_slow(detail, need_temp=fast.temp is None, now=now)
+            if wait_slow and self._slow_task is not None:
+                await asyncio.shield(self._slow_task)
+            sample = self._compose(fast, detail, now)
+            if sample.cores:
+                self._remember(now, sample.cores)
+            return sample
+
+    async def aclose(self) -> None:
+        task, self._slow_task = self._slow_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- fast sources: small files --------------------------------------------------------
+
+    def _read_fast(self, detail: bool, processes: bool) -> _Fast:
+        f = _Fast()
+        if self._host is None:
+            self._host = procfs.read_hostname(self.proc_root)
+        f.host = self._host
+        stat = self._read_cpu(f)
+        try:
+            f.ram, f.swap = procfs.read_memory(self.proc_root)
+            if f.swap is None:
+                f.unavailable["swap"] = "no swap figures in /proc/meminfo"
+        except SourceUnavailable as exc:
+            f.unavailable["ram"] = f.unavailable["swap"] = exc.reason
+        try:
+            f.temp = self.sensors.temperature()
+        except SourceUnavailable as exc:
+            f.unavailable["temp_c"] = exc.reason
+        if detail:
+            for name, read in (
+                ("load", lambda: procfs.read_loadavg(self.proc_root)),
+                ("fan_rpm", self.sensors.fan),
+                ("freq_mhz", self.sensors.cpufreq),
+                ("under_voltage", self.sensors.under_voltage),
+            ):
+                try:
+                    value = read()
+                except SourceUnavailable as exc:
+                    f.unavailable[name] = exc.reason
+                    continue
+                attr = {"load": "load", "fan_rpm": "fan", "freq_mhz": "freq"}.get(name, name)
+                setattr(f, attr, value)
+        if processes:
+            if self._processes_due():
+                self._read_processes(f, stat)
+                reason = f.unavailable.get("processes")
+                self._processes = (f.processes, reason)
+            else:
+                f.processes, reason = self._processes
+                if reason:
+                    f.unavailable["processes"] = reason
+        return f
+
+    def _processes_due(self) -> bool:
+        prev = self._proc_prev
+        if prev is None or self._processes[1] == MEASURING:
+            return True  # no list yet: read at once (the first read is only a baseline)
+        return self.clock() - prev[0] >= self.process_interval - 0.05
+
+    def _read_cpu(self, f: _Fast) -> dict[str, procfs.CpuTimes] | None:
+        try:
+            stat = procfs.read_stat(self.proc_root)
+        except SourceUnavailable as exc:
+            f.unavailable["cores"] = exc.reason
+            return None
+        if self._stat is None:
+            f.unavailable["cores"] = MEASURING
+        else:
+            f.cpu, f.cores = procfs.core_percents(self._stat, stat)
+        self._stat = stat
+        return stat
+
+    def _read_processes(self, f: _Fast, stat: dict[str, procfs.CpuTimes] | None) -> None:
+        try:
+            current = procfs.read_processes(self.proc_root)
+        except SourceUnavailable as exc:
+            f.unavailable["processes"] = exc.reason
+            self._proc_prev = None
+            return
+        now = self.clock()
+        total = stat["cpu"].total if stat and "cpu" in stat else None
+        ncores = max(len(f.cores) or sum(1 for n in (stat or {}) if n != "cpu"), 1)
+        prev = self._proc_prev
+        ticks = {(p.pid, p.start): p.ticks for p in current}
+        self._proc_prev = (now, total, ticks) if total is not None else None
+        self._roles = {k: self._roles[k] for k in ticks if k in self._roles}
+        for p in current:
+            key = (p.pid, p.start)
+            if key not in self._roles:
+                self._roles[key] = procfs.ollama_role(self.proc_root, p)
+        if prev is None or total is None or now - prev[0] > STALE_PROCESS_BASELINE:
+            f.unavailable["processes"] = MEASURING
+            return
+        f.processes = procfs.top_processes(
+            prev[2],
+            current,
+            elapsed_ticks_per_core=(total - prev[1]) / ncores,
+            page_size=self.page_size,
+            mem_total=f.ram.total if f.ram else None,
+            roles=self._roles,
+            count=self.top,
+        )
+
+    # -- slow sources: vcgencmd and /api/ps, in the background ------------------------------
+
+    def _start_slow(self, detail: bool, *, need_temp: bool, now: float) -> None:
+        if self._slow_task is not None and not self._slow_task.done():
+            return
+        self._slow_due = now + self.slow_interval
+        self._slow_detail = detail
+        jobs: dict[str, Awaitable[Any]] = {}
+        if need_temp:
+            jobs["vc_temp"] = self._vc(parse_temp, "measure_temp")
+        if detail:
+            jobs["throttled"] = self._vc(parse_throttled, "get_throttled")
+            jobs["arm_clock"] = self._vc(parse_clock, "measure_clock", "arm")
+            jobs["loaded"] = self._ollama_loaded()
+        if jobs:
+            self._slow_task = asyncio.create_task(self._refresh_slow(jobs))
+
+    async def _refresh_slow(self, jobs: dict[str, Awaitable[Any]]) -> None:
+        results = await asyncio.gather(*jobs.values())
+        self._slow.update(zip(jobs, results, strict=True))
+
+    async def _vc(self, parse: Callable[[str], Any], *args: str) -> Any:
+        """A parsed value, or the SourceUnavailable saying why not."""
+        try:
+            return parse(await self.vcgencmd.query(*args, now=self.clock()))
+        except SourceUnavailable as exc:
+            return exc
+
+    async def _ollama_loaded(self) -> tuple[LoadedModel, ...] | SourceUnavailable:
+        if self.loaded is None:
+            return SourceUnavailable("no Ollama server to ask")
+        try:
+            return tuple(await asyncio.wait_for(self.loaded(), LOADED_TIMEOUT))
+        except PislmError as exc:
+            return SourceUnavailable(exc.message)
+        except TimeoutError:
+            return SourceUnavailable(f"/api/ps did not answer within {LOADED_TIMEOUT:g} s")
+        except Exception as exc:  # a monitor must outlive any backend bug
+            return SourceUnavailable(f"/api/ps failed: {type(exc).__name__}: {exc}")
+
+    def _slow_value(self, key: str, unavailable: dict[str, str], field_name: str) -> Any:
+        value = self._slow.get(key)
+        if isinstance(value, SourceUnavailable):
+            unavailable[field_name] = value.reason
+            return None
+        if value is None:
+            unavailable.setdefault(field_name, "measuring")
+        return value
+
+    # -- putting it together ----------------------------------------------------------------
+
+    def _compose(self, f: _Fast, detail: bool, now: float) -> Sample:
+        un = f.unavailable
+        temp_c, temp_source = f.temp if f.temp else (None, None)
+        if temp_c is None:
+            vc_temp = self._slow.get("vc_temp")
+            if isinstance(vc_temp, float):
+                temp_c, temp_source = vc_temp, "vcgencmd"
+                un.pop("temp_c", None)
+            elif isinstance(vc_temp, SourceUnavailable):
+                un["temp_c"] = f"{un.get('temp_c', 'no sensor')}; vcgencmd: {vc_temp.reason}"
+        throttled: Throttle | None = None
+        loaded = None
+        freq = f.freq[0] if f.freq else None
+        freq_max = f.freq[1] if f.freq else None
+        freq_source = "cpufreq" if f.freq else None
+        if detail:
+            throttled = self._slow_value("throttled", un, "throttled")
+            loaded = self._slow_value("loaded", un, "ollama_loaded")
+            clock_hz = self._slow.get("arm_clock")
+            if isinstance(clock_hz, int) and clock_hz > 0:
+                # The firmware's own clock: unlike cpufreq it shows firmware throttling.
+                freq, freq_source = clock_hz / 1e6, "vcgencmd"
+                un.pop("freq_mhz", None)
+        for name in ("load", "fan_rpm", "freq_mhz", "processes", "throttled", "ollama_loaded"):
+            if not detail:
+                un.setdefault(name, "not read for the live strip")
+        return Sample(
+            time=now,
+            taken_at=self.wall_clock(),
+            detail=detail,
+            host=f.host,
+            cores=f.cores,
+            cpu_percent=f.cpu,
+            load=f.load,
+            ram=f.ram,
+            swap=f.swap,
+            temp_c=temp_c,
+            temp_source=temp_source,
+            throttled=throttled,
+            under_voltage=f.under_voltage,
+            fan_rpm=f.fan[0] if f.fan else None,
+            fan_percent=f.fan[1] if f.fan else None,
+            freq_mhz=freq,
+            freq_max_mhz=freq_max,
+            freq_source=freq_source,
+            processes=f.processes,
+            ollama_loaded=loaded,
+            unavailable=un,
+        )
+
+    def _remember(self, now: float, cores: tuple[float, ...]) -> None:
+        self.history.append((now, cores))
+        while self.history and self.history[0][0] < now - self.history_seconds - 1:
+            self.history.popleft()
+
+
+async def sample_once(
+    *,
+    interval: float = 0.25,
+    loaded: LoadedCall | None = None,
+    proc_root: str | Path = "/proc",
+    sys_root: str | Path = "/sys",
+    vcgencmd: str | Sequence[str] | VcgencmdCall | None = "vcgencmd",
+    top: int = 8,
+) -> Sample:
+    """One complete sample: two /proc/stat readings `interval` seconds apart for the CPU
+    figures, vcgencmd and /api/ps (through `loaded`, e.g. `backend.loaded`) waited for."""
+    sampler = Sampler(
+        proc_root=proc_root, sys_root=sys_root, vcgencmd=vcgencmd, loaded=loaded, top=top
+    )
+    try:
+        await sampler.sample(detail=True, wait_slow=True)
+        await asyncio.sleep(interval)
+        return await sampler.sample(detail=True, wait_slow=True)
+    finally:
+        await sampler.aclose()
