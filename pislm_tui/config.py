@@ -51,14 +51,17 @@ class ChatSettings(_Section):
     think: bool | None = None  # None: the model's default
     flush_hz: float = Field(6.0, ge=1, le=30)  # how often streamed text reaches the screen
     save_every_s: float = Field(2.0, gt=0)  # how often a growing reply is saved
+    resume_last: bool = True  # reopen the most recent chat when the app starts
 
 
 class MonitorSettings(_Section):
-    interval: float = Field(1.0, ge=0.2, le=60)
-    vcgencmd: str = "vcgencmd"
-    vcgencmd_interval: float = Field(5.0, ge=1)
-    show_strip: bool = True
+    interval: float = Field(1.0, ge=0.2, le=60)  # seconds between readings on the Monitor tab
+    vcgencmd: str = "vcgencmd"  # command line; "" turns vcgencmd off
+    vcgencmd_interval: float = Field(5.0, ge=1)  # vcgencmd and /api/ps are asked this often
+    show_strip: bool = True  # the live strip (cores, temperature, RAM) in the status line
     top_processes: int = Field(8, ge=0, le=50)
+    proc_root: str = "/proc"  # another machine's /proc and /sys, e.g. mounted into a container
+    sys_root: str = "/sys"
 
 
 class ModelsSettings(_Section):
