@@ -139,3 +139,36 @@ def test_help_lists_the_options(capsys) -> None:
     out = capsys.readouterr().out
     for word in ("COUNTRY", "--image", "--vision-model", "--json", "--units", "--max-retries"):
         assert word in out
+
+
+def test_a_terminal_sees_a_transient_status_line(fake_ollama: FakeOllama) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        out = subprocess.run(
+            [str(PISLM), *where(fake_ollama, "France")],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=60,
+        )
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the pty's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert out.returncode == 0
+    assert out.stdout.startswith("Santiago de Chile is about 11,630 kilometers away from Paris.")
+    assert b"asking llama3.2:1b for the capital of France" in seen
+    assert seen.endswith(b"\r\x1b[K")  # erased before the answer is printed

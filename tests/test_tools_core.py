@@ -448,3 +448,33 @@ def test_tools_modules_leave_heavy_libraries_out() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+async def test_search_tool_finds_passages_in_a_real_collection(
+    ctx: ToolContext, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from pislm_tui.rag import IngestOptions, RagStore, ingest_paths
+    from tests.rag_helpers import make_corpus
+
+    files = make_corpus(tmp_path / "docs")
+    store = await asyncio.to_thread(RagStore.open, ctx.paths, ctx.settings.rag)
+    try:
+        options = IngestOptions("nomic-embed-text", chunk_size=200, overlap=0)
+        await ingest_paths(
+            ctx.backend, store, "notes", [files["rivers"], files["volcanoes"]], options
+        )
+    finally:
+        await asyncio.to_thread(store.close)
+    registry = default_registry(ctx)
+    found = await registry.call(
+        "search_documents", {"query": "Villarrica volcano in Chile lava lake", "k": 2}
+    )
+    assert found.ok, found.content  # the only collection is searched when none is named
+    data = found.data
+    assert data["collection"] == "notes" and len(data["passages"]) == 2
+    assert data["passages"][0]["source"].endswith("volcanoes.txt")
+    assert "Villarrica" in data["passages"][0]["text"]
+    missing = await registry.call("search_documents", {"query": "x", "collection": "recipes"})
+    assert not missing.ok and "there is no collection 'recipes'" in missing.content

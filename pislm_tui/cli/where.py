@@ -78,7 +78,11 @@ async def run_where(args: argparse.Namespace, ctx: CliContext) -> int:
     )
 
     if not args.image:
-        result = await where_country(backend, settings, country, model=model)
+        _status(f"asking {model} for the capital of {country}…", args.json)
+        try:
+            result = await where_country(backend, settings, country, model=model)
+        finally:
+            _status("", args.json)
     else:
         from pislm_tui.chat.images import load_image
 
@@ -109,6 +113,14 @@ async def run_where(args: argparse.Namespace, ctx: CliContext) -> int:
         f"{result.elapsed_s:.2f} s · {retries}"
     )
     return 0
+
+
+def _status(text: str, quiet: bool) -> None:
+    """A transient line on a terminal's stderr while the model thinks (a Pi takes seconds)."""
+    if quiet or not sys.stderr.isatty():
+        return
+    sys.stderr.write(f"\r\033[K{text}")
+    sys.stderr.flush()
 
 
 def _echo(text: str) -> None:

@@ -42,7 +42,7 @@ class ToolCallsPane(Vertical):
     ToolCallsPane .row Input { width: 1fr; margin-right: 1; }
     ToolCallsPane .row ModelSelect { margin-right: 1; }
     ToolCallsPane .row Button { width: auto; min-width: 0; }
-    ToolCallsPane #calls-tools { width: 1fr; color: $text-muted; padding: 0 1; }
+    ToolCallsPane #calls-tools { width: 1fr; color: $text-muted; padding: 0 0 0 1; }
     ToolCallsPane #calls-log { height: 1fr; padding: 0 1; }
     ToolCallsPane #calls-log > Static { height: auto; }
     ToolCallsPane .ask { text-style: bold; margin-top: 1; }
@@ -79,7 +79,7 @@ class ToolCallsPane(Vertical):
         registry = self.registry()
         rounds = self.app.settings.tools.max_rounds
         self.query_one("#calls-tools", Label).update(
-            f"Tools: {' · '.join(registry.names)} · ≤ {rounds} rounds"
+            f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)"
         )
 
     def registry(self) -> ToolRegistry:

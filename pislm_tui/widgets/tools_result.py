@@ -35,15 +35,13 @@ class WhereCard(Static):
 
     def show_result(self, result: WhereResult) -> None:
         self.result = result
-        self.set_classes("")
+        self.remove_class("-muted", "-error")
         self.update(result_text(result))
 
     def show_busy(self, text: str) -> None:
-        self.set_class(True, "-muted")
-        self.set_class(False, "-error")
+        self.remove_class("-error").add_class("-muted")
         self.update(Text(text))
 
     def show_error(self, text: str) -> None:
-        self.set_class(False, "-muted")
-        self.set_class(True, "-error")
+        self.remove_class("-muted").add_class("-error")
         self.update(Text(text))
