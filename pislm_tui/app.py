@@ -19,6 +19,8 @@ from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
+from pislm_tui.monitor import Sample
+from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.tabs.chat import ChatTab
 from pislm_tui.tabs.models import ModelsTab
 from pislm_tui.tabs.monitor import MonitorTab
@@ -63,6 +65,7 @@ class PislmApp(App[int]):
     connection: var[ConnectionState] = var(ConnectionState("connecting", "", ""), init=False)
     models: var[tuple[ModelInfo, ...]] = var((), init=False)
     current_model: var[str | None] = var(None, init=False)
+    monitor_sample: var[Sample | None] = var(None, init=False)  # from `self.monitor`
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
+        self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -125,6 +129,7 @@ class PislmApp(App[int]):
         if self._watch_connection:
             # After the first frame: the first probe imports the HTTP client libraries.
             self.call_after_refresh(self._start_watching)
+        self.call_after_refresh(self.monitor.start_strip)
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
@@ -136,6 +141,7 @@ class PislmApp(App[int]):
         self.run_worker(self.watcher.run(), name="connection", group="connection")
 
     async def on_unmount(self) -> None:
+        await self.monitor.aclose()
         await self.backend.aclose()
 
     # -- connection and models ------------------------------------------------------------------
@@ -176,6 +182,9 @@ class PislmApp(App[int]):
     # -- tabs, help, themes --------------------------------------------------------------------
 
     def show_tab(self, tab_id: str) -> None:
+        # Hiding a focused widget makes Textual focus a sibling in the same (hidden) pane, and
+        # TabbedContent then switches straight back: drop the focus first.
+        self.screen.set_focus(None)
         self.query_one("#tabs", TabbedContent).active = tab_id
 
     def action_show_tab(self, tab_id: str) -> None:

@@ -1,5 +1,6 @@
-"""The top line: app name, connection state (server kind, version, model count, address) and the
-current model. Redrawn only when one of those changes, so an idle app writes nothing."""
+"""The top line: app name, connection state (server kind, version, model count, address), the
+live strip (cores, temperature, RAM) and the current model. Redrawn only when one of those
+changes, so an idle app writes nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.health import ConnectionState
+from pislm_tui.widgets.live_strip import LiveStrip
 
 
 def connection_text(state: ConnectionState) -> Content:
@@ -43,6 +45,7 @@ class StatusBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("pislm", id="status-name")
         yield Static(id="status-connection", markup=False)
+        yield LiveStrip(id="status-strip")  # cores, temperature, RAM (issue #4)
         yield Static(id="status-model", markup=False)
 
     def on_mount(self) -> None:

@@ -1,0 +1,107 @@
+"""The app's one Sampler and the one timer that drives it (UI side of `pislm_tui.monitor`).
+
+Each reading is published on `app.monitor_sample`; the live strip and the Monitor tab watch it.
+Rate: `monitor.interval` (1 s) while the Monitor tab is shown; otherwise only the live strip
+needs figures, at most once a second (every 2 s over SSH), and only cheap ones (no process
+list, no vcgencmd unless it is the only thermometer, no /api/ps). With the strip off and the
+tab hidden, nothing runs. Headless runs (tests, snapshots) leave the strip idle until
+`start_strip()` is called, so other tabs' snapshots do not show this machine's live load."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pislm_tui.monitor import Sample, Sampler
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from pislm_tui.app import PislmApp
+
+
+class MonitorFeed:
+    def __init__(self, app: PislmApp) -> None:
+        self.app = app
+        self.settings = app.settings.monitor
+        self.monitor_visible = False
+        self.strip_running = False
+        self._sampler: Sampler | None = None
+        self._timer: Timer | None = None
+        self._interval: float | None = None
+        self._failed = False
+
+    @property
+    def sampler(self) -> Sampler:
+        if self._sampler is None:
+            s = self.settings
+            self._sampler = Sampler(
+                proc_root=s.proc_root,
+                sys_root=s.sys_root,
+                vcgencmd=s.vcgencmd or None,
+                loaded=self.app.backend.loaded,
+                slow_interval=s.vcgencmd_interval,
+                top=s.top_processes,
+            )
+        return self._sampler
+
+    def use_sampler(self, sampler: Sampler) -> None:
+        """Replace the sampler (tests feed recorded machines through this)."""
+        self._sampler = sampler
+
+    @property
+    def interval(self) -> float | None:
+        """Seconds between readings now, or None when nothing needs them."""
+        if self.monitor_visible:
+            return self.settings.interval
+        if self.strip_running:
+            return max(self.settings.interval, 2.0 if self.app.ssh else 1.0)
+        return None
+
+    def start_strip(self, *, force: bool = False) -> None:
+        """Feed the live strip in the background. The app calls this after its first frame;
+        a headless app (tests, snapshots) only with `force`."""
+        if not self.settings.show_strip or self.strip_running:
+            return
+        if self.app.is_headless and not force:
+            return
+        self.strip_running = True
+        self.sampler.prime()  # the baseline, so the first tick already has CPU figures
+        self._reschedule()
+
+    def set_monitor_visible(self, visible: bool) -> None:
+        if visible == self.monitor_visible:
+            return
+        self.monitor_visible = visible
+        self._reschedule()
+        if visible:  # a full reading now rather than one interval later
+            self.app.run_worker(self.sample_now(), group="monitor-now", exclusive=True)
+
+    def _reschedule(self) -> None:
+        wanted = self.interval
+        if wanted == self._interval and (self._timer is not None) == (wanted is not None):
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._interval = wanted
+        if wanted is not None:
+            self._timer = self.app.set_interval(wanted, self.sample_now, name="monitor")
+
+    async def sample_now(self) -> Sample | None:
+        """Take one reading and publish it."""
+        try:
+            sample = await self.sampler.sample(detail=self.monitor_visible)
+        except Exception as exc:  # the sampler reports missing sources itself; this is a bug
+            if not self._failed:
+                self._failed = True
+                self.app.show_error(exc, title="Monitor")
+            return None
+        self.app.monitor_sample = sample
+        return sample
+
+    async def aclose(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._sampler is not None:
+            await self._sampler.aclose()
