@@ -58,7 +58,7 @@ class MonitorSettings(_Section):
     vcgencmd: str = "vcgencmd"  # command line; "" turns vcgencmd off
     vcgencmd_interval: float = Field(5.0, ge=1)  # vcgencmd and /api/ps are asked this often
     show_strip: bool = True  # the live strip (cores, temperature, RAM) in the status line
-    top_processes: int = Field(8, ge=0, le=50)
+    top_processes: int = Field(12, ge=0, le=50)  # at most this many by CPU and by memory
     proc_root: str = "/proc"  # another machine's /proc and /sys, e.g. mounted into a container
     sys_root: str = "/sys"
 
