@@ -72,9 +72,9 @@ def test_where_with_a_result(snap_compare, snapshot_ollama: FakeOllama, size) ->
         await prepare(app, pilot, "f7")
         snapshot_ollama.script(Reply(text="not json"))
         await submit(app, pilot, "#where-country", "Japan")
-        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         await submit(app, pilot, "#where-country", "France")
-        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         await idle(app, pilot)
 
     assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
@@ -90,7 +90,7 @@ def test_image_with_a_result(
         app = pilot.app
         await prepare(app, pilot, "f8")
         await submit(app, pilot, "#image-path", str(photo))
-        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot)
+        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot, timeout=30)
         app.query_one("#image-path").value = "~/photos/machu_picchu.png"  # no tmp path on screen
         await idle(app, pilot)
 

@@ -1,4 +1,7 @@
-"""The Tools tab driven like a user (Textual pilot) against the fake server."""
+"""The Tools tab driven like a user (Textual pilot) against the fake server.
+
+Waits for a structured answer allow 30 s: the first one in a process imports instructor and
+openai (about 2 s, much more on a busy machine)."""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ async def test_where_france_shows_paris_and_keeps_history(
         assert app.focused is app.query_one("#where-country")
         assert "From Santiago de Chile · -33.3300, -70.5100 · kilometers" in screen_text(app)
         await pilot.press(*"France", "enter")
-        await wait_for(lambda: "11,630" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "11,630" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         text = screen_text(app)
         assert "Paris   48.8566, 2.3522" in text
         assert "Santiago de Chile is about 11,630 kilometers away from Paris." in text
@@ -82,7 +85,7 @@ async def test_retries_are_shown(make_app, fake_ollama: FakeOllama) -> None:
             Reply(text="not json"), Reply(text='{"city": "Tokyo", "lat": 95, "lon": 139.6}')
         )
         await ask_country(app, pilot, "Japan")
-        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         assert "2 retries" in card_text(app, "#where-card")
         table = app.query_one("#where-history", DataTable)
         await wait_for(lambda: table.row_count == 1, pilot=pilot)
@@ -97,14 +100,16 @@ async def test_failure_after_max_retries_is_shown_and_app_keeps_running(
         await open_tools(app, pilot)
         fake_ollama.script(Reply(text="[bold red]nope[/]"), Reply(text="still no"))
         await ask_country(app, pilot, "France")
-        await wait_for(lambda: "no valid answer" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(
+            lambda: "no valid answer" in card_text(app, "#where-card"), pilot=pilot, timeout=30
+        )
         text = screen_text(app)
         assert "llama3.2:1b gave no valid answer in 2 attempts" in text
         assert app.query_one("#where-card").has_class("-error")
         assert app.query_one("#where-history", DataTable).row_count == 0
         # The next question works.
         await ask_country(app, pilot, "France")
-        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
 
 
 async def test_server_down_is_reported_in_the_card(make_app, fake_ollama: FakeOllama) -> None:
@@ -113,7 +118,9 @@ async def test_server_down_is_reported_in_the_card(make_app, fake_ollama: FakeOl
         await open_tools(app, pilot)
         fake_ollama.stop()
         await ask_country(app, pilot, "France")
-        await wait_for(lambda: "cannot reach Ollama" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(
+            lambda: "cannot reach Ollama" in card_text(app, "#where-card"), pilot=pilot, timeout=30
+        )
 
 
 async def test_model_output_is_not_markup(make_app, fake_ollama: FakeOllama) -> None:
@@ -124,7 +131,9 @@ async def test_model_output_is_not_markup(make_app, fake_ollama: FakeOllama) -> 
             Reply(text='{"city": "[bold]Par[/bold]is\\u001b[2J", "lat": 48.8566, "lon": 2.3522}')
         )
         await ask_country(app, pilot, "France")
-        await wait_for(lambda: "away from" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(
+            lambda: "away from" in card_text(app, "#where-card"), pilot=pilot, timeout=30
+        )
         assert "away from [bold]Par[/bold]is." in screen_text(app)
 
 
@@ -138,7 +147,7 @@ async def test_image_flow_shows_both_steps(
         assert app.query_one(TabbedContent).active == "tools"
         assert app.focused is app.query_one("#image-path")
         await submit(app, pilot, "#image-path", str(photo))
-        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot)
+        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot, timeout=30)
         text = screen_text(app)
         assert "Step 1 · llava-phi3:3.8b describes machu.png" in text
         assert "Machu Picchu, the Inca citadel" in text
@@ -160,13 +169,17 @@ async def test_image_errors_keep_the_path(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tools(app, pilot, "f8")
         await submit(app, pilot, "#image-path", str(tmp_path / "nope.jpg"))
-        await wait_for(lambda: "no such file" in card_text(app, "#image-card"), pilot=pilot)
+        await wait_for(
+            lambda: "no such file" in card_text(app, "#image-card"), pilot=pilot, timeout=30
+        )
         assert app.query_one("#image-path", Input).value.endswith("nope.jpg")
         photo = write_png(tmp_path / "city.png")
         app.query_one("#image-vision-model", ModelSelect).value = "gemma2:2b"
         await pilot.pause()
         await submit(app, pilot, "#image-path", str(photo))
-        await wait_for(lambda: "cannot read images" in card_text(app, "#image-card"), pilot=pilot)
+        await wait_for(
+            lambda: "cannot read images" in card_text(app, "#image-card"), pilot=pilot, timeout=30
+        )
         assert app.settings.tools.vision_model == "gemma2:2b"  # the pick was remembered
 
 
@@ -186,7 +199,7 @@ async def test_picking_an_image_with_the_browser(
         await wait_for(lambda: "machu.png" in screen_text(app), pilot=pilot)
         assert "notes.txt" not in screen_text(app)
         await pilot.press("down", "enter")
-        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot)
+        await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot, timeout=30)
         assert app.query_one("#image-path", Input).value == str(photos / "machu.png")
 
 
@@ -272,7 +285,7 @@ async def test_location_is_edited_validated_and_saved(make_app, fake_ollama: Fak
         assert saved["tools"]["location"] == {"name": "Bogotá", "lat": 4.711, "lon": -74.0721}
         assert saved["tools"]["units"] == "mi"
         await ask_country(app, pilot, "France")
-        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         assert "Bogotá is about 5,360 miles away from Paris." in screen_text(app)
         # Cancel leaves everything as it was.
         await pilot.press("ctrl+l")
@@ -301,7 +314,7 @@ async def test_saved_history_is_shown_picked_and_forgotten(
         assert str(table.get_row_at(0)[0]) == "Italy"  # newest first
         table.focus()
         await pilot.press("down", "enter")
-        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot)
+        await wait_for(lambda: "Tokyo" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         await pilot.press("delete")
         await wait_for(lambda: table.row_count == 1, pilot=pilot)
         assert [json.loads(line)["city"] for line in path.read_text().splitlines()] == ["Rome"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -53,7 +54,7 @@ class ImagePickerScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Pick a photo in {self.start}", classes="title", markup=False)
+            yield Label(Text(f"Pick a photo in {self.start}"), classes="title")
             yield ImageTree(self.start, id="picker-tree")
             yield Label("Enter picks · Backspace goes up · Esc cancels", classes="hint")
 
@@ -69,7 +70,7 @@ class ImagePickerScreen(ModalScreen[Path | None]):
         tree = self.query_one(ImageTree)
         parent = Path(tree.path).parent
         tree.path = parent
-        self.query_one(".title", Label).update(f"Pick a photo in {parent}")
+        self.query_one(".title", Label).update(Text(f"Pick a photo in {parent}"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -102,11 +102,12 @@ class WhereResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WhereResult:
-        """For the saved history; raises (KeyError, TypeError, ValueError) on a bad record."""
+        """For the saved history; raises (KeyError, TypeError, ValueError) on a bad record.
+        Text is cleaned again: the file may have been edited by hand."""
         return cls(
-            query=str(data["query"]),
+            query=clean_output(str(data["query"])),
             kind="image" if data.get("kind") == "image" else "country",
-            city=str(data["city"]),
+            city=clean_output(str(data["city"])),
             lat=float(data["lat"]),
             lon=float(data["lon"]),
             distance_km=float(data["distance_km"]),
@@ -114,9 +115,9 @@ class WhereResult:
             units="mi" if data.get("units") == "mi" else "km",
             retries=int(data.get("retries", 0)),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
-            model=str(data.get("model", "")),
-            country=str(data["country"]) if data.get("country") else None,
-            description=str(data.get("description", "")),
+            model=clean_output(str(data.get("model", ""))),
+            country=clean_output(str(data["country"])) if data.get("country") else None,
+            description=clean_output(str(data.get("description", ""))),
             vision_model=data.get("vision_model"),
         )
 

@@ -79,7 +79,7 @@ class ToolCallsPane(Vertical):
         registry = self.registry()
         rounds = self.app.settings.tools.max_rounds
         self.query_one("#calls-tools", Label).update(
-            f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)"
+            Text(f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)")
         )
 
     def registry(self) -> ToolRegistry:

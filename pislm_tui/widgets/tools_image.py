@@ -128,10 +128,11 @@ class ImagePane(Vertical):
             image = await _read(path)
             model = await pick_model(app.backend, self.model_wanted())
             vision = self.vision_wanted()
+            # Text, not markup: a file name may contain [brackets].
             self.query_one("#image-step1", Label).update(
-                f"Step 1 · {vision} describes {image.label}"
+                Text(f"Step 1 · {vision} describes {image.label}")
             )
-            self.query_one("#image-step2", Label).update(f"Step 2 · {model} finds the city")
+            self.query_one("#image-step2", Label).update(Text(f"Step 2 · {model} finds the city"))
             self._show_description(f"Sending the photo to {vision}… (Esc stops)")
             card.show_busy("")
             result = await where_image(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.message import Message
 from textual.widgets import Select
 
@@ -34,7 +35,7 @@ class ModelSelect(Select[str]):
         if wanted and wanted not in names:
             names.insert(0, wanted)
         with self.prevent(Select.Changed):  # posted synchronously by the value watcher
-            self.set_options((name, name) for name in names)
+            self.set_options((Text(name), name) for name in names)  # names are data, not markup
             if wanted:
                 self.value = wanted
 
