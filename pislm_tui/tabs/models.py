@@ -1,19 +1,459 @@
-"""The Models tab. Not built yet: issue #5 adds it."""
+"""The Models tab: installed models with details, pull with per-layer progress, delete, load and
+unload with a memory check, the models in memory, and a bench to compare speeds. Built on first
+show (nothing at app start-up); `ollama ps` is re-read every few seconds only while it shows."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.containers import Center, Middle
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.models.listing import (
+    chat_model_names,
+    find_model,
+    human_bytes,
+    is_embedding_model,
+    is_loaded,
+    short_date,
+)
+from pislm_tui.models.memory import MemoryProbe, available_memory, check_memory
+from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.models_pull import PullNameScreen
+from pislm_tui.widgets.bench_panel import BenchPanel
+from pislm_tui.widgets.loaded_models import LoadedModels
+from pislm_tui.widgets.model_details import ModelDetailsPane
+from pislm_tui.widgets.pull_progress import PullPanel
+
+if TYPE_CHECKING:
+    from pislm_tui.app import PislmApp
+
+WIDE = 110  # from this width the details pane sits beside the list
+DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
+INSTALLED_ACTIONS = {"pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull"}
+_COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
 class ModelsTab(Widget):
     DEFAULT_CSS = """
-    ModelsTab { height: 1fr; }
-    ModelsTab .not-built { width: auto; color: $text-muted; }
+    ModelsTab {
+        height: 1fr;
+        #models-views { height: 1fr; }
+        #models-split { height: 1fr; layout: vertical; }
+        #models-left { height: auto; }
+        #models-table { height: auto; max-height: 10; }
+        #models-empty { height: auto; padding: 1 2; color: $text-muted; display: none; }
+        &.-no-models #models-empty { display: block; }
+        &.-no-models #models-table { display: none; }
+        #models-pulls { height: auto; }
+        #models-details { height: 1fr; min-height: 5; }
+        &.-wide #models-split { layout: horizontal; }
+        &.-wide #models-left { width: 1fr; height: 1fr; }
+        &.-wide #models-table { max-height: 24; }
+        &.-wide #models-details { width: 48; height: 1fr; }
+    }
     """
+    BINDINGS = [
+        Binding("p", "pull", "Pull", id="models.pull"),
+        Binding("d,delete", "delete", "Delete", id="models.delete"),
+        Binding("l", "load", "Load", id="models.load"),
+        Binding("u", "unload", "Unload", id="models.unload"),
+        Binding("b", "bench", "Bench", id="models.bench"),
+        Binding("c", "chat", "Chat with", show=False, id="models.use"),
+        Binding("r", "refresh", "Refresh", show=False, id="models.refresh"),
+        Binding("escape", "cancel_pull", "Stop/close pull", id="models.cancel_pull"),
+    ]
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ):
+        super().__init__(name=name, id=id, classes=classes)
+        # Injectable for tests and snapshots: the clock for "time left", RAM, the pull clock.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.memory_probe: MemoryProbe = available_memory
+        self.pull_clock: Callable[[], float] = time.monotonic
+        self.built = False
+        self.loaded: list[LoadedModel] = []
+        self._busy = ""
+        self._details: dict[tuple[str, str | None], ModelDetails] = {}
+        self._select_after: str | None = None
+        self._timer: Timer | None = None
+
+    @property
+    def papp(self) -> PislmApp:
+        return cast("PislmApp", self.app)
+
+    # -- building -------------------------------------------------------------------------------
+    # The app mounts this tab when it is first shown; the network work (listing details, `ps`)
+    # and the refresh timer start on the first Show, and the timer pauses while hidden.
 
     def compose(self) -> ComposeResult:
-        with Middle(), Center():
-            yield Static("The Models tab is not built yet (issue #5).", classes="not-built")
+        settings = self.papp.settings.models
+        with TabbedContent(id="models-views"):
+            with TabPane("Installed", id="models-installed"), Container(id="models-split"):
+                with Vertical(id="models-left"):
+                    yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="models-empty")
+                    yield LoadedModels(id="models-loaded")
+                    yield Vertical(id="models-pulls")
+                yield ModelDetailsPane(id="models-details")
+            with TabPane("Bench", id="models-bench"):
+                yield BenchPanel(
+                    prompt=settings.bench_prompt,
+                    runs=settings.bench_runs,
+                    unload=settings.bench_unload,
+                    bench_dir=self.papp.paths.bench_dir,
+                    clock=lambda: self.clock().astimezone(),
+                    id="bench-panel",
+                )
+
+    def on_mount(self) -> None:
+        table = self.query_one("#models-table", DataTable)
+        for i, label in enumerate(_COLUMNS):
+            table.add_column(label, key=str(i))
+        # The app mounts this tab as it is first shown, and a widget laid out for the first time
+        # does not always get a Show event: start here when our pane is the visible one.
+        self.call_after_refresh(self._start_if_shown)
+
+    def _outer(self) -> tuple[TabPane | None, TabbedContent | None]:
+        """The app's tab pane holding this tab, and the app's TabbedContent."""
+        pane = next((a for a in self.ancestors if isinstance(a, TabPane)), None)
+        tabs = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
+        return pane, tabs
+
+    def _start_if_shown(self) -> None:
+        pane, tabs = self._outer()
+        if pane is None or tabs is None or tabs.active == pane.id:
+            self._start()
+
+    def on_show(self) -> None:
+        self._start()
+
+    def on_hide(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
+
+    def _start(self) -> None:
+        """First show: watch the app's models and start the `ps` refresh; later: resume it."""
+        if not self.built:
+            self.built = True
+            self.set_class(self.size.width >= WIDE, "-wide")
+            self.watch(self.app, "models", self._models_changed)
+            self.watch(self.app, "connection", lambda _state: self._update_empty())
+            self._timer = self.set_interval(
+                self.papp.settings.models.refresh_interval, self.refresh_loaded
+            )
+            pane, tabs = self._outer()
+            if pane is not None and tabs is not None:
+                # Show/Hide are not sent reliably when the app switches tabs; its `active` is.
+                self.watch(
+                    tabs, "active", lambda active: self._tab_switched(active == pane.id), init=False
+                )
+            self.table.focus()
+        elif self._timer is not None:
+            self._timer.resume()
+        self.refresh_loaded()
+
+    def _tab_switched(self, shown: bool) -> None:
+        if shown:
+            self._start()
+        elif self._timer is not None:
+            self._timer.pause()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= WIDE, "-wide")
+
+    # -- the list ---------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#models-table", DataTable)
+
+    def selected(self) -> str | None:
+        table = self.table
+        if not self.built or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key.value is not None else None
+
+    def _models_changed(self, models: tuple[ModelInfo, ...]) -> None:
+        self._fill_table(models)
+        bench = self.query_one(BenchPanel)
+        bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
+
+    def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
+        table = self.table
+        keep = self._select_after or self.selected()
+        self._select_after = None
+        table.clear()
+        for m in models:
+            table.add_row(*self._cells(m), key=m.name)
+        self.query_one(TabbedContent).get_tab(
+            "models-installed"
+        ).label = f"Installed ({len(models)})"
+        self._update_empty()
+        target = find_model(models, keep) if keep else None
+        if target is not None:
+            table.move_cursor(row=table.get_row_index(target.name))
+        self._show_selected()
+
+    def _cells(self, m: ModelInfo) -> list[Text]:
+        mark = Text("●") if is_loaded(m.name, self.loaded) else Text(" ")
+        return [
+            mark,
+            Text(m.name),
+            Text(human_bytes(m.size), justify="right"),
+            Text(m.family or "—"),
+            Text(m.parameter_size or "—", justify="right"),
+            Text(m.quantization or "—"),
+            Text(short_date(m.modified_at)),
+        ]
+
+    def _update_empty(self) -> None:
+        if not self.built:
+            return
+        empty = not self.papp.models
+        self.set_class(empty, "-no-models")
+        if empty:
+            text = (
+                "No models installed yet. Press p to pull one — llama3.2:1b is a good first "
+                "model on a Pi."
+                if self.papp.connection.connected
+                else "Not connected to the server yet; the list appears once it answers."
+            )
+            self.query_one("#models-empty", Static).update(text)
+            self.query_one(ModelDetailsPane).show_message("No model selected.")
+
+    @on(DataTable.RowHighlighted, "#models-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    # -- details ----------------------------------------------------------------------------------
+
+    def _show_selected(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        info = find_model(self.papp.models, name)
+        pane = self.query_one(ModelDetailsPane)
+        details = self._details.get((name, info.digest if info else None))
+        pane.show_model(info, details)
+        if details is None:
+            self._fetch_details(name)
+
+    @work(exclusive=True, group="models-show", exit_on_error=False)
+    async def _fetch_details(self, name: str) -> None:
+        await asyncio.sleep(DETAILS_DEBOUNCE)
+        info = find_model(self.papp.models, name)
+        try:
+            details = await self.papp.backend.show(name)
+        except PislmError as exc:
+            if self.selected() == name:
+                self.query_one(ModelDetailsPane).show_message(
+                    f"Cannot read the details of {name}: {exc}", "$error"
+                )
+            return
+        self._details[(name, info.digest if info else None)] = details
+        if self.selected() == name:
+            self.query_one(ModelDetailsPane).show_model(info, details)
+
+    # -- in memory --------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="models-ps", exit_on_error=False)
+    async def refresh_loaded(self) -> None:
+        try:
+            loaded = await self.papp.backend.loaded()
+        except PislmError:
+            loaded = self.loaded  # the connection banner says what is wrong; keep what we know
+        self._set_loaded(loaded)
+
+    def _set_loaded(self, loaded: list[LoadedModel]) -> None:
+        changed = [m.name for m in loaded] != [m.name for m in self.loaded]
+        self.loaded = loaded
+        self.query_one(LoadedModels).show(loaded, self.clock(), self._busy)
+        if changed:
+            table = self.table
+            for m in self.papp.models:
+                if m.name in table.rows:
+                    mark = "●" if is_loaded(m.name, loaded) else " "
+                    table.update_cell(m.name, "0", Text(mark))
+
+    def _set_busy(self, text: str) -> None:
+        self._busy = text
+        self.query_one(LoadedModels).show(self.loaded, self.clock(), text)
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in INSTALLED_ACTIONS:
+            return True
+        if not self.built or self.query_one(TabbedContent).active != "models-installed":
+            return False
+        if action == "cancel_pull":
+            return bool(self.query(PullPanel))
+        return True
+
+    def _need_selection(self) -> str | None:
+        name = self.selected()
+        if name is None:
+            self.notify("No model selected.", severity="warning")
+        return name
+
+    def action_pull(self) -> None:
+        self.app.push_screen(PullNameScreen(), callback=self.start_pull)
+
+    def start_pull(self, name: str | None) -> None:
+        if not name:
+            return
+        for panel in self.query(PullPanel):
+            if panel.model_name == name:
+                if panel.running:
+                    self.notify(f"{name} is already being pulled.")
+                    return
+                panel.remove()  # an old failed attempt: replace it
+        self.query_one("#models-pulls").mount(PullPanel(name, clock=self.pull_clock))
+        self.refresh_bindings()  # "Esc cancels the pull" appears in the footer
+
+    @on(PullPanel.Finished)
+    async def _pull_finished(self, event: PullPanel.Finished) -> None:
+        if event.ok:
+            self.notify(f"Pulled {event.model}.", title="Models")
+            self._select_after = event.model
+            await event.panel.remove()
+            self.papp.check_connection()
+        elif event.cancelled:
+            self.notify(f"Pull of {event.model} cancelled.", title="Models")
+            await event.panel.remove()
+        # A failure stays on screen with the server's message until closed.
+        self.refresh_bindings()
+
+    def action_cancel_pull(self) -> None:
+        """Cancel the newest running pull; with none running, close the newest finished panel."""
+        panels = list(self.query(PullPanel))
+        running = [p for p in panels if p.running]
+        if running:
+            running[-1].cancel()
+        elif panels:
+            panels[-1].remove()
+            self.call_after_refresh(self.refresh_bindings)  # after the removal
+
+    def action_delete(self) -> None:
+        name = self._need_selection()
+        if name is None:
+            return
+        info = find_model(self.papp.models, name)
+        size = f" ({human_bytes(info.size)})" if info and info.size else ""
+        screen = ConfirmScreen(
+            f"Delete {name}?",
+            f"This removes {name}{size} from the server's disk. Pull it again to get it back.",
+            "Delete",
+            danger=True,
+        )
+        self.app.push_screen(screen, callback=lambda yes: self._delete(name) if yes else None)
+
+    @work(group="models-action", exit_on_error=False)
+    async def _delete(self, name: str) -> None:
+        try:
+            await self.papp.backend.delete(name)
+        except PislmError as exc:
+            self.papp.show_error(exc, title=f"Delete {name}")
+        else:
+            self.notify(f"Deleted {name}.", title="Models")
+        self.papp.check_connection()  # refresh the list either way: it may have been stale
+        self.refresh_loaded()
+
+    def action_load(self) -> None:
+        name = self._need_selection()
+        if name is None:
+            return
+        info = find_model(self.papp.models, name)
+        if not is_loaded(name, self.loaded):
+            check = check_memory(
+                name,
+                info.size if info else None,
+                server_url=self.papp.backend.url,
+                probe=self.memory_probe,
+            )
+            if not check.ok:
+                screen = ConfirmScreen("Not enough free memory", check.warning(), "Load anyway")
+                self.app.push_screen(screen, callback=lambda yes: self._load(name) if yes else None)
+                return
+        self._load(name)
+
+    @work(group="models-action", exit_on_error=False)
+    async def _load(self, name: str) -> None:
+        self._set_busy(f"Loading {name}… (a big model takes a while on a Pi)")
+        info = find_model(self.papp.models, name)
+        try:
+            if info is not None and is_embedding_model(info):
+                # Ollama refuses to "chat" with an embedding model, even to load it; a one-word
+                # embedding loads it just as well.
+                await self.papp.backend.embed(["warm-up"], name)
+            else:
+                await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
+        except PislmError as exc:
+            self.papp.show_error(exc, title=f"Load {name}")
+        else:
+            self.notify(f"{name} is loaded.", title="Models")
+        finally:
+            self._set_busy("")
+        self.refresh_loaded()
+
+    def action_unload(self) -> None:
+        name = self._need_selection()
+        if name is None:
+            return
+        if not is_loaded(name, self.loaded):
+            self.notify(f"{name} is not in memory (loaded models are marked ●).")
+            return
+        self._unload(name)
+
+    @work(group="models-action", exit_on_error=False)
+    async def _unload(self, name: str) -> None:
+        try:
+            await self.papp.backend.unload(name)
+        except PislmError as exc:
+            self.papp.show_error(exc, title=f"Unload {name}")
+        else:
+            self.notify(f"{name} is unloaded.", title="Models")
+        self.refresh_loaded()
+
+    def action_chat(self) -> None:
+        name = self._need_selection()
+        if name is not None:
+            self.papp.set_model(name)
+
+    def action_bench(self) -> None:
+        name = self.selected()
+        bench = self.query_one(BenchPanel)
+        if name is not None:
+            bench.pick(name)
+        self.query_one(TabbedContent).active = "models-bench"
+        bench.query_one("#bench-models").focus()
+
+    def action_refresh(self) -> None:
+        self._details.clear()
+        self.papp.check_connection()
+        self.refresh_loaded()
+        self._show_selected()
+
+    @on(BenchPanel.Finished)
+    def _bench_finished(self, event: BenchPanel.Finished) -> None:
+        self.refresh_loaded()  # the bench loads and unloads models
+
+    @on(TabbedContent.TabActivated, "#models-views")
+    def _view_changed(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()  # ours, not the app's tab bar
+        self.refresh_bindings()

@@ -1,0 +1,336 @@
+"""`BenchPanel`: pick models and a prompt, run the bench in the background (cancellable, with
+progress), then a results table, a bar chart of the eval rates and the exported CSV/JSON paths.
+The measuring is `models.bench.BenchRunner`; this widget only drives it and shows the result."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Checkbox, DataTable, Input, ProgressBar, SelectionList, Static
+from textual.worker import Worker, WorkerState
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.models.bench import (
+    BenchExport,
+    BenchProgress,
+    BenchResult,
+    BenchRunner,
+    export_bench,
+    summary_rows,
+)
+from pislm_tui.widgets.bar_chart import Bar, BarChart
+
+MAX_RUNS = 50
+# Shorter than the CLI's header so the table fits 80 columns; the title line gives the units.
+TABLE_HEADER = ("Model", "Load s", "Prompt", "Eval", "min", "max", "Total s", "Tokens")
+
+
+def tilde(path: Path) -> str:
+    """A path with the home folder written as ~ (shorter, and the same on every machine)."""
+    home = os.environ.get("HOME")
+    text = str(path)
+    if home and text.startswith(home.rstrip("/") + "/"):
+        return "~" + text[len(home.rstrip("/")) :]
+    return text
+
+
+def chart_bars(result: BenchResult) -> list[Bar]:
+    bars = []
+    for m in result.measured():
+        ev = m.eval_rate
+        if ev is None:
+            continue
+        spread = f" ({ev.min:.2f}–{ev.max:.2f})" if len(m.runs) > 1 else ""
+        bars.append(Bar(m.model, ev.median, ev.min, ev.max, f"{ev.median:.2f} tok/s{spread}"))
+    return bars
+
+
+class BenchPanel(VerticalScroll):
+    DEFAULT_CSS = """
+    BenchPanel {
+        height: 1fr;
+        padding: 0 1;
+        #bench-setup { height: auto; }
+        #bench-models { width: 34; height: auto; max-height: 8; border-title-color: $text-muted; }
+        #bench-form { width: 1fr; height: auto; padding-left: 1; }
+        .bench-row { height: 1; margin-top: 1; }
+        .bench-label { width: 8; color: $text-muted; }
+        #bench-prompt { width: 1fr; }
+        #bench-runs { width: 6; }
+        #bench-unload { margin-left: 2; }
+        #bench-cancel { margin-left: 2; }
+        #bench-status { height: auto; margin-top: 1; color: $text-muted; }
+        #bench-progress { display: none; }
+        &.-running #bench-progress { display: block; }
+        #bench-table-title { margin-top: 1; color: $text-muted; display: none; }
+        #bench-table { height: auto; display: none; }
+        #bench-chart-title { margin-top: 1; color: $text-muted; display: none; }
+        #bench-chart { display: none; }
+        #bench-export { height: auto; margin-top: 1; color: $text-muted; }
+        &.-results #bench-table, &.-results #bench-chart, &.-results #bench-chart-title,
+        &.-results #bench-table-title {
+            display: block;
+        }
+    }
+    """
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run bench", id="models.bench_run"),
+        Binding("escape", "cancel", "Cancel bench", id="models.bench_cancel"),
+    ]
+
+    class Finished(Message):
+        """A bench ended (finished, cancelled or failed); `result` holds what was measured."""
+
+        def __init__(self, result: BenchResult | None) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        runs: int,
+        unload: bool = True,
+        bench_dir: Path,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._prompt, self._runs, self._unload = prompt, runs, unload
+        self.bench_dir = bench_dir
+        self.clock = clock
+        self.runner: BenchRunner | None = None
+        self.export: BenchExport | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.has_class("-running")
+
+    @property
+    def result(self) -> BenchResult | None:
+        return self.runner.result if self.runner else None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bench-setup"):
+            models = SelectionList[str](id="bench-models")
+            models.border_title = "Models (space picks)"
+            yield models
+            with Vertical(id="bench-form"):
+                with Horizontal(classes="bench-row"):
+                    yield Static("Prompt", classes="bench-label")
+                    yield Input(self._prompt, id="bench-prompt", compact=True)
+                with Horizontal(classes="bench-row"):
+                    yield Static("Runs", classes="bench-label")
+                    yield Input(
+                        str(self._runs), id="bench-runs", type="integer", compact=True, max_length=2
+                    )
+                    yield Checkbox(
+                        "unload between models", self._unload, id="bench-unload", compact=True
+                    )
+                with Horizontal(classes="bench-row"):
+                    yield Button("Run", id="bench-run", variant="primary", compact=True)
+                    yield Button("Cancel", id="bench-cancel", compact=True, disabled=True)
+                yield Static(
+                    "Pick models, then Run (ctrl+r). Each gets a warm-up (its load time), "
+                    "then the measured runs.",
+                    id="bench-status",
+                    markup=False,
+                )
+                yield ProgressBar(total=1, show_eta=False, id="bench-progress")
+        yield Static(
+            "Prompt and Eval: tokens/s (median of the runs; min, max of Eval); "
+            "Load: the warm-up's load",
+            id="bench-table-title",
+        )
+        table = DataTable(id="bench-table", cursor_type="none", zebra_stripes=True)
+        for i, label in enumerate(TABLE_HEADER):
+            table.add_column(Text(label, justify="left" if i == 0 else "right"), key=str(i))
+        yield table
+        yield Static(
+            "Eval rate, tokens/s — bar: median, line: up to the max", id="bench-chart-title"
+        )
+        yield BarChart(id="bench-chart", empty="")
+        yield Static(id="bench-export", markup=False)
+
+    # -- the model list -------------------------------------------------------------------------
+
+    def set_models(self, names: Sequence[str], preselect: str | None = None) -> None:
+        """Offer `names`, keeping what was picked; `preselect` is picked too."""
+        picker = self.query_one("#bench-models", SelectionList)
+        picked = set(picker.selected)
+        if preselect:
+            picked.add(preselect)
+        current = [picker.get_option_at_index(i).value for i in range(picker.option_count)]
+        if current != list(names):
+            picker.clear_options()
+            picker.add_options([(name, name, name in picked) for name in names])
+        elif preselect:
+            picker.select(preselect)
+
+    def pick(self, name: str) -> None:
+        picker = self.query_one("#bench-models", SelectionList)
+        if any(picker.get_option_at_index(i).value == name for i in range(picker.option_count)):
+            picker.select(name)
+
+    # -- run / cancel -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#bench-run")
+    def _run_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_run()
+
+    @on(Button.Pressed, "#bench-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def _read_form(self) -> tuple[list[str], str, int, bool] | None:
+        models = list(self.query_one("#bench-models", SelectionList).selected)
+        prompt = self.query_one("#bench-prompt", Input).value.strip()
+        runs_text = self.query_one("#bench-runs", Input).value.strip()
+        problem = None
+        if not models:
+            problem = "Pick at least one model (space toggles the highlighted one)."
+        elif not prompt:
+            problem = "The prompt is empty."
+        elif not runs_text.isdigit() or not 1 <= int(runs_text) <= MAX_RUNS:
+            problem = f"Runs must be a number from 1 to {MAX_RUNS}."
+        if problem:
+            self.notify(problem, title="Bench", severity="warning")
+            return None
+        return models, prompt, int(runs_text), self.query_one("#bench-unload", Checkbox).value
+
+    def action_run(self) -> None:
+        if self.running:
+            self.notify("A bench is already running (Esc cancels it).", title="Bench")
+            return
+        form = self._read_form()
+        if form is None:
+            return
+        models, prompt, runs, unload = form
+        self.runner = BenchRunner(
+            self.app.backend,  # type: ignore[attr-defined]
+            models, prompt, runs, unload=unload, now=self.clock,
+        )  # fmt: skip
+        self.export = None
+        self._remember(prompt, runs, unload)
+        self.add_class("-running")
+        self.remove_class("-results")
+        self.query_one("#bench-run", Button).disabled = True
+        self.query_one("#bench-cancel", Button).disabled = False
+        self.query_one("#bench-progress", ProgressBar).update(total=self.runner.steps, progress=0)
+        self.query_one("#bench-export", Static).update("")
+        self._show_results()
+        self._run(self.runner)
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "bench")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running  # Esc only means something while a bench runs
+        return True
+
+    def _remember(self, prompt: str, runs: int, unload: bool) -> None:
+        """Keep the user's prompt and runs for next time (in the config file)."""
+        settings = getattr(self.app, "settings", None)
+        if settings is None:
+            return
+        m = settings.models
+        if (m.bench_prompt, m.bench_runs, m.bench_unload) == (prompt, runs, unload):
+            return
+        m.bench_prompt, m.bench_runs, m.bench_unload = prompt, runs, unload
+        self.app.save_settings(  # type: ignore[attr-defined]
+            {"models": {"bench_prompt": prompt, "bench_runs": runs, "bench_unload": unload}}
+        )
+
+    @work(exclusive=True, group="bench", exit_on_error=False)
+    async def _run(self, runner: BenchRunner) -> None:
+        await runner.run(self._on_progress)
+
+    def _on_progress(self, p: BenchProgress) -> None:
+        self.query_one("#bench-status", Static).update(f"[{p.step}/{p.steps}] {p.describe()}")
+        self.query_one("#bench-progress", ProgressBar).update(total=p.steps, progress=p.step)
+        if p.last is not None:
+            self._show_results()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.node is not self or event.worker.group != "bench":
+            return
+        event.stop()
+        if event.state not in (WorkerState.SUCCESS, WorkerState.CANCELLED, WorkerState.ERROR):
+            return
+        self.remove_class("-running")
+        self.query_one("#bench-run", Button).disabled = False
+        self.query_one("#bench-cancel", Button).disabled = True
+        result = self.result
+        status = self.query_one("#bench-status", Static)
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            text = (
+                str(error) if isinstance(error, PislmError) else f"{type(error).__name__}: {error}"
+            )
+            status.update(Content.styled(f"The bench stopped: {text}", "$error"))
+        elif event.state == WorkerState.CANCELLED:
+            done = len(result.measured()) if result else 0
+            status.update(f"Cancelled — {done} model(s) measured so far; nothing exported.")
+        elif result is not None:
+            self._finish(result, status)
+        self._show_results()
+        self.call_after_refresh(self.scroll_end, animate=False)  # the results, at 80x24 too
+        self.post_message(self.Finished(result))
+
+    def _finish(self, result: BenchResult, status: Static) -> None:
+        failed = [m for m in result.models if m.error]
+        if result.error:
+            status.update(Content.styled(f"The bench stopped: {result.error}", "$error"))
+        elif failed:
+            names = ", ".join(f"{m.model}: {m.error}" for m in failed)
+            status.update(Content.styled(f"Finished with errors — {names}", "$warning"))
+        else:
+            count = len(result.models)
+            status.update(
+                f"Finished: {count} model(s) × {result.runs} run(s) after a warm-up each."
+            )
+        if not result.measured():
+            return
+        line = self.query_one("#bench-export", Static)
+        try:
+            self.export = export_bench(result, self.bench_dir)
+        except PislmError as exc:
+            line.update(Content.styled(f"Not exported: {exc}", "$error"))
+            return
+        line.update(f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}")
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def _show_results(self) -> None:
+        result = self.result
+        table = self.query_one("#bench-table", DataTable)
+        table.clear()
+        if result is None or not any(m.warmup or m.error for m in result.models):
+            self.remove_class("-results")
+            self.query_one("#bench-chart", BarChart).set_bars([])
+            return
+        for row in summary_rows(result):
+            if row[1:] == ("—",) * (len(row) - 1):
+                continue  # not measured yet
+            cells = [Text(row[0])] + [Text(c, justify="right") for c in row[1:]]
+            if row[-1] == "failed":
+                cells = [Text(c, style="italic") for c in row[:-1]] + [
+                    Text("failed", justify="right")
+                ]
+            table.add_row(*cells)
+        self.query_one("#bench-chart", BarChart).set_bars(chart_bars(result))
+        self.add_class("-results")

@@ -1,0 +1,63 @@
+"""`LoadedModels`: the models in memory (`ollama ps`) with size, processor, context and the time
+left before Ollama unloads them. Redrawn only when the text changes (the time left is shown in
+minutes, so an idle screen stays quiet)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from textual.content import Content
+from textual.widgets import Static
+
+from pislm_tui.backend.types import LoadedModel
+from pislm_tui.models.listing import human_bytes, time_left
+
+
+def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> Content:
+    lines: list[Content] = []
+    if not loaded:
+        lines.append(
+            Content.assemble(
+                ("In memory: ", "bold"),
+                ("nothing loaded — press l to load the selected model", "$text-muted"),
+            )
+        )
+    for m in loaded:
+        left = time_left(m.expires_at, now)
+        until = left if left in ("forever", "stopping…", "—") else f"{left} left"
+        ctx = f" · ctx {m.context_length}" if m.context_length else ""
+        lines.append(
+            Content.assemble(
+                ("In memory: ", "bold"),
+                ("● ", "$success"),
+                (m.name, "$accent"),
+                f" · {human_bytes(m.size)} · {m.processor}{ctx} · {until}",
+            )
+        )
+    if busy:
+        lines.append(Content.styled(busy, "$warning"))
+    return Content("\n").join(lines)
+
+
+class LoadedModels(Static):
+    DEFAULT_CSS = """
+    LoadedModels {
+        height: auto;
+        max-height: 4;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self._text: Content | None = None
+
+    def show(self, loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> None:
+        text = loaded_content(loaded, now, busy)
+        if text == self._text:
+            return
+        self._text = text
+        self.update(text)
