@@ -140,7 +140,7 @@ async def test_model_output_is_not_markup(make_app, fake_ollama: FakeOllama) -> 
 async def test_image_flow_shows_both_steps(
     make_app, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
-    photo = write_png(tmp_path / "machu.png")
+    photo = write_png(tmp_path / "[red]machu.png")  # a name that looks like markup
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tools(app, pilot, "f8")
@@ -149,7 +149,7 @@ async def test_image_flow_shows_both_steps(
         await submit(app, pilot, "#image-path", str(photo))
         await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot, timeout=30)
         text = screen_text(app)
-        assert "Step 1 · llava-phi3:3.8b describes machu.png" in text
+        assert "Step 1 · llava-phi3:3.8b describes [red]machu.png" in text
         assert "Machu Picchu, the Inca citadel" in text
         assert "Step 2 · llama3.2:1b finds the city" in text
         assert "Cusco, Peru   -13.5320, -71.9675" in text
@@ -159,7 +159,7 @@ async def test_image_flow_shows_both_steps(
             table = app.query_one(table_id, DataTable)
             await wait_for(lambda t=table: t.row_count == 1, pilot=pilot)
             row = table.get_row_at(0)
-            assert [str(c) for c in row][:3] == ["machu.png", "Cusco", "Peru"]
+            assert [str(c) for c in row][:3] == ["[red]machu.png", "Cusco", "Peru"]
 
 
 async def test_image_errors_keep_the_path(
