@@ -8,7 +8,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from textual import events, work
+from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
@@ -19,6 +21,7 @@ from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
+from pislm_tui.display import DiffUpdate, TerminalShadow
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.tabs.chat import ChatTab
@@ -54,6 +57,7 @@ class PislmApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Keys", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("ctrl+l", "redraw", "Redraw", show=False, id="app.redraw"),
         *(
             Binding(
                 f"alt+{n},f{n + 1}", f"show_tab('{tab}')", title, show=False, id=f"app.tab_{tab}"
@@ -94,6 +98,8 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
+        # Only changed cells go to the terminal (see display.py).
+        self._shadow = TerminalShadow() if self.settings.diff_output else None
         self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
 
     # -- layout --------------------------------------------------------------------------------
@@ -126,6 +132,7 @@ class PislmApp(App[int]):
         for warning in self._startup_warnings:
             self.notify(warning, title="Configuration", severity="warning", timeout=12)
         self.theme_changed_signal.subscribe(self, self._save_theme)
+        self.app_resume_signal.subscribe(self, lambda _app: self._forget_terminal())
         if self._watch_connection:
             # After the first frame: the first probe imports the HTTP client libraries.
             self.call_after_refresh(self._start_watching)
@@ -239,6 +246,34 @@ class PislmApp(App[int]):
         self.notify(text, title=title, severity="error", timeout=10, markup=False)
         if isinstance(error, PislmError) and error.exit_code == 3:
             self.check_connection()
+
+    # -- terminal output -------------------------------------------------------------------------
+
+    def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
+        """Send only the cells that changed since the last frame (display.TerminalShadow)."""
+        shadow = self._shadow
+        if (
+            shadow is not None
+            and isinstance(renderable, CompositorUpdate)
+            and self._driver is not None
+            and not self._driver.is_inline
+            and not self.is_headless
+        ):
+            shadow.resize(*self.size)
+            sequence = shadow.diff(renderable, self.console._color_system)
+            if sequence is not None:
+                renderable = DiffUpdate(sequence)
+        super()._display(screen, renderable)
+
+    def _forget_terminal(self) -> None:
+        if self._shadow is not None:
+            self._shadow.forget()
+
+    def action_redraw(self) -> None:
+        """Repaint everything (if something else wrote over the screen)."""
+        self._forget_terminal()
+        self.refresh(repaint=True, layout=True)
+        self.screen.refresh(repaint=True, layout=True)
 
     # -- SSH: no blinking cursors (each blink is a repaint sent over the link) -------------------
 

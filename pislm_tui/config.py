@@ -113,6 +113,7 @@ class Settings(_Section):
     health_interval: float = Field(15.0, ge=1)  # re-check of a connected server
     health_backoff_max: float = Field(10.0, ge=0.5)  # longest wait between retries when down
     keys: dict[str, str] = {}  # binding id -> key(s), e.g. {"app.tab_chat" = "f2"}
+    diff_output: bool = True  # send only changed cells to the terminal (off: Textual's own output)
     chat: ChatSettings = ChatSettings()
     monitor: MonitorSettings = MonitorSettings()
     models: ModelsSettings = ModelsSettings()

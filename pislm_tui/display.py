@@ -1,0 +1,293 @@
+"""Differential terminal output: send only the cells that changed.
+
+Textual repaints whole regions: when a widget changes size, everything it covers is written
+again, and a scrolled view is written line by line. Over SSH, with a reply growing a few words at
+a time, that is kilobytes per token. This module keeps a copy of what the terminal shows (a
+"shadow" of cells) and turns each compositor update into cursor moves plus the cells that differ.
+When most of a block of rows moved up or down (a scroll), it asks the terminal to scroll that block
+(DECSTBM scroll region) and then writes only the rows that appeared.
+
+It only rewrites Textual's output; widgets are untouched. An update of a kind it does not know
+passes through unchanged and makes the shadow forget what it knew."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from rich.cells import get_character_cell_size
+from rich.color import ColorSystem
+from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
+from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.style import Style
+
+# A cell: its text ("" for the right half of a wide character) and what its style looks like on
+# the terminal (SGR parameters and hyperlink). Styles are compared by that rendering, not as
+# objects: Textual puts per-cell metadata (offsets for text selection) into otherwise equal styles.
+Look = tuple[str, str]
+Cell = tuple[str, Look]
+_PLAIN: Look = ("", "")
+_UNKNOWN: Cell = ("\x00unknown", _PLAIN)  # never equal to a real cell
+_CONTINUATION = ""
+# Rewriting a short unchanged gap is cheaper than a cursor move (`ESC[row;colH`, 6-8 bytes).
+_MERGE_GAP = 6
+# A block scroll is used only when at least this many rows can be kept.
+_MIN_SCROLL_KEEP = 4
+
+
+class DiffUpdate(CompositorUpdate):
+    """A ready-made terminal sequence, in the shape `App._display` expects."""
+
+    def __init__(self, sequence: str) -> None:
+        self.sequence = sequence
+
+    def render_segments(self, console: Console) -> str:
+        return self.sequence
+
+
+class _Looks:
+    """Style -> Look, cached (styles are hashable and repeat a lot)."""
+
+    def __init__(self, color_system: ColorSystem) -> None:
+        self.color_system = color_system
+        self.cache: dict[Style, Look] = {}
+
+    def __call__(self, style: Style | None) -> Look:
+        if style is None:
+            return _PLAIN
+        look = self.cache.get(style)
+        if look is None:
+            if len(self.cache) > 20_000:
+                self.cache.clear()
+            ansi = style._ansi if style._ansi is not None else Strip.render_ansi(style, self.color_system)
+            look = self.cache[style] = (ansi, style._link or "")
+        return look
+
+
+def segments_to_cells(segments: Iterable, look: _Looks) -> list[Cell]:
+    cells: list[Cell] = []
+    append = cells.append
+    for text, style, control in segments:
+        if control or not text:
+            continue
+        seen = look(style)
+        if text.isascii():
+            cells.extend([(char, seen) for char in text])
+            continue
+        for char in text:
+            width = get_character_cell_size(char)
+            if width == 0:
+                if cells:  # a combining mark joins the character before it
+                    previous = cells[-1]
+                    cells[-1] = (previous[0] + char, previous[1])
+                continue
+            append((char, seen))
+            if width == 2:
+                append((_CONTINUATION, seen))
+    return cells
+
+
+def _move_to(x: int, y: int) -> str:
+    return f"\x1b[{y + 1};{x + 1}H"
+
+
+class TerminalShadow:
+    """What the terminal shows, cell by cell, and the diff of an update against it."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.height = 0
+        self.rows: list[list[Cell]] = []
+        self._looks = _Looks(ColorSystem.TRUECOLOR)
+
+    def resize(self, width: int, height: int) -> None:
+        if (width, height) != (self.width, self.height):
+            self.width, self.height = width, height
+            self.forget()
+
+    def forget(self) -> None:
+        """The terminal's content is unknown (start, resize, resume from suspend)."""
+        self.rows = [[_UNKNOWN] * self.width for _ in range(self.height)]
+
+    # -- turning updates into pieces of rows --------------------------------------------------
+
+    def _pieces(self, update: CompositorUpdate) -> list[tuple[int, int, list[Cell]]] | None:
+        """(y, x, cells) for everything the update paints; None for unknown update kinds."""
+        pieces: list[tuple[int, int, list[Cell]]] = []
+        if isinstance(update, LayoutUpdate):
+            x = update.region.x
+            for y, line in enumerate(update.strips, update.region.y):
+                cells: list[Cell] = []
+                for strip in line:
+                    cells.extend(segments_to_cells(strip, self._looks))
+                pieces.append((y, x, cells))
+            return pieces
+        if isinstance(update, ChopsUpdate):
+            chops, ends_by_line = update.chops, update.chop_ends
+            for y, x1, x2 in update.spans:
+                for end, (x, strip) in zip(ends_by_line[y], chops[y].items(), strict=False):
+                    if strip is None or x >= x2 or end <= x1:
+                        continue
+                    cells = segments_to_cells(strip, self._looks)
+                    start = max(x, x1)
+                    stop = min(end, x2)
+                    pieces.append((y, start, cells[start - x : stop - x]))
+            return pieces
+        return None
+
+    # -- scrolling ----------------------------------------------------------------------------
+
+    def _full_rows(self, pieces: Sequence[tuple[int, int, list[Cell]]]) -> dict[int, list[Cell]]:
+        return {y: cells for y, x, cells in pieces if x == 0 and len(cells) == self.width}
+
+    def _scroll(self, new_rows: dict[int, list[Cell]]) -> str:
+        """If a block of fully repainted rows is the old content shifted, scroll it natively."""
+        if len(new_rows) < _MIN_SCROLL_KEEP * 2:
+            return ""
+        ys = sorted(new_rows)
+        # Contiguous runs of repainted rows are the candidate scroll regions.
+        blocks: list[list[int]] = [[ys[0]]]
+        for y in ys[1:]:
+            if y == blocks[-1][-1] + 1:
+                blocks[-1].append(y)
+            else:
+                blocks.append([y])
+        out: list[str] = []
+        for block in blocks:
+            if len(block) < _MIN_SCROLL_KEEP * 2:
+                continue
+            top, bottom = block[0], block[-1]
+            # Compare rows without their last column: a scrollbar there moves with the content.
+            old_at = {}
+            for y in block:
+                old_at.setdefault(tuple(self.rows[y][:-1]), y)
+            changed = [y for y in block if new_rows[y] != self.rows[y]]
+            shifts: dict[int, int] = {}
+            for y in changed:
+                old_y = old_at.get(tuple(new_rows[y][:-1]))
+                if old_y is not None and old_y != y:
+                    shifts[old_y - y] = shifts.get(old_y - y, 0) + 1
+            best_shift, matched = 0, []
+            for shift in sorted(shifts, key=shifts.__getitem__, reverse=True)[:3]:
+                rows = [
+                    yy
+                    for yy in changed
+                    if top <= yy + shift <= bottom
+                    and self.rows[yy + shift][:-1] == new_rows[yy][:-1]
+                ]
+                if len(rows) > len(matched):
+                    best_shift, matched = shift, rows
+            if len(matched) < _MIN_SCROLL_KEEP:
+                continue
+            # Scroll only the rows that move (a static header or footer in the block stays put).
+            if best_shift > 0:
+                region_top, region_bottom = matched[0], matched[-1] + best_shift
+            else:
+                region_top, region_bottom = matched[0] + best_shift, matched[-1]
+            out.append(self._scroll_region(region_top, region_bottom, best_shift))
+        return "".join(out)
+
+    def _scroll_region(self, top: int, bottom: int, shift: int) -> str:
+        """Scroll rows top..bottom by `shift` (up if positive) in the terminal and the shadow."""
+        blank = [_UNKNOWN] * self.width
+        region = self.rows[top : bottom + 1]
+        if shift > 0:
+            moved = region[shift:] + [list(blank) for _ in range(shift)]
+            # Cursor to the bottom margin; each IND (ESC D) there scrolls the region up a line.
+            sequence = f"\x1b[{top + 1};{bottom + 1}r{_move_to(0, bottom)}" + "\x1bD" * shift
+        else:
+            moved = [list(blank) for _ in range(-shift)] + region[: len(region) + shift]
+            # Cursor to the top margin; each RI (ESC M) there scrolls the region down a line.
+            sequence = f"\x1b[{top + 1};{bottom + 1}r{_move_to(0, top)}" + "\x1bM" * -shift
+        self.rows[top : bottom + 1] = moved
+        return sequence + "\x1b[r"  # margins back to the whole screen
+
+    # -- the diff -----------------------------------------------------------------------------
+
+    def diff(self, update: CompositorUpdate, color_system: ColorSystem | None) -> str | None:
+        colors = color_system or ColorSystem.TRUECOLOR
+        if colors != self._looks.color_system:
+            self._looks = _Looks(colors)
+            self.forget()
+        pieces = self._pieces(update)
+        if pieces is None:
+            self.forget()
+            return None
+        out: list[str] = [self._scroll(self._full_rows(pieces))]
+        width = self.width
+        for y, x, cells in pieces:
+            if not 0 <= y < self.height or not cells:
+                continue
+            row = self.rows[y]
+            end = min(x + len(cells), width)
+            cells = cells[: end - x]
+            old = row[x:end]
+            if old == cells:
+                continue
+            for a, b in _changed_runs(old, cells):
+                out.append(_move_to(x + a, y))
+                out.append(_render(cells[a:b]))
+            row[x:end] = cells
+        return "".join(out)
+
+
+def _changed_runs(old: list[Cell], new: list[Cell]) -> list[tuple[int, int]]:
+    """Ranges [a, b) of cells that differ, merged across small gaps, widened so that no wide
+    character is cut in half (in either the old or the new row)."""
+    n = len(new)
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        if old[i] == new[i]:
+            i += 1
+            continue
+        start = i
+        end = i + 1
+        j = end
+        while j < n:
+            if old[j] != new[j]:
+                end = j + 1
+            elif j - end >= _MERGE_GAP:
+                break
+            j += 1
+        while start > 0 and (new[start][0] == _CONTINUATION or old[start][0] == _CONTINUATION):
+            start -= 1
+        while end < n and (new[end][0] == _CONTINUATION or old[end][0] == _CONTINUATION):
+            end += 1
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start, end))
+        i = end
+    return runs
+
+
+def _render(cells: list[Cell]) -> str:
+    out: list[str] = []
+    text: list[str] = []
+    current = cells[0][1] if cells else _PLAIN
+
+    def flush() -> None:
+        chunk = "".join(text)
+        ansi, link = current
+        if ansi:
+            chunk = f"\x1b[{ansi}m{chunk}\x1b[0m"
+        if link:
+            chunk = f"\x1b]8;;{link}\x1b\\{chunk}\x1b]8;;\x1b\\"
+        out.append(chunk)
+
+    for char, look in cells:
+        if char == _CONTINUATION:
+            continue
+        if look != current:
+            if text:
+                flush()
+                text = []
+            current = look
+        text.append(char)
+    if text:
+        flush()
+    return "".join(out)

@@ -1,0 +1,149 @@
+"""The differential output layer: what reaches a terminal must look exactly like Textual's own
+output would, with fewer bytes. Checked with a terminal emulator (pyte) on both streams."""
+
+from __future__ import annotations
+
+import random
+
+import pyte
+from rich.color import ColorSystem
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.geometry import Region
+from textual.strip import Strip
+
+from pislm_tui.display import TerminalShadow
+
+W, H = 40, 12
+STYLES = [
+    Style(color="white", bgcolor="black"),
+    Style(color="red", bgcolor="black", bold=True),
+    Style(color="#00ff00", bgcolor="#101010"),
+    Style(color="white", bgcolor="black", meta={"offset": (1, 2)}),  # same look, other metadata
+]
+
+
+class Console:
+    _color_system = ColorSystem.TRUECOLOR
+
+
+def screen_of(*chunks: str) -> pyte.Screen:
+    screen = pyte.Screen(W, H)
+    stream = pyte.Stream(screen)
+    for chunk in chunks:
+        stream.feed(chunk)
+    return screen
+
+
+def cells(screen: pyte.Screen) -> list[list[tuple]]:
+    return [
+        [(c.data, c.fg, c.bg, c.bold) for c in (screen.buffer[y][x] for x in range(W))]
+        for y in range(H)
+    ]
+
+
+def row(text: str, style: Style = STYLES[0]) -> Strip:
+    return Strip([Segment(text.ljust(W)[:W], style)])
+
+
+def full(rows: list[Strip]) -> LayoutUpdate:
+    return LayoutUpdate([[r] for r in rows], Region(0, 0, W, H))
+
+
+def test_identical_frame_sends_nothing_and_one_change_sends_one_cell() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    rows = [row(f"line {i}") for i in range(H)]
+    first = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    assert len(first) > W * H
+    assert shadow.diff(full(rows), ColorSystem.TRUECOLOR) == ""
+    rows[3] = row("line 3!")
+    change = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    assert change == "\x1b[4;7H\x1b[37;40m!\x1b[0m"
+
+
+def test_styles_compare_by_their_look_not_their_metadata() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    shadow.diff(full([row("same", STYLES[0])] * H), ColorSystem.TRUECOLOR)
+    assert shadow.diff(full([row("same", STYLES[3])] * H), ColorSystem.TRUECOLOR) == ""
+
+
+def test_a_scroll_becomes_a_terminal_scroll() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    lines = [f"paragraph line {i}" for i in range(40)]
+    before = [row("header")] + [row(t) for t in lines[0:10]] + [row("footer")]
+    after = [row("header")] + [row(t) for t in lines[3:13]] + [row("footer")]
+    out1 = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out2 = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    assert "\x1b[2;11r" in out2 and out2.count("\x1bD") == 3
+    assert len(out2) < 4 * (W + 20)  # three new rows, not ten
+    expected = screen_of(full(after).render_segments(Console()))
+    assert cells(screen_of(out1, out2)) == cells(expected)
+
+
+def test_chops_update_partial_spans() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    base = [row("." * W) for _ in range(H)]
+    out1 = shadow.diff(full(base), ColorSystem.TRUECOLOR)
+    chops = [{0: None} for _ in range(H)]
+    chops[5] = {0: row("abc" + "." * (W - 3))}
+    update = ChopsUpdate(chops, [(5, 0, 3)], [[W] for _ in range(H)])
+    out2 = shadow.diff(update, ColorSystem.TRUECOLOR)
+    assert out2 == "\x1b[6;1H\x1b[37;40mabc\x1b[0m"
+    reference = screen_of(full(base).render_segments(Console()), update.render_segments(Console()))
+    assert cells(screen_of(out1, out2)) == cells(reference)
+
+
+def random_row(rng: random.Random) -> Strip:
+    parts: list[Segment] = []
+    width = 0
+    while width < W:
+        style = rng.choice(STYLES)
+        if rng.random() < 0.15 and width <= W - 2:
+            text = rng.choice("日本語表")  # a wide character
+        else:
+            text = "".join(rng.choice("abcxyz .") for _ in range(rng.randint(1, min(6, W - width))))
+        parts.append(Segment(text, style))
+        width += sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    strip = Strip(parts)
+    return strip.crop(0, W) if strip.cell_length > W else strip
+
+
+def test_random_frames_look_the_same_as_textual_output() -> None:
+    rng = random.Random(1234)
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    rows = [random_row(rng) for _ in range(H)]
+    ours: list[str] = []
+    theirs: list[str] = []
+    for _ in range(150):
+        action = rng.random()
+        if action < 0.4:  # edit a few rows
+            for y in rng.sample(range(H), rng.randint(1, 3)):
+                rows[y] = random_row(rng)
+        elif action < 0.7:  # scroll the middle block
+            k = rng.randint(1, 4)
+            rows[1:-1] = rows[1 + k : -1] + [random_row(rng) for _ in range(k)]
+        elif action < 0.85:  # scroll down
+            k = rng.randint(1, 3)
+            rows[1:-1] = [random_row(rng) for _ in range(k)] + rows[1 : -1 - k]
+        update = full(rows)
+        theirs.append(update.render_segments(Console()))
+        ours.append(shadow.diff(update, ColorSystem.TRUECOLOR))
+    assert cells(screen_of(*ours)) == cells(screen_of(*theirs))
+    assert sum(map(len, ours)) < sum(map(len, theirs)) / 2
+
+
+def test_resize_and_forget_repaint_everything() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    rows = [row("x") for _ in range(H)]
+    shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    shadow.forget()
+    assert len(shadow.diff(full(rows), ColorSystem.TRUECOLOR)) > W * H
+    shadow.resize(W + 1, H)
+    assert shadow.rows[0][0][0].startswith("\x00")
