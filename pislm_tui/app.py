@@ -55,12 +55,18 @@ class PislmApp(App[int]):
         ("monitor", "Monitor"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "toggle_help", "Keys", id="app.help"),
+        Binding("f1", "toggle_help", "Keys", priority=True, id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
-        Binding("ctrl+l", "redraw", "Redraw", show=False, id="app.redraw"),
+        Binding("ctrl+l", "redraw", "Redraw", show=False, priority=True, id="app.redraw"),
+        # Priority: they must work while a text field has the focus.
         *(
             Binding(
-                f"alt+{n},f{n + 1}", f"show_tab('{tab}')", title, show=False, id=f"app.tab_{tab}"
+                f"alt+{n},f{n + 1}",
+                f"show_tab('{tab}')",
+                title,
+                show=False,
+                priority=True,
+                id=f"app.tab_{tab}",
             )
             for n, (tab, title) in enumerate(TABS, start=1)
         ),
