@@ -190,6 +190,7 @@ async def ingest_paths(
     options: IngestOptions,
     *,
     on_progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> IngestReport:
     """Add (or bring up to date) every readable file under `paths` in `collection`."""
     files, skipped = await asyncio.to_thread(discover, [Path(p) for p in paths])
@@ -204,7 +205,14 @@ async def ingest_paths(
         else:
             docs.append(result)
     return await ingest_documents(
-        backend, store, collection, docs, options, on_progress=on_progress, skipped=skipped
+        backend,
+        store,
+        collection,
+        docs,
+        options,
+        on_progress=on_progress,
+        skipped=skipped,
+        clock=clock,
     )
 
 
