@@ -121,7 +121,7 @@ def test_location_dialog(snap_compare, snapshot_ollama: FakeOllama, size) -> Non
     async def run_before(pilot) -> None:
         app = pilot.app
         await prepare(app, pilot, "f7")
-        await pilot.press("ctrl+l")
+        await pilot.press("ctrl+g")
         await wait_for(lambda: isinstance(app.screen, LocationScreen), pilot=pilot)
         app.screen.query_one("#location-lat").value = "123"
         await pilot.press("ctrl+s")

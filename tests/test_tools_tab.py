@@ -264,7 +264,7 @@ async def test_location_is_edited_validated_and_saved(make_app, fake_ollama: Fak
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tools(app, pilot)
-        await pilot.press("ctrl+l")
+        await pilot.press("ctrl+g")
         await wait_for(lambda: isinstance(app.screen, LocationScreen), pilot=pilot)
         screen = app.screen
         screen.query_one("#location-name", Input).value = "Bogotá"
@@ -288,7 +288,7 @@ async def test_location_is_edited_validated_and_saved(make_app, fake_ollama: Fak
         await wait_for(lambda: "Paris" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
         assert "Bogotá is about 5,360 miles away from Paris." in screen_text(app)
         # Cancel leaves everything as it was.
-        await pilot.press("ctrl+l")
+        await pilot.press("ctrl+g")
         await wait_for(lambda: isinstance(app.screen, LocationScreen), pilot=pilot)
         app.screen.query_one("#location-name", Input).value = "Nowhere"
         await pilot.press("escape")

@@ -42,7 +42,7 @@ class ToolsTab(Widget):
     ToolsTab #tools-panes { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", "location", "Location", id="tools.location"),
+        Binding("ctrl+g", "location", "Location", id="tools.location"),
         Binding("ctrl+o", "browse", "Photo…", id="tools.browse"),
         Binding("escape", "stop", "Stop", id="tools.stop"),
         Binding("f7", "pane('tools-where')", "Where", show=False, id="tools.where"),
@@ -61,7 +61,7 @@ class ToolsTab(Widget):
         # start-up.
         with Horizontal(id="tools-from"):
             yield Label("", id="tools-from-text")
-            yield Label("ctrl+l changes", id="tools-from-hint")
+            yield Label("ctrl+g changes", id="tools-from-hint")
         with TabbedContent(id="tools-panes"):
             with TabPane("Where", id="tools-where"):
                 yield WherePane()
