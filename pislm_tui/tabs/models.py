@@ -40,7 +40,7 @@ from pislm_tui.widgets.pull_progress import PullPanel
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
 
-WIDE = 110  # from this width the details pane sits beside the list
+WIDE = 118  # from this width the details pane sits beside the list (table ~77 + pane 40)
 DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
 INSTALLED_ACTIONS = {"pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull"}
 _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
@@ -60,9 +60,9 @@ class ModelsTab(Widget):
         #models-pulls { height: auto; }
         #models-details { height: 1fr; min-height: 5; }
         &.-wide #models-split { layout: horizontal; }
-        &.-wide #models-left { width: 1fr; height: 1fr; }
+        &.-wide #models-left { width: 80; height: 1fr; }
         &.-wide #models-table { max-height: 24; }
-        &.-wide #models-details { width: 48; height: 1fr; }
+        &.-wide #models-details { width: 1fr; min-width: 40; height: 1fr; }
     }
     """
     BINDINGS = [
@@ -71,6 +71,7 @@ class ModelsTab(Widget):
         Binding("l", "load", "Load", id="models.load"),
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("b", "bench", "Bench", id="models.bench"),
+        Binding("i", "installed", "Installed", id="models.installed"),
         Binding("c", "chat", "Chat with", show=False, id="models.use"),
         Binding("r", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("escape", "cancel_pull", "Stop/close pull", id="models.cancel_pull"),
@@ -297,6 +298,8 @@ class ModelsTab(Widget):
     # -- actions ----------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "installed":
+            return self.built and self.query_one(TabbedContent).active == "models-bench"
         if action not in INSTALLED_ACTIONS:
             return True
         if not self.built or self.query_one(TabbedContent).active != "models-installed":
@@ -442,6 +445,10 @@ class ModelsTab(Widget):
             bench.pick(name)
         self.query_one(TabbedContent).active = "models-bench"
         bench.query_one("#bench-models").focus()
+
+    def action_installed(self) -> None:
+        self.query_one(TabbedContent).active = "models-installed"
+        self.table.focus()
 
     def action_refresh(self) -> None:
         self._details.clear()

@@ -12,6 +12,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+MAX_BAR = 60  # cells: longer bars add nothing but eye travel on a wide terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class BarChart(Widget):
         label_w = min(max(len(b.label) for b in self._bars), max(8, width // 3))
         texts = [b.text or f"{b.value:.2f}" for b in self._bars]
         text_w = max(len(t) for t in texts)
-        bar_w = max(4, width - label_w - text_w - 3)
+        bar_w = min(MAX_BAR, max(4, width - label_w - text_w - 3))
         scale = max(max(b.high or b.value for b in self._bars), 1e-9)
         lines = []
         for bar, text in zip(self._bars, texts, strict=True):

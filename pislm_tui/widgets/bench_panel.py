@@ -148,8 +148,7 @@ class BenchPanel(VerticalScroll):
                 )
                 yield ProgressBar(total=1, show_eta=False, id="bench-progress")
         yield Static(
-            "Prompt and Eval: tokens/s (median of the runs; min, max of Eval); "
-            "Load: the warm-up's load",
+            "Rates in tokens/s, medians (Eval also min, max); Load: the warm-up's load",
             id="bench-table-title",
         )
         table = DataTable(id="bench-table", cursor_type="none", zebra_stripes=True)
@@ -195,7 +194,10 @@ class BenchPanel(VerticalScroll):
         self.action_cancel()
 
     def _read_form(self) -> tuple[list[str], str, int, bool] | None:
-        models = list(self.query_one("#bench-models", SelectionList).selected)
+        picker = self.query_one("#bench-models", SelectionList)
+        picked = set(picker.selected)
+        options = [picker.get_option_at_index(i).value for i in range(picker.option_count)]
+        models = [name for name in options if name in picked]  # in list order, not click order
         prompt = self.query_one("#bench-prompt", Input).value.strip()
         runs_text = self.query_one("#bench-runs", Input).value.strip()
         problem = None

@@ -23,13 +23,13 @@ def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "")
                 ("nothing loaded — press l to load the selected model", "$text-muted"),
             )
         )
-    for m in loaded:
+    for i, m in enumerate(loaded):
         left = time_left(m.expires_at, now)
         until = left if left in ("forever", "stopping…", "—") else f"{left} left"
         ctx = f" · ctx {m.context_length}" if m.context_length else ""
         lines.append(
             Content.assemble(
-                ("In memory: ", "bold"),
+                ("In memory: " if i == 0 else " " * 11, "bold"),
                 ("● ", "$success"),
                 (m.name, "$accent"),
                 f" · {human_bytes(m.size)} · {m.processor}{ctx} · {until}",

@@ -24,9 +24,9 @@ def _section(title: str, body: str, limit: int | None = None) -> list[Content]:
         more = f"… {len(lines) - limit} more lines"
         lines = lines[:limit]
     out = [Content(""), Content.styled(title, "bold $secondary")]
-    out += [Content(f"  {line}") for line in lines]
+    out += [Content(line) for line in lines]  # not indented: wrapped lines would not be
     if more:
-        out.append(Content.styled(f"  {more}", "$text-muted"))
+        out.append(Content.styled(more, "$text-muted"))
     return out
 
 

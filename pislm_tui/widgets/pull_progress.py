@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
 
 
-def layer_line(layer: LayerProgress, width: int) -> Content:
-    """`dde5aa3fc5ff ━━━━━━━━╺━━━━━━  640 MB / 2.0 GB · 12.3 MB/s · ETA 52s`."""
-    info = layer.describe()
+def layer_line(layer: LayerProgress, width: int, info_width: int = 0) -> Content:
+    """`dde5aa3fc5ff ━━━━━━━━╺━━━━━━  640 MB / 2.0 GB · 12.3 MB/s · ETA 52s`; with `info_width`
+    the figures are right-aligned to it, so the bars of all layers line up."""
+    info = layer.describe().rjust(info_width)
     bar_w = max(6, width - len(layer.short) - len(info) - 2)
     fraction = layer.fraction or 0.0
     filled = round(bar_w * fraction)
@@ -69,9 +70,9 @@ class LayerBars(Widget):
 
     def render(self) -> Content:
         width = self.content_region.width or self.size.width
-        return Content("\n").join(
-            layer_line(layer, width) for layer in self.tracker.layers.values()
-        )
+        layers = list(self.tracker.layers.values())
+        info_width = max((len(layer.describe()) for layer in layers), default=0)
+        return Content("\n").join(layer_line(layer, width, info_width) for layer in layers)
 
 
 class PullPanel(Widget):
