@@ -4,6 +4,7 @@ without the user's OLLAMA_HOST / PISLM_* / SSH variables, so nothing touches the
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,18 @@ def fake_ollama() -> Iterator[FakeOllama]:
 
 @pytest.fixture
 def snapshot_ollama() -> Iterator[FakeOllama]:
-    """The fake server on a fixed port, for snapshots that show the address."""
-    with FakeOllama(port=SNAPSHOT_PORT).start() as server:
+    """The fake server on a fixed port, for snapshots that show the address. If another run
+    holds the port (two test runs at once), wait for it rather than fail."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            server = FakeOllama(port=SNAPSHOT_PORT).start()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    with server:
         yield server
 
 
