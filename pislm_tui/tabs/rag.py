@@ -174,14 +174,14 @@ class RagTab(Widget):
     # -- the side panel -----------------------------------------------------------------------
 
     @on(RagCollections.CollectionChanged)
-    def _collection_changed(self, event: RagCollections.CollectionChanged) -> None:
+    async def _collection_changed(self, event: RagCollections.CollectionChanged) -> None:
         event.stop()
         self._show_ask_info()
         if event.by_user and event.name != self._results_for and not self._asking:
             # The user moved to another collection: what the results pane shows is not about it.
             self._results_for = event.name
             self.query_one(RagHits).show_hits([])
-            self.query_one(RagAnswer).clear()
+            await self.query_one(RagAnswer).clear()
             self._idle_message()
         if event.name is not None:
             self._load_sources(event.name)
@@ -287,7 +287,7 @@ class RagTab(Widget):
         assert self.store is not None
         hits_view, answer = self.query_one(RagHits), self.query_one(RagAnswer)
         hits_view.show_hits([])
-        answer.clear()
+        await answer.clear()
         self.query_one("#rag-results", VerticalScroll).scroll_home(animate=False)
         self._asking = True
         self._results_for = collection
@@ -304,7 +304,7 @@ class RagTab(Widget):
             model = self._chat_model()
             if model is None:
                 answer.add_class("-shown")
-                answer.fail("No chat model is installed: pull one in the Models tab.")
+                await answer.fail("No chat model is installed: pull one in the Models tab.")
                 return
             await self._stream(answer, model, question, hits, started)
         except ModelNotFound as exc:
@@ -332,7 +332,7 @@ class RagTab(Widget):
         settings = self.pislm.settings
         cleaner = StreamCleaner()
         stats = None
-        answer.start(model)
+        await answer.start(model)
         try:
             async for part in stream_answer(
                 self.pislm.backend,
@@ -347,16 +347,16 @@ class RagTab(Widget):
                     stats = part.stats
         except asyncio.CancelledError:
             answer.feed(cleaner.flush())
-            answer.fail("Stopped.")
+            await answer.fail("Stopped.")
             raise
         except PislmError as exc:
             answer.feed(cleaner.flush())
-            answer.fail(str(exc))
+            await answer.fail(str(exc))
             if exc.exit_code == 3:
                 self.pislm.check_connection()
             return
         answer.feed(cleaner.flush())
-        answer.finish(figures_line(self.clock() - started, stats))
+        await answer.finish(figures_line(self.clock() - started, stats))
 
     def _is_embed_model(self, collection: str, model: str) -> bool:
         info = self.query_one(RagCollections).selected_info
@@ -468,6 +468,7 @@ class RagTab(Widget):
     ) -> None:
         panel = IngestPanel(collection, id="rag-ingest")
         await self.query_one("#rag-main").mount(panel, before="#rag-results")
+        self._message("")
         self._ingesting = True
         self.refresh_bindings()
         report: IngestReport | None = None
@@ -503,7 +504,7 @@ class RagTab(Widget):
         if report is not None:
             self._remember(collection)
             self.query_one(RagHits).show_hits([])
-            self.query_one(RagAnswer).clear()
+            await self.query_one(RagAnswer).clear()
             self._message(report_text(report))
             self.app.notify(f"{collection}: {report.summary()}", title="Documents added", timeout=5)
             if question:
@@ -581,7 +582,7 @@ class RagTab(Widget):
         if source is None:  # the results were about a collection that is gone, or another
             self._results_for = self._selected()
             self.query_one(RagHits).show_hits([])
-            self.query_one(RagAnswer).clear()
+            await self.query_one(RagAnswer).clear()
             self._idle_message()
 
     # -- keys -------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
-"""`RagAnswer`: the grounded answer as Markdown, fed from a buffer a few times a second (not per
-token), then a line with the model, elapsed time and generation figures. The flush timer runs
-only while an answer streams, so a finished answer costs nothing."""
+"""`RagAnswer`: the grounded answer, streamed into a `StreamingMarkdown` from a buffer a few
+times a second (not per token), then a line with the elapsed time and generation figures. The
+flush timer runs only while an answer streams, so a finished answer costs nothing."""
 
 from __future__ import annotations
+
+import asyncio
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.widgets.streaming_markdown import StreamingMarkdown
 
 
 def figures_line(elapsed_s: float, stats: GenerationStats | None) -> Content:
@@ -33,8 +36,9 @@ class RagAnswer(Vertical):
         display: none;
         &.-shown { display: block; }
         #rag-answer-title { text-style: bold; color: $text-muted; margin-top: 1; }
-        #rag-answer-text { height: auto; margin: 0; padding: 0; background: transparent; }
-        #rag-answer-text > MarkdownBlock { margin-bottom: 0; }
+        StreamingMarkdown { height: auto; }
+        StreamingMarkdown Markdown { margin: 0; padding: 0; background: transparent; }
+        StreamingMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
         #rag-answer-figures { color: $text-muted; height: auto; }
         &.-failed #rag-answer-figures { color: $error; }
     }
@@ -46,27 +50,24 @@ class RagAnswer(Vertical):
         self._buffer: list[str] = []
         self._timer: Timer | None = None
         self._waiting = False  # "waiting for the model…" is shown
+        self._flushing = asyncio.Lock()  # a timer tick and the end of the answer never interleave
         self.text = ""  # everything received so far
 
     def compose(self) -> ComposeResult:
         yield Static("Answer", id="rag-answer-title", markup=False)
-        yield Markdown(id="rag-answer-text")
+        yield StreamingMarkdown()
         yield Static(id="rag-answer-figures", markup=False)
 
     @property
     def streaming(self) -> bool:
         return self._timer is not None
 
-    def start(self, model: str) -> None:
-        self.text = ""
-        self._buffer.clear()
-        self.remove_class("-failed")
+    async def start(self, model: str) -> None:
+        await self.clear()
         self.add_class("-shown")
         self.query_one("#rag-answer-title", Static).update(Content(f"Answer · {model}"))
         self.query_one("#rag-answer-figures", Static).update(Content("waiting for the model…"))
         self._waiting = True
-        self.query_one(Markdown).update("")
-        self._stop_timer()
         self._timer = self.set_interval(1 / self.hz, self._flush)
 
     def feed(self, text: str) -> None:
@@ -75,37 +76,49 @@ class RagAnswer(Vertical):
             self._buffer.append(text)
             self.text += text
 
-    def finish(self, figures: Content) -> None:
-        self._flush()
-        self._stop_timer()
+    async def finish(self, figures: Content) -> None:
+        await self._end()
         self.query_one("#rag-answer-figures", Static).update(figures)
 
-    def fail(self, message: str) -> None:
+    async def fail(self, message: str) -> None:
         """Keep what arrived; say why it stopped."""
-        self._flush()
-        self._stop_timer()
+        await self._end()
         self.add_class("-failed")
         self.query_one("#rag-answer-figures", Static).update(Content(message))
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         self._stop_timer()
         self._buffer.clear()
         self.text = ""
         self.remove_class("-shown", "-failed")
+        # A fresh widget per answer: the finished one holds the old text as Markdown.
+        await self.query(StreamingMarkdown).remove()
+        await self.mount(StreamingMarkdown(), before="#rag-answer-figures")
 
-    def _flush(self) -> None:
-        if self._buffer:
-            chunk = "".join(self._buffer)
-            self._buffer.clear()
-            scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
-            # Follow a growing answer, unless the reader scrolled up to read something else.
-            follow = scroller is not None and scroller.scroll_y >= scroller.max_scroll_y - 1
-            self.query_one(Markdown).append(chunk)
-            if follow and scroller is not None:
-                self.call_after_refresh(scroller.scroll_end, animate=False)
-            if self._waiting:
-                self._waiting = False
-                self.query_one("#rag-answer-figures", Static).update("")
+    async def _end(self) -> None:
+        self._stop_timer()
+        async with self._flushing:
+            await self._flush_now()
+            await self.query_one(StreamingMarkdown).finish()
+
+    async def _flush(self) -> None:
+        async with self._flushing:
+            await self._flush_now()
+
+    async def _flush_now(self) -> None:
+        if not self._buffer:
+            return
+        chunk = "".join(self._buffer)
+        self._buffer.clear()
+        scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
+        # Follow a growing answer, unless the reader scrolled up to read something else.
+        follow = scroller is not None and scroller.scroll_y >= scroller.max_scroll_y - 1
+        await self.query_one(StreamingMarkdown).append(chunk)
+        if self._waiting:
+            self._waiting = False
+            self.query_one("#rag-answer-figures", Static).update("")
+        if follow and scroller is not None:
+            self.call_after_refresh(scroller.scroll_end, animate=False)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:

@@ -42,7 +42,7 @@ class RagCollections(Vertical):
         height: 1fr;
         .rag-heading { text-style: bold; color: $text-muted; padding: 0 1; height: 1; }
         OptionList { border: none; padding: 0 0 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
-        #rag-collections { height: auto; max-height: 8; }
+        #rag-collections { height: auto; min-height: 1; max-height: 8; }
         #rag-collection-details { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
         #rag-sources { height: 1fr; }
         #rag-source-path { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }

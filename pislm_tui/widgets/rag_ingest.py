@@ -38,8 +38,6 @@ class IngestPanel(Vertical):
         border-title-color: $text;
         padding: 0 1;
         #rag-ingest-text { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
-        #rag-ingest-bar { width: 1fr; }
-        #rag-ingest-bar Bar { width: 1fr; }
         #rag-ingest-hint { color: $text-muted; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     }
     """
@@ -52,7 +50,7 @@ class IngestPanel(Vertical):
         yield Static(Content("Looking for files…"), id="rag-ingest-text")
         yield ProgressBar(id="rag-ingest-bar", show_eta=False)
         yield Static(
-            Content("Esc stops; files already stored stay whole, adding again continues"),
+            Content("Esc stops · stored files stay whole · adding again resumes"),
             id="rag-ingest-hint",
         )
 
