@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
@@ -29,16 +29,16 @@ from pislm_tui.models.listing import (
     is_loaded,
     short_date,
 )
-from pislm_tui.models.memory import MemoryProbe, available_memory, check_memory
-from pislm_tui.screens.models_confirm import ConfirmScreen
-from pislm_tui.screens.models_pull import PullNameScreen
-from pislm_tui.widgets.bench_panel import BenchPanel
-from pislm_tui.widgets.loaded_models import LoadedModels
-from pislm_tui.widgets.model_details import ModelDetailsPane
-from pislm_tui.widgets.pull_progress import PullPanel
 
+# The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
+# csv) are imported when the tab is first built or used, so start-up does not pay for them.
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
+    from pislm_tui.models.memory import MemoryProbe
+    from pislm_tui.widgets.bench_panel import BenchPanel
+    from pislm_tui.widgets.loaded_models import LoadedModels
+    from pislm_tui.widgets.model_details import ModelDetailsPane
+    from pislm_tui.widgets.pull_progress import PullPanel
 
 WIDE = 118  # from this width the details pane sits beside the list (table ~77 + pane 40)
 DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
@@ -83,7 +83,7 @@ class ModelsTab(Widget):
         super().__init__(name=name, id=id, classes=classes)
         # Injectable for tests and snapshots: the clock for "time left", RAM, the pull clock.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-        self.memory_probe: MemoryProbe = available_memory
+        self.memory_probe: MemoryProbe | None = None  # None: psutil's available RAM
         self.pull_clock: Callable[[], float] = time.monotonic
         self.built = False
         self.loaded: list[LoadedModel] = []
@@ -101,6 +101,10 @@ class ModelsTab(Widget):
     # and the refresh timer start on the first Show, and the timer pauses while hidden.
 
     def compose(self) -> ComposeResult:
+        from pislm_tui.widgets.bench_panel import BenchPanel
+        from pislm_tui.widgets.loaded_models import LoadedModels
+        from pislm_tui.widgets.model_details import ModelDetailsPane
+
         settings = self.papp.settings.models
         with TabbedContent(id="models-views"):
             with TabPane("Installed", id="models-installed"), Container(id="models-split"):
@@ -182,6 +186,21 @@ class ModelsTab(Widget):
     def table(self) -> DataTable:
         return self.query_one("#models-table", DataTable)
 
+    @property
+    def details_pane(self) -> ModelDetailsPane:
+        return cast("ModelDetailsPane", self.query_one("#models-details"))
+
+    @property
+    def bench_panel(self) -> BenchPanel:
+        return cast("BenchPanel", self.query_one("#bench-panel"))
+
+    @property
+    def loaded_view(self) -> LoadedModels:
+        return cast("LoadedModels", self.query_one("#models-loaded"))
+
+    def pull_panels(self) -> list[PullPanel]:
+        return cast("list[PullPanel]", list(self.query("PullPanel")))
+
     def selected(self) -> str | None:
         table = self.table
         if not self.built or table.row_count == 0:
@@ -191,7 +210,7 @@ class ModelsTab(Widget):
 
     def _models_changed(self, models: tuple[ModelInfo, ...]) -> None:
         self._fill_table(models)
-        bench = self.query_one(BenchPanel)
+        bench = self.bench_panel
         bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
@@ -235,11 +254,11 @@ class ModelsTab(Widget):
                 else "Not connected to the server yet; the list appears once it answers."
             )
             self.query_one("#models-empty", Static).update(text)
-            self.query_one(ModelDetailsPane).show_message("No model selected.")
+            self.details_pane.show_message("No model selected.")
 
-    @on(DataTable.RowHighlighted, "#models-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_selected()
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "models-table":
+            self._show_selected()
 
     # -- details ----------------------------------------------------------------------------------
 
@@ -248,7 +267,7 @@ class ModelsTab(Widget):
         if name is None:
             return
         info = find_model(self.papp.models, name)
-        pane = self.query_one(ModelDetailsPane)
+        pane = self.details_pane
         details = self._details.get((name, info.digest if info else None))
         pane.show_model(info, details)
         if details is None:
@@ -262,13 +281,13 @@ class ModelsTab(Widget):
             details = await self.papp.backend.show(name)
         except PislmError as exc:
             if self.selected() == name:
-                self.query_one(ModelDetailsPane).show_message(
+                self.details_pane.show_message(
                     f"Cannot read the details of {name}: {exc}", "$error"
                 )
             return
         self._details[(name, info.digest if info else None)] = details
         if self.selected() == name:
-            self.query_one(ModelDetailsPane).show_model(info, details)
+            self.details_pane.show_model(info, details)
 
     # -- in memory --------------------------------------------------------------------------------
 
@@ -283,7 +302,7 @@ class ModelsTab(Widget):
     def _set_loaded(self, loaded: list[LoadedModel]) -> None:
         changed = [m.name for m in loaded] != [m.name for m in self.loaded]
         self.loaded = loaded
-        self.query_one(LoadedModels).show(loaded, self.clock(), self._busy)
+        self.loaded_view.show(loaded, self.clock(), self._busy)
         if changed:
             table = self.table
             for m in self.papp.models:
@@ -293,7 +312,7 @@ class ModelsTab(Widget):
 
     def _set_busy(self, text: str) -> None:
         self._busy = text
-        self.query_one(LoadedModels).show(self.loaded, self.clock(), text)
+        self.loaded_view.show(self.loaded, self.clock(), text)
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -305,7 +324,7 @@ class ModelsTab(Widget):
         if not self.built or self.query_one(TabbedContent).active != "models-installed":
             return False
         if action == "cancel_pull":
-            return bool(self.query(PullPanel))
+            return bool(self.pull_panels())
         return True
 
     def _need_selection(self) -> str | None:
@@ -315,22 +334,25 @@ class ModelsTab(Widget):
         return name
 
     def action_pull(self) -> None:
+        from pislm_tui.screens.models_pull import PullNameScreen
+
         self.app.push_screen(PullNameScreen(), callback=self.start_pull)
 
     def start_pull(self, name: str | None) -> None:
         if not name:
             return
-        for panel in self.query(PullPanel):
+        for panel in self.pull_panels():
             if panel.model_name == name:
                 if panel.running:
                     self.notify(f"{name} is already being pulled.")
                     return
                 panel.remove()  # an old failed attempt: replace it
+        from pislm_tui.widgets.pull_progress import PullPanel
+
         self.query_one("#models-pulls").mount(PullPanel(name, clock=self.pull_clock))
         self.refresh_bindings()  # "Esc cancels the pull" appears in the footer
 
-    @on(PullPanel.Finished)
-    async def _pull_finished(self, event: PullPanel.Finished) -> None:
+    async def on_pull_panel_finished(self, event: PullPanel.Finished) -> None:
         if event.ok:
             self.notify(f"Pulled {event.model}.", title="Models")
             self._select_after = event.model
@@ -344,7 +366,7 @@ class ModelsTab(Widget):
 
     def action_cancel_pull(self) -> None:
         """Cancel the newest running pull; with none running, close the newest finished panel."""
-        panels = list(self.query(PullPanel))
+        panels = self.pull_panels()
         running = [p for p in panels if p.running]
         if running:
             running[-1].cancel()
@@ -358,6 +380,8 @@ class ModelsTab(Widget):
             return
         info = find_model(self.papp.models, name)
         size = f" ({human_bytes(info.size)})" if info and info.size else ""
+        from pislm_tui.screens.models_confirm import ConfirmScreen
+
         screen = ConfirmScreen(
             f"Delete {name}?",
             f"This removes {name}{size} from the server's disk. Pull it again to get it back.",
@@ -381,13 +405,16 @@ class ModelsTab(Widget):
         name = self._need_selection()
         if name is None:
             return
+        from pislm_tui.models.memory import available_memory, check_memory
+        from pislm_tui.screens.models_confirm import ConfirmScreen
+
         info = find_model(self.papp.models, name)
         if not is_loaded(name, self.loaded):
             check = check_memory(
                 name,
                 info.size if info else None,
                 server_url=self.papp.backend.url,
-                probe=self.memory_probe,
+                probe=self.memory_probe or available_memory,
             )
             if not check.ok:
                 screen = ConfirmScreen("Not enough free memory", check.warning(), "Load anyway")
@@ -440,7 +467,7 @@ class ModelsTab(Widget):
 
     def action_bench(self) -> None:
         name = self.selected()
-        bench = self.query_one(BenchPanel)
+        bench = self.bench_panel
         if name is not None:
             bench.pick(name)
         self.query_one(TabbedContent).active = "models-bench"
@@ -456,11 +483,11 @@ class ModelsTab(Widget):
         self.refresh_loaded()
         self._show_selected()
 
-    @on(BenchPanel.Finished)
-    def _bench_finished(self, event: BenchPanel.Finished) -> None:
+    def on_bench_panel_finished(self, event: BenchPanel.Finished) -> None:
         self.refresh_loaded()  # the bench loads and unloads models
 
-    @on(TabbedContent.TabActivated, "#models-views")
-    def _view_changed(self, event: TabbedContent.TabActivated) -> None:
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "models-views":
+            return
         event.stop()  # ours, not the app's tab bar
         self.refresh_bindings()
