@@ -243,7 +243,8 @@ def top_processes(
     count: int,
 ) -> tuple[ProcessInfo, ...]:
     """The `count` busiest processes by CPU and the `count` largest by resident memory, as one
-    list ordered by CPU. CPU % is of one core, like top: tick delta / elapsed ticks per core."""
+    list ordered by CPU (idle kernel threads left out, as htop does). CPU % is of one core,
+    like top: tick delta / elapsed ticks per core."""
     if count <= 0:
         return ()
     rows: list[tuple[float, int, ProcStat]] = []
@@ -252,7 +253,8 @@ def top_processes(
         cpu = 0.0
         if before is not None and elapsed_ticks_per_core > 0:
             cpu = 100.0 * max(stat.ticks - before, 0) / elapsed_ticks_per_core
-        rows.append((cpu, stat.rss_pages, stat))
+        if stat.rss_pages or cpu:  # idle kernel threads (no memory of their own) say nothing
+            rows.append((cpu, stat.rss_pages, stat))
     by_cpu = sorted(rows, key=lambda r: (-r[0], -r[1], r[2].pid))[:count]
     by_mem = sorted(rows, key=lambda r: (-r[1], -r[0], r[2].pid))[:count]
     chosen = {r[2].pid: r for r in by_cpu}

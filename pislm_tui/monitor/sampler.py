@@ -128,6 +128,12 @@ class Sampler:
                 self._remember(now, sample.cores)
             return sample
 
+    async def __aenter__(self) -> Sampler:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         task, self._slow_task = self._slow_task, None
         if task is not None and not task.done():
