@@ -29,6 +29,8 @@ class MonitorFeed:
         self._timer: Timer | None = None
         self._interval: float | None = None
         self._failed = False
+        # True: no timer; whoever set it calls sample_now() (tests that replay a recording).
+        self.manual = False
 
     @property
     def sampler(self) -> Sampler:
@@ -57,6 +59,11 @@ class MonitorFeed:
             return max(self.settings.interval, 2.0 if self.app.ssh else 1.0)
         return None
 
+    @property
+    def running(self) -> bool:
+        """Whether a timer is taking readings now."""
+        return self._timer is not None
+
     def start_strip(self, *, force: bool = False) -> None:
         """Feed the live strip in the background. The app calls this after its first frame;
         a headless app (tests, snapshots) only with `force`."""
@@ -77,7 +84,7 @@ class MonitorFeed:
             self.app.run_worker(self.sample_now(), group="monitor-now", exclusive=True)
 
     def _reschedule(self) -> None:
-        wanted = self.interval
+        wanted = None if self.manual else self.interval
         if wanted == self._interval and (self._timer is not None) == (wanted is not None):
             return
         if self._timer is not None:

@@ -67,7 +67,13 @@ class MonitorTab(Widget):
 
     def on_show(self, event: Show) -> None:
         self.app.monitor.set_monitor_visible(True)  # type: ignore[attr-defined]
-        self.query_one("#monitor-body").focus()  # so `s` and `p` work at once
+        self.call_later(self._take_focus)
+
+    def _take_focus(self) -> None:
+        """Focus the tab's body so `s` and `p` work at once, unless the user has already moved on
+        (a focus in a hidden pane would make TabbedContent switch back to it)."""
+        if self.app.monitor.monitor_visible:  # type: ignore[attr-defined]
+            self.screen.set_focus(self.query_one("#monitor-body"))
 
     def on_hide(self, event: Hide) -> None:
         self.app.monitor.set_monitor_visible(False)  # type: ignore[attr-defined]

@@ -125,7 +125,7 @@ class CoreBars(PieceLines):
 
     @staticmethod
     def _history_cells(width: int) -> int:
-        room = width - (LABEL + 1 + 5 + 2) - MIN_BAR * 2
+        room = width - (LABEL + 1 + 6 + 2) - MIN_BAR * 2
         return max(0, min(60, room))
 
     @staticmethod
@@ -137,10 +137,10 @@ class CoreBars(PieceLines):
         hist_cells: int,
         label_role: str = "muted",
     ) -> list[Piece]:
-        fixed = LABEL + 1 + 5 + (2 + hist_cells if hist_cells else 0)
+        fixed = LABEL + 1 + 6 + (2 + hist_cells if hist_cells else 0)
         pieces: list[Piece] = [(label.rjust(LABEL) + " ", label_role)]
         pieces += bar_pieces(percent, max(1, width - fixed))
-        pieces.append((f"{percent:4.0f}%", ""))
+        pieces.append((f" {percent:4.0f}%", ""))
         if hist_cells:
             pieces.append(("  " + "".join(spark_cell(v) for v in history), "history"))
         return pieces

@@ -47,6 +47,11 @@ class LiveStrip(Widget):
             return
         self.watch(self.app, "monitor_sample", self.show_sample)
 
+    @property
+    def content(self) -> Content:
+        """What the strip shows (the same object until a shown value changes)."""
+        return self._content
+
     def render(self) -> Content:
         return self._content
 

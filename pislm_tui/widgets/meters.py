@@ -10,7 +10,7 @@ from pislm_tui.monitor.levels import Severity, TempLevel
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 SPARK = " ▁▂▃▄▅▆▇█"
-TRACK = "on $boost"  # the empty part of a bar: visible on every theme, including 16 colours
+TRACK = "on $panel"  # the empty part of a bar
 SEVERITY_STYLE: dict[Severity, str] = {
     "ok": "$success",
     "warm": "$warning",
@@ -36,9 +36,10 @@ def bar(percent: float, width: int, style: str = "$success") -> Content:
 
 
 def spark_cell(percent: float | None) -> str:
+    """One history cell: blank without data, else ▁ (idle) to █ (full)."""
     if percent is None:
         return " "
-    return SPARK[round(max(0.0, min(100.0, percent)) / 100 * 8)]
+    return SPARK[1 + round(max(0.0, min(100.0, percent)) / 100 * 7)]
 
 
 class Steady:

@@ -40,7 +40,7 @@ def _meter(label: str, mem: Memory | None, width: int, why: str, style: str) -> 
         return Content.assemble((f"{label} ", "bold"), na(why))
     if mem.total == 0:
         return Content.assemble((f"{label} ", "bold"), ("none", NA))
-    text = f" {short_bytes(mem.used)}/{short_bytes(mem.total)}"
+    text = f" {short_bytes(mem.used)}/{short_bytes(mem.total)}".rjust(12)  # bars line up
     bar_width = max(4, width - len(label) - 1 - len(text))
     fill = "$error" if mem.percent >= 90 else style
     return Content.assemble((f"{label} ", "bold"), bar(mem.percent, bar_width, fill), text)
@@ -78,7 +78,10 @@ def sensors_block(s: Sample) -> Content:
     if s.freq_mhz is not None:
         source = "firmware" if s.freq_source == "vcgencmd" else "kernel"
         ceiling = s.freq_max_mhz
-        capped = ceiling is not None and s.freq_mhz < ceiling * 0.97 and source == "firmware"
+        # Below the ceiling is normal when idle (the governor); a warning only when capped.
+        capped = s.throttled is not None and bool(
+            {"arm_freq_capped", "throttled"} & set(s.throttled.now)
+        )
         parts: list[Part] = [
             ("Freq ", "bold"),
             (freq_text(s.freq_mhz), "$warning" if capped else ""),
@@ -130,6 +133,6 @@ def loaded_block(s: Sample, *, now: datetime | None = None) -> Content:
         if m.context_length:
             facts.append(f"ctx {m.context_length}")
         left = time_left(m.expires_at, now)
-        facts.append("kept forever" if left == "forever" else f"unloads in {left}")
+        facts.append(left if left in ("forever", "now", "?") else f"{left} left")
         lines.append(Content.styled("  " + " · ".join(facts), NA))
     return Content("\n").join(lines)

@@ -28,8 +28,8 @@ class PieceLines(Widget):
     PieceLines > .piece-lines--bold { text-style: bold; }
     PieceLines > .piece-lines--accent { color: $accent; }
     PieceLines > .piece-lines--accent-bold { color: $accent; text-style: bold; }
-    PieceLines > .piece-lines--fill { color: $success; background: $boost; }
-    PieceLines > .piece-lines--track { background: $boost; }
+    PieceLines > .piece-lines--fill { color: $success; background: $panel; }
+    PieceLines > .piece-lines--track { background: $panel; }
     PieceLines > .piece-lines--history { color: $accent; }
     PieceLines > .piece-lines--warning { color: $warning; }
     PieceLines > .piece-lines--error { color: $error; text-style: bold; }
