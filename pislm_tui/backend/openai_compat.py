@@ -81,6 +81,55 @@ def image_mime(data: bytes) -> str:
     return "application/octet-stream"
 
 
+def translate_openai_error(
+    exc: BaseException,
+    *,
+    url: str,
+    read_timeout: float | None,
+    model: str | None = None,
+    partial: str = "",
+    streaming: bool = False,
+) -> PislmError:
+    """openai's exceptions as ours. Also used by structured output (instructor over /v1)."""
+    import openai
+
+    if isinstance(exc, PislmError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return RequestTimeout(url, read_timeout, partial)
+    if isinstance(exc, openai.APIConnectionError):
+        if streaming and partial:
+            return StreamInterrupted("the connection to the server was lost", partial)
+        return ServerUnreachable(url, str(exc))
+    if isinstance(exc, openai.APIStatusError):
+        message = _error_message(exc)
+        if exc.status_code == 404 and "page not found" in message:
+            return BadResponse(
+                "this server has no OpenAI-compatible /v1 API",
+                "structured output and --api openai need Ollama 0.1.24 or later, "
+                "or another OpenAI-compatible server",
+            )
+        if exc.status_code == 404 and model and "not found" in message.lower():
+            return ModelNotFound(model, message)
+        if message.lstrip()[:1] == "<":
+            return BadResponse(
+                f"an HTML page with status {exc.status_code}",
+                "something other than an OpenAI-compatible API answers at this address",
+            )
+        return ServerError(exc.status_code, message)
+    if isinstance(exc, openai.APIError):  # e.g. an error event in the middle of a stream
+        if streaming:
+            return StreamInterrupted(f"the server reported: {_error_message(exc)}", partial)
+        return ServerError(None, _error_message(exc))
+    if isinstance(exc, json.JSONDecodeError | ValueError) and streaming:
+        return StreamInterrupted("the server sent data that is not JSON", partial)
+    if type(exc).__module__.startswith(("httpx", "httpcore")):  # transport errors left unwrapped
+        if streaming:
+            return StreamInterrupted("the connection to the server was lost", partial)
+        return ServerUnreachable(url, str(exc))
+    raise exc
+
+
 class OpenAIBackend:
     kind = "openai"
 
@@ -122,38 +171,14 @@ class OpenAIBackend:
         partial: str = "",
         streaming: bool = False,
     ) -> PislmError:
-        import openai
-
-        if isinstance(exc, PislmError):
-            return exc
-        if isinstance(exc, openai.APITimeoutError):
-            return RequestTimeout(self.base_url, self.read_timeout, partial)
-        if isinstance(exc, openai.APIConnectionError):
-            if streaming and partial:
-                return StreamInterrupted("the connection to the server was lost", partial)
-            return ServerUnreachable(self.base_url, str(exc))
-        if isinstance(exc, openai.APIStatusError):
-            message = _error_message(exc)
-            if exc.status_code == 404 and model and "not found" in message.lower():
-                return ModelNotFound(model, message)
-            if message.lstrip()[:1] == "<":
-                return BadResponse(
-                    f"an HTML page with status {exc.status_code}",
-                    "something other than an OpenAI-compatible API answers at this address",
-                )
-            return ServerError(exc.status_code, message)
-        if isinstance(exc, openai.APIError):  # e.g. an error event in the middle of a stream
-            if streaming:
-                return StreamInterrupted(f"the server reported: {_error_message(exc)}", partial)
-            return ServerError(None, _error_message(exc))
-        if isinstance(exc, json.JSONDecodeError | ValueError) and streaming:
-            return StreamInterrupted("the server sent data that is not JSON", partial)
-        module = type(exc).__module__
-        if module.startswith(("httpx", "httpcore")):  # transport errors the client did not wrap
-            if streaming:
-                return StreamInterrupted("the connection to the server was lost", partial)
-            return ServerUnreachable(self.base_url, str(exc))
-        raise exc
+        return translate_openai_error(
+            exc,
+            url=self.base_url,
+            read_timeout=self.read_timeout,
+            model=model,
+            partial=partial,
+            streaming=streaming,
+        )
 
     async def version(self) -> str | None:
         """OpenAI-compatible servers have no version endpoint; listing models proves they answer."""

@@ -14,12 +14,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from pislm_tui.backend.errors import (
-    BadResponse,
-    ModelNotFound,
     PislmError,
-    RequestTimeout,
     ServerError,
-    ServerUnreachable,
 )
 
 if TYPE_CHECKING:
@@ -166,40 +162,16 @@ def _short_error(exc: BaseException) -> str:
 
 
 def _translate(exc: BaseException, backend: Backend, model: str) -> PislmError:
-    """openai's exceptions as ours (the same texts the backends use)."""
-    import openai
+    """openai's exceptions as ours, with the backend's own mapping; anything unexpected from
+    instructor becomes a server error rather than a traceback."""
+    from pislm_tui.backend.openai_compat import translate_openai_error
 
-    if isinstance(exc, PislmError):
-        return exc
-    if isinstance(exc, openai.APITimeoutError):
-        return RequestTimeout(backend.url, getattr(backend, "read_timeout", None))
-    if isinstance(exc, openai.APIConnectionError):
-        return ServerUnreachable(backend.url, str(exc))
-    if isinstance(exc, openai.APIStatusError):
-        message = _status_message(exc)
-        if exc.status_code == 404 and "page not found" in message:
-            return BadResponse(
-                "this server has no OpenAI-compatible /v1 API",
-                "structured output needs Ollama 0.1.24 or later (or an OpenAI-compatible server)",
-            )
-        if exc.status_code == 404 and "not found" in message.lower():
-            return ModelNotFound(model, message)
-        if message.lstrip()[:1] == "<":
-            return BadResponse(f"an HTML page with status {exc.status_code}")
-        return ServerError(exc.status_code, message)
-    if isinstance(exc, openai.APIError):
-        return ServerError(None, str(getattr(exc, "message", "") or exc))
-    return ServerError(None, f"{type(exc).__name__}: {exc}")
-
-
-def _status_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    response = getattr(exc, "response", None)
-    text = getattr(response, "text", "") if response is not None else ""
-    return str(text or getattr(exc, "message", "") or exc)
+    try:
+        return translate_openai_error(
+            exc,
+            url=backend.url,
+            read_timeout=getattr(backend, "read_timeout", None),
+            model=model,
+        )
+    except Exception:
+        return ServerError(None, f"{type(exc).__name__}: {exc}")
