@@ -45,7 +45,7 @@ def main() -> None:
                 app.wait_for_text("connected")
                 time.sleep(1.0)  # the Chat tab settles and takes the focus
                 app.send(MODELS_KEY)
-                app.wait_for_text("Installed (7)")
+                app.wait_for_text("nomic-embed-text")
                 time.sleep(SETTLE)
                 rows_out.append(["idle (ps refresh every 10 s)", *window(app, args.seconds)])
 
@@ -56,7 +56,7 @@ def main() -> None:
                 app.send("tinyllama\r")
                 app.wait_for_text("Pulling tinyllama")
                 rows_out.append(["pull in progress", *window(app, args.seconds * 0.8)])
-                app.wait_for_text("Installed (8)", timeout=args.seconds * 3)
+                app.wait_for_text("tinyllama:latest", timeout=args.seconds * 3)
 
                 # A bench of two models whose replies stream at 10 tokens/s.
                 server.control("default", {"rate": 10, "n_tokens": 20})

@@ -220,9 +220,6 @@ class ModelsTab(Widget):
         table.clear()
         for m in models:
             table.add_row(*self._cells(m), key=m.name)
-        self.query_one(TabbedContent).get_tab(
-            "models-installed"
-        ).label = f"Installed ({len(models)})"
         self._update_empty()
         target = find_model(models, keep) if keep else None
         if target is not None:
