@@ -66,10 +66,10 @@ def test_ask_prints_sources_and_figures_on_stderr_and_the_clean_answer_on_stdout
     assert code == 0
     assert out == "Bees dance [1].\n"
     lines = err.splitlines()
+    assert len(lines) == 4, err
     assert lines[0] == "Sources:"
     assert lines[1].startswith("  [1] sample:bee_facts.md #") and "distance 0." in lines[1]
     assert lines[3].startswith("answered by qwen3:1.7b in ")
-    assert len(lines) == 4
     chat = fake_ollama.requests_to("/api/chat")[-1].json
     assert chat["model"] == "qwen3:1.7b" and chat["messages"][1]["content"].count("(from ") == 2
 

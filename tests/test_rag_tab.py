@@ -322,4 +322,5 @@ async def test_the_collection_used_last_is_selected_at_start(make_app: MakeApp) 
         side = tab.query_one(RagCollections)
         await wait_for(lambda: side.selected == "bees", pilot=pilot)
         assert side.names == ["aaa-first", "bees", "zzz-last"]
-        assert "Ask bees a question" in app.query_one("#rag-question", Input).placeholder
+        question = app.query_one("#rag-question", Input)
+        await wait_for(lambda: "Ask bees a question" in question.placeholder, pilot=pilot)

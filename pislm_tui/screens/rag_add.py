@@ -105,7 +105,6 @@ class AddDocumentsScreen(ModalScreen[AddRequest | None]):
         overlap: int,
         *,
         start: Path | None = None,
-        model_locked: bool = False,
     ) -> None:
         super().__init__()
         self._collection = collection
@@ -113,7 +112,6 @@ class AddDocumentsScreen(ModalScreen[AddRequest | None]):
         self._chunk_size = chunk_size
         self._overlap = overlap
         self._start = start or Path.home()
-        self._model_locked = model_locked
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-box"):
@@ -126,7 +124,6 @@ class AddDocumentsScreen(ModalScreen[AddRequest | None]):
                     self._embed_model,
                     id="add-model",
                     compact=True,
-                    disabled=self._model_locked,
                     tooltip="A collection keeps the model it was built with",
                 )
             with Horizontal(classes="add-row"):

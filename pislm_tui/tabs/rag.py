@@ -316,8 +316,9 @@ class RagTab(Widget):
             else:
                 self._message(Content(str(exc)), "-error")
         except PislmError as exc:
-            self._message(Content(str(exc)), "-error")
-            self.pislm.show_error(exc)
+            self._message(Content(str(exc)), "-error")  # shown where the answer would be
+            if exc.exit_code == 3:
+                self.pislm.check_connection()
         finally:
             self._asking = False
 
@@ -494,7 +495,8 @@ class RagTab(Widget):
                 )
         except PislmError as exc:
             self._message(Content(f"Adding to {collection} stopped: {exc}"), "-error")
-            self.pislm.show_error(exc)
+            if exc.exit_code == 3:
+                self.pislm.check_connection()
         finally:
             self._ingesting = False
             self._results_for = collection

@@ -37,6 +37,7 @@ class RagAnswer(Vertical):
         &.-shown { display: block; }
         #rag-answer-title { text-style: bold; color: $text-muted; margin-top: 1; }
         StreamingMarkdown { height: auto; }
+        StreamingMarkdown LiveBlock { padding: 0; }
         StreamingMarkdown Markdown { margin: 0; padding: 0; background: transparent; }
         StreamingMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
         #rag-answer-figures { color: $text-muted; height: auto; }
