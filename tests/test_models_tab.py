@@ -296,6 +296,14 @@ async def test_delete_asks_first(make_app: MakeApp, fake_ollama: FakeOllama) -> 
         assert "gemma2:2b" not in fake_ollama.models
         assert any("Deleted gemma2:2b" in n for n in notes(app))
         assert not tab.table.get_row_index("llama3.2:1b") < 0
+        # Deleting the chat model: the app falls back to another installed one.
+        assert app.current_model == "llama3.2:1b"
+        await select(tab, pilot, "llama3.2:1b")
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot=pilot)
+        await pilot.press("y")
+        await wait_for(lambda: "llama3.2:1b" not in app.model_names(), pilot=pilot)
+        await wait_for(lambda: app.current_model == "llama3.2:3b", pilot=pilot)
 
 
 async def test_delete_of_a_model_already_gone(make_app: MakeApp, fake_ollama: FakeOllama) -> None:

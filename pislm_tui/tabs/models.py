@@ -395,6 +395,8 @@ class ModelsTab(Widget):
             self.papp.show_error(exc, title=f"Delete {name}")
         else:
             self.notify(f"Deleted {name}.", title="Models")
+            if self.papp.current_model == name:
+                self.papp.current_model = None  # the app picks another once the list is re-read
         self.papp.check_connection()  # refresh the list either way: it may have been stale
         self.refresh_loaded()
 
