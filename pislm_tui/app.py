@@ -4,6 +4,7 @@ Tabs live in `tabs/` and reach shared state through the app: `settings`, `paths`
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
@@ -24,11 +26,6 @@ from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.display import DiffUpdate, TerminalShadow
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
-from pislm_tui.tabs.chat import ChatTab
-from pislm_tui.tabs.models import ModelsTab
-from pislm_tui.tabs.monitor import MonitorTab
-from pislm_tui.tabs.rag import RagTab
-from pislm_tui.tabs.tools import ToolsTab
 from pislm_tui.theming import (
     DEFAULT_THEME,
     SIXTEEN_COLOUR_THEME,
@@ -75,6 +72,9 @@ class PislmApp(App[int]):
     connection: var[ConnectionState] = var(ConnectionState("connecting", "", ""), init=False)
     models: var[tuple[ModelInfo, ...]] = var((), init=False)
     current_model: var[str | None] = var(None, init=False)
+    # The tab on screen. Tabs watch it to start and pause their work: Textual's Show/Hide events
+    # do not always arrive when a tab is first mounted or switched.
+    active_tab: var[str] = var("chat", init=False)
     monitor_sample: var[Sample | None] = var(None, init=False)  # from `self.monitor`
 
     def __init__(
@@ -118,21 +118,28 @@ class PislmApp(App[int]):
             for tab_id, title in self.TABS:
                 with TabPane(title, id=tab_id):
                     if tab_id == "chat":
-                        yield self._TAB_WIDGETS[tab_id](id=f"{tab_id}-tab")
+                        yield self._tab_widget(tab_id)
         yield Footer()
 
-    _TAB_WIDGETS: ClassVar[dict[str, type]] = {
-        "chat": ChatTab,
-        "models": ModelsTab,
-        "rag": RagTab,
-        "tools": ToolsTab,
-        "monitor": MonitorTab,
+    # Tab widgets by module: only Chat is imported at start-up, the others on first show.
+    _TAB_WIDGETS: ClassVar[dict[str, tuple[str, str]]] = {
+        "chat": ("pislm_tui.tabs.chat", "ChatTab"),
+        "models": ("pislm_tui.tabs.models", "ModelsTab"),
+        "rag": ("pislm_tui.tabs.rag", "RagTab"),
+        "tools": ("pislm_tui.tabs.tools", "ToolsTab"),
+        "monitor": ("pislm_tui.tabs.monitor", "MonitorTab"),
     }
+
+    def _tab_widget(self, tab_id: str) -> Widget:
+        module, name = self._TAB_WIDGETS[tab_id]
+        return getattr(importlib.import_module(module), name)(id=f"{tab_id}-tab")
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane
         if pane.id and not pane.children:
-            pane.mount(self._TAB_WIDGETS[pane.id](id=f"{pane.id}-tab"))
+            pane.mount(self._tab_widget(pane.id))
+        if pane.id:
+            self.active_tab = pane.id
 
     def on_mount(self) -> None:
         for warning in self._startup_warnings:

@@ -85,6 +85,9 @@ async def test_load_unload_and_ps(backend: OllamaBackend) -> None:
     assert loaded[0].expires_at is not None and loaded[0].processor == "100% CPU"
     await backend.unload("llama3.2:1b")
     assert await backend.loaded() == []
+    # An embedding-only model cannot chat; loading it goes through an embedding request.
+    await backend.load("nomic-embed-text")
+    assert [m.name for m in await backend.loaded()] == ["nomic-embed-text:latest"]
 
 
 # -- pull and delete -------------------------------------------------------------------------
@@ -107,6 +110,7 @@ async def test_pull_unknown_model(backend: OllamaBackend) -> None:
         async for _ in backend.pull("no-such-model"):
             pass
     assert "file does not exist" in (info.value.server_message or "")
+    assert str(info.value).startswith("model 'no-such-model' is not in the Ollama registry")
     assert "ollama.com/library" in str(info.value)
 
 

@@ -66,10 +66,20 @@ class RequestTimeout(PislmError):
 class ModelNotFound(PislmError):
     exit_code = EXIT_MODEL_NOT_FOUND
 
-    def __init__(self, model: str, server_message: str | None = None) -> None:
+    def __init__(
+        self, model: str, server_message: str | None = None, *, in_registry: bool = False
+    ) -> None:
         self.model = model
         self.server_message = server_message
-        super().__init__(f"model '{model}' is not installed", f"pull it with `pislm pull {model}`")
+        if in_registry:  # a pull of a name the registry does not know
+            super().__init__(
+                f"model '{model}' is not in the Ollama registry",
+                "check the name and tag on https://ollama.com/library",
+            )
+        else:
+            super().__init__(
+                f"model '{model}' is not installed", f"pull it with `pislm pull {model}`"
+            )
 
 
 class StreamInterrupted(PislmError):

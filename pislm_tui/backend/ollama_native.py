@@ -280,7 +280,16 @@ class OllamaBackend:
 
     async def load(self, model: str, keep_alive: KeepAlive = None) -> None:
         try:
-            await self._client(long=True).chat(model, messages=[], keep_alive=keep_alive)
+            try:
+                await self._client(long=True).chat(model, messages=[], keep_alive=keep_alive)
+            except Exception as exc:
+                err = self._translate(exc, model=model, read_timeout=self.read_timeout)
+                if not (isinstance(err, ServerError) and "does not support" in err.server_message):
+                    raise err from None
+                # An embedding-only model has no chat: an embedding request loads it.
+                await self._client(long=True).embed(model=model, input="", keep_alive=keep_alive)
+        except PislmError:
+            raise
         except Exception as exc:
             raise self._translate(exc, model=model, read_timeout=self.read_timeout) from None
 
@@ -379,9 +388,7 @@ def _response_error(response: httpx.Response) -> Exception:
 
 def _pull_failure(model: str, message: str) -> PislmError:
     if "file does not exist" in message or "not found" in message:
-        return ModelNotFound(model, message).with_hint(
-            f"the registry has no '{model}'; check the name on https://ollama.com/library"
-        )
+        return ModelNotFound(model, message, in_registry=True)
     return ServerError(
         None, message, "the pull failed; what was downloaded is kept, pull again to resume"
     )

@@ -335,6 +335,14 @@ class _Server(ThreadingHTTPServer):
         self._conns_lock = threading.Lock()
         super().__init__(addr, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that resets its connection (a cancelled stream) is normal here, not a bug.
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
             (self._conns.add if add else self._conns.discard)(conn)
