@@ -24,6 +24,7 @@ from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.display import DiffUpdate, TerminalShadow
+from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.theming import (
@@ -35,9 +36,6 @@ from pislm_tui.theming import (
 )
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
-
-# Families of embedding-only models: not offered for chat.
-_EMBEDDING_FAMILIES = ("bert", "nomic-bert")
 
 
 class PislmApp(App[int]):
@@ -185,11 +183,7 @@ class PislmApp(App[int]):
 
     def chat_models(self) -> list[str]:
         """Installed models that can chat (embedding-only models left out)."""
-        return [
-            m.name
-            for m in self.models
-            if not (m.family in _EMBEDDING_FAMILIES or "embed" in m.name.lower())
-        ]
+        return chat_model_names(self.models)
 
     def _default_model(self) -> str | None:
         names = self.chat_models()

@@ -25,7 +25,6 @@ from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
     human_bytes,
-    is_embedding_model,
     is_loaded,
     short_date,
 )
@@ -424,14 +423,8 @@ class ModelsTab(Widget):
     @work(group="models-action", exit_on_error=False)
     async def _load(self, name: str) -> None:
         self._set_busy(f"Loading {name}… (a big model takes a while on a Pi)")
-        info = find_model(self.papp.models, name)
         try:
-            if info is not None and is_embedding_model(info):
-                # Ollama refuses to "chat" with an embedding model, even to load it; a one-word
-                # embedding loads it just as well.
-                await self.papp.backend.embed(["warm-up"], name)
-            else:
-                await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
+            await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
         except PislmError as exc:
             self.papp.show_error(exc, title=f"Load {name}")
         else:
