@@ -192,3 +192,18 @@ def test_ask_an_empty_collection(run, fake_ollama: FakeOllama, tmp_path: Path) -
     code, _, err = run("rag", "ask", "owls", "owls?")
     assert code == 2 and "collection 'owls' is empty" in err
     assert fake_ollama.requests_to("/api/chat") == []
+
+
+def test_an_openai_compatible_server_works_too(run, fake_ollama: FakeOllama) -> None:
+    url = f"{fake_ollama.url}/v1"
+    code, out, _ = run("rag", "demo", "--api", "openai", host=url)
+    assert code == 0 and "39 chunks" in out
+    inputs = [r.json["input"] for r in fake_ollama.requests_to("/v1/embeddings")]
+    assert [len(i) for i in inputs] == [32, 7]  # batched through /v1 as well
+    fake_ollama.script(Reply(text="By dancing [1]."))
+    code, out, _ = run(
+        "rag", "ask", "bee-facts", "waggle dance", "--api", "openai", "--json", host=url
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["answer"] == "By dancing [1]." and "waggle dance" in doc["sources"][0]["text"]

@@ -125,6 +125,19 @@ async def test_demo_then_ask_shows_sources_then_the_streamed_answer(
         await wait_for(lambda: "The angle of the waggle run" in screen_text(app), pilot=pilot)
         await pilot.press("v")
         await wait_for(lambda: "The angle of the waggle run" not in screen_text(app), pilot=pilot)
+        # An answer streaming while the tab is hidden is complete when it is shown again.
+        answer = tab.query_one(RagAnswer)
+        figures = answer.query_one("#rag-answer-figures", Static)
+        fake_ollama.script(Reply(text="A slower answer about the waggle dance.", rate=25))
+        question.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: answer.streaming, pilot=pilot)
+        app.show_tab("models")
+        await wait_for(lambda: "tok/s" in str(figures.content), pilot=pilot)
+        await wait_for(lambda: shown_tab(app), pilot=pilot)  # the Models tab takes the focus
+        await wait_for(
+            lambda: "A slower answer about the waggle dance." in screen_text(app), pilot=pilot
+        )
         assert app.settings.rag.collection == "bee-facts"
         assert 'collection = "bee-facts"' in app.loaded.config_file.read_text()
 

@@ -132,6 +132,12 @@ class RagTab(Widget):
 
     def on_show(self) -> None:
         self._first_show()
+        for answer in self.query(RagAnswer):
+            answer.resume()
+
+    def on_hide(self) -> None:
+        for answer in self.query(RagAnswer):
+            answer.pause()  # a streaming answer is drawn when the tab is back
 
     def on_mount(self) -> None:
         # Mounted into a pane that is already showing, a Show event may not come: look.

@@ -121,6 +121,15 @@ class RagAnswer(Vertical):
         if follow and scroller is not None:
             self.call_after_refresh(scroller.scroll_end, animate=False)
 
+    def pause(self) -> None:
+        """The tab is hidden: stop redrawing (text keeps arriving in the buffer)."""
+        if self._timer is not None:
+            self._timer.pause()
+
+    def resume(self) -> None:
+        if self._timer is not None:
+            self._timer.resume()
+
     def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.stop()

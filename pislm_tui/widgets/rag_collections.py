@@ -16,6 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pislm_tui.rag.store import CollectionInfo, SourceInfo
+from pislm_tui.text import clean_output
 from pislm_tui.widgets.rag_hits import short_path
 
 
@@ -32,7 +33,7 @@ def collection_details(info: CollectionInfo | None) -> Content:
 
 
 def source_prompt(source: SourceInfo) -> Content:
-    name = PurePath(source.source).name or source.source
+    name = clean_output(PurePath(source.source).name or source.source)
     return Content.assemble(name, (f" · {source.chunks}", "$text-muted"))
 
 

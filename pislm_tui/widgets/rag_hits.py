@@ -20,7 +20,9 @@ from pislm_tui.text import clean_output
 
 
 def short_path(source: str) -> str:
-    """`~/notes/a.md` for a path under the home folder; other sources as they are."""
+    """`~/notes/a.md` for a path under the home folder; other sources as they are. A file name
+    is data too: control characters in it never reach the terminal."""
+    source = clean_output(source)
     home = os.path.expanduser("~")
     if home not in ("", "/") and source.startswith(home + os.sep):
         return "~" + source[len(home) :]
