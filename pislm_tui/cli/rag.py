@@ -120,10 +120,12 @@ class _ProgressLine:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.latest: IngestProgress | None = None
         self._last = 0.0
         self._width = 0
 
     def __call__(self, p: IngestProgress) -> None:
+        self.latest = p
         now = time.monotonic()
         if not self.enabled or (now - self._last < 0.1 and p.phase != "done"):
             return
@@ -168,6 +170,15 @@ async def _ingest(args: argparse.Namespace, ctx: CliContext, run: Any) -> Ingest
     progress = _ProgressLine(sys.stdout.isatty() and not args.json)
     try:
         return await run(progress)
+    except asyncio.CancelledError:  # Ctrl+C: the file being written was finished first
+        progress.clear()
+        done = (
+            progress.latest.files_done
+            if progress.latest and progress.latest.phase != "scanning"
+            else 0
+        )
+        _err(f"stopped: {done} file{'s' if done != 1 else ''} stored whole; add again to continue")
+        raise
     except ModelNotFound as exc:
         raise ModelNotFound(exc.model, exc.server_message).with_hint(
             f"RAG embeds with it: pull it with `pislm pull {exc.model}` "
