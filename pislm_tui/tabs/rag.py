@@ -53,8 +53,12 @@ from pislm_tui.widgets.rag_ingest import IngestPanel
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
 
-# Single-letter keys: hidden (and typed as text) while the question box has the focus.
-_LETTER_ACTIONS = {"add", "demo", "remove_source", "refresh", "focus_question", "toggle_chunks"}
+# Keys that edit text in the question box: while it has the focus they type (or delete), so
+# their actions are hidden from the footer.
+_LETTER_ACTIONS = {
+    "add", "demo", "remove_source", "refresh", "focus_question", "toggle_chunks",
+    "delete_collection",
+}  # fmt: skip
 
 
 def report_text(report: IngestReport, stopped: bool = False) -> Content:
