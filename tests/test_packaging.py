@@ -28,6 +28,7 @@ def test_wheel_contents(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "pislm_tui/themes/pislm-16.toml" in names
     assert "pislm_tui/pislm.tcss" in names
+    assert "pislm_tui/rag/data/bee_facts.md" in names  # the RAG demo
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pislm = pislm_tui.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
     assert not any(n.startswith("tests/") for n in names)
