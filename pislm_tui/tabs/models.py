@@ -165,7 +165,8 @@ class ModelsTab(Widget):
                 self.watch(
                     tabs, "active", lambda active: self._tab_switched(active == pane.id), init=False
                 )
-            self.table.focus()
+            if self.papp.active_tab == "models":  # focusing into a hidden pane would switch to it
+                self.table.focus()
         elif self._timer is not None:
             self._timer.resume()
         self.refresh_loaded()
