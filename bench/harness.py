@@ -133,6 +133,10 @@ class PtyProcess:
             if not data:
                 break
             now = time.monotonic()
+            if b"\x1b[?2026$p" in data:
+                # Answer like a modern terminal: synchronized output is supported, so the
+                # program wraps each frame in begin/end markers as it would for a real user.
+                self.send(b"\x1b[?2026;2$y")
             with self.lock:
                 self.bytes_total += len(data)
                 self.writes.append((now, len(data)))
