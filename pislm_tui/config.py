@@ -51,6 +51,7 @@ class ChatSettings(_Section):
     think: bool | None = None  # None: the model's default
     flush_hz: float = Field(6.0, ge=1, le=30)  # how often streamed text reaches the screen
     save_every_s: float = Field(2.0, gt=0)  # how often a growing reply is saved
+    resume_last: bool = True  # reopen the most recent chat when the app starts
 
 
 class MonitorSettings(_Section):

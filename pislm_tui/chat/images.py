@@ -81,3 +81,43 @@ def load_image(path: str | Path) -> ImageAttachment:
             f"{p.name} is not an image (PNG, JPEG, GIF, WebP or BMP)", "attach a picture file"
         )
     return ImageAttachment(path=p, data=data, kind=kind)
+
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
+
+
+def looks_like_image(path: Path) -> bool:
+    """By name only (for listings); `load_image` checks the bytes."""
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def complete_path(text: str) -> str | None:
+    """`text` completed to the first folder or image file that starts with it (folders end in
+    `/`), keeping a leading `~`; None when nothing matches. Hidden entries only when asked for."""
+    if not text:
+        return None
+    expanded = Path(text).expanduser()
+    folder, stem = (expanded, "") if text.endswith("/") else (expanded.parent, expanded.name)
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return None
+    for exact_case in (True, False):
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") and not stem.startswith("."):
+                continue
+            matches = name.startswith(stem) if exact_case else name.lower().startswith(stem.lower())
+            if not matches or name == stem:
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if not is_dir and not looks_like_image(entry):
+                continue
+            rest = name[len(stem) :] + ("/" if is_dir else "")
+            if exact_case:
+                return text + rest
+            return text[: len(text) - len(stem)] + name + ("/" if is_dir else "")
+    return None
