@@ -1,18 +1,195 @@
-"""`pislm ask` — not built yet (its issue adds it)."""
+"""`pislm ask`: one question, the reply streamed to stdout as it arrives.
+
+Thinking (for models that think) goes to stderr, so stdout carries only the answer and pipes
+well. `--verbose` adds the `ollama run --verbose` figures on stderr; `--json` prints one object
+instead. An interrupted stream keeps what arrived on stdout, then the error, exit code 5."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pislm_tui.backend.errors import UsageError
+from pislm_tui.backend.errors import EXIT_SERVER, Unsupported, UsageError
+from pislm_tui.cli.common import print_error, print_json
+
+if TYPE_CHECKING:
+    from pislm_tui.backend.base import Backend
+    from pislm_tui.chat.turn import LiveReply
+    from pislm_tui.cli.common import CliContext
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    for name in ("ask",):
-        p = sub.add_parser(name, parents=parents, help="(not built yet)")
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(handler=_not_built)
+    p = sub.add_parser(
+        "ask",
+        parents=parents,
+        help="ask a model one question; the reply streams to stdout",
+        description="Ask a model one question. The reply streams to stdout as it arrives; "
+        "exit codes: 0 ok, 2 bad input, 3 server unreachable, 4 model not installed, "
+        "5 server error or reply cut off.",
+    )
+    p.add_argument(
+        "prompt", nargs="+", metavar="PROMPT", help="the question; '-' reads it from stdin"
+    )
+    p.add_argument("--system", metavar="TEXT", help="system prompt (default: chat.system_prompt)")
+    p.add_argument(
+        "--image",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="attach an image (repeatable); needs a vision model such as llava-phi3",
+    )
+    p.add_argument(
+        "--option",
+        "-o",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="model option, typed by name: temperature=0.2, num_ctx=4096, seed=42, stop=END… "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--keep-alive", metavar="DURATION", help="how long the model stays loaded: 5m, 1h, -1, 0"
+    )
+    p.add_argument(
+        "--think",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="turn thinking on/off for models that think (printed to stderr)",
+    )
+    p.add_argument("--json", action="store_true", help='print {"model", "reply", "stats"} as JSON')
+    p.add_argument(
+        "--verbose", action="store_true", help="print the `ollama run --verbose` figures on stderr"
+    )
+    p.set_defaults(handler=ask)
 
 
-def _not_built(args: argparse.Namespace, ctx: object) -> int:
-    raise UsageError(f"'pislm {args.command}' is not built yet")
+def read_prompt(words: list[str], stdin: TextIO) -> str:
+    if words == ["-"]:
+        text = stdin.read()
+        if not text.strip():
+            raise UsageError("no prompt on stdin")
+        return text
+    text = " ".join(words)
+    if not text.strip():
+        raise UsageError("the prompt is empty")
+    return text
+
+
+async def pick_model(backend: Backend, wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    from pislm_tui.chat.conversation import is_chat_model
+
+    for info in await backend.list_models():
+        if is_chat_model(info):
+            return info.name
+    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+
+
+async def check_vision(backend: Backend, model: str) -> None:
+    """Refuse images for a model that cannot see, before anything is sent."""
+    try:
+        details = await backend.show(model)
+    except Unsupported:
+        return  # an OpenAI-compatible server does not say; let it answer
+    if details.capabilities and not details.supports_vision:
+        raise UsageError(
+            f"{model} cannot read images",
+            "choose a vision model, e.g. --model llava-phi3:3.8b",
+        )
+
+
+class _Printer:
+    """Writes chunks as they arrive: the answer to stdout, thinking to stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO, quiet: bool) -> None:
+        self.out, self.err, self.quiet = out, err, quiet
+        self.thinking = False
+        self.last = "\n"
+
+    def __call__(self, text: str, thinking: str) -> None:
+        if self.quiet:
+            return
+        if thinking:
+            if not self.thinking:
+                self.err.write("Thinking…\n")
+                self.thinking = True
+            self.err.write(thinking)
+            self.err.flush()
+        if text:
+            self._end_thinking()
+            self.out.write(text)
+            self.out.flush()
+            self.last = text[-1]
+
+    def _end_thinking(self) -> None:
+        if self.thinking:
+            self.err.write("\n…done thinking.\n\n")
+            self.err.flush()
+            self.thinking = False
+
+    def close(self) -> None:
+        if self.quiet:
+            return
+        self._end_thinking()
+        if self.last != "\n":
+            self.out.write("\n")
+            self.out.flush()
+
+
+async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pislm_tui.chat.conversation import ChatMessage, Conversation, SessionSettings, StoredImage
+    from pislm_tui.chat.images import load_image
+    from pislm_tui.chat.options import parse_options
+    from pislm_tui.chat.turn import LiveReply, stream_reply
+
+    chat = ctx.settings.chat
+    prompt = read_prompt(args.prompt, sys.stdin)
+    options = {**chat.options.to_request(), **parse_options(args.option)}
+    images = [load_image(path) for path in args.image]
+    backend = ctx.backend
+    model = await pick_model(backend, ctx.settings.model)
+    if images:
+        await check_vision(backend, model)
+    settings = SessionSettings(
+        model=model,
+        system_prompt=chat.system_prompt if args.system is None else args.system,
+        options=options,
+        keep_alive=args.keep_alive if args.keep_alive is not None else chat.keep_alive,
+        think=args.think if args.think is not None else chat.think,
+    )
+    user = ChatMessage("user", prompt, images=[StoredImage(i.name, i.data) for i in images])
+    conversation = Conversation(settings=settings, messages=[user])
+
+    printer = _Printer(sys.stdout, sys.stderr, quiet=args.json)
+    reply = LiveReply(ChatMessage("assistant"))
+    try:
+        await stream_reply(backend, conversation.request(), reply, on_chunk=printer)
+    finally:
+        printer.close()
+    return _finish(args, reply)
+
+
+def _finish(args: argparse.Namespace, reply: LiveReply) -> int:
+    message = reply.message
+    if args.json:
+        document: dict[str, Any] = {
+            "model": message.model,
+            "reply": message.content,
+            "stats": message.stats.to_json() if message.stats else None,
+            "done_reason": message.done_reason,
+        }
+        if message.thinking:
+            document["thinking"] = message.thinking
+        if message.status == "error":
+            document["error"] = message.error
+        print_json(document)
+        sys.stdout.flush()
+    if args.verbose and message.stats is not None:
+        sys.stderr.write("\n" + "\n".join(message.stats.verbose_lines()) + "\n")
+        sys.stderr.flush()
+    if message.status == "error":
+        print_error(message.error or "the reply was cut off")
+        return EXIT_SERVER
+    return 0
