@@ -5,12 +5,13 @@ the full rate while it is shown and draws what changed."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Hide, Resize, Show
 from textual.widget import Widget
@@ -25,19 +26,26 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
 
 
 class MonitorTab(Widget):
+    # One grid, no nested containers: every container over a changed line costs a render of
+    # that line each frame, and this tab changes every second.
     DEFAULT_CSS = """
-    MonitorTab { height: 1fr; }
-    MonitorTab #monitor-body { height: 1fr; padding: 0 1; }
-    MonitorTab #monitor-body:focus { background-tint: $foreground 0%; }
+    MonitorTab {
+        height: 1fr;
+        padding: 0 1;
+        layout: grid;
+        grid-size: 2 5;
+        grid-columns: 1fr 1fr;
+        grid-rows: 1 auto 4 auto 1fr;
+    }
+    MonitorTab:focus { background-tint: $foreground 0%; }
     MonitorTab Static { text-wrap: nowrap; text-overflow: ellipsis; }
-    MonitorTab #mon-header { height: 1; color: $text; }
-    MonitorTab #mon-middle { height: auto; margin-top: 1; }
-    MonitorTab #mon-memory { width: 1fr; height: 2; padding-right: 2; }
-    MonitorTab #mon-sensors { width: 1fr; height: 3; }
-    MonitorTab #mon-throttle { height: auto; max-height: 2; }
-    MonitorTab #mon-lower { height: 1fr; margin-top: 1; }
-    MonitorTab #mon-procs { width: 1fr; height: 1fr; padding-right: 2; }
-    MonitorTab #mon-loaded { width: 1fr; height: 1fr; }
+    MonitorTab #mon-header { column-span: 2; height: 1; color: $text; }
+    MonitorTab #mon-cores { column-span: 2; }
+    MonitorTab #mon-memory { height: 3; margin: 1 2 0 0; }
+    MonitorTab #mon-sensors { height: 3; margin-top: 1; }
+    MonitorTab #mon-throttle { column-span: 2; height: auto; max-height: 2; }
+    MonitorTab #mon-procs { height: 1fr; margin: 1 2 0 0; }
+    MonitorTab #mon-loaded { height: 1fr; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort CPU/mem", id="monitor.sort"),
@@ -46,21 +54,19 @@ class MonitorTab(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.can_focus = True  # the tab's keys work once it has the focus
         self.paused = False
         self.sample: Sample | None = None  # the one on screen
+        self._keys: dict[str, object] = {}  # what each panel was last drawn from
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="monitor-body") as body:
-            body.can_focus = True  # the tab's keys work once it has focus
-            yield Static(Content.styled("Monitor: first reading…", "$text-muted"), id="mon-header")
-            yield CoreBars(id="mon-cores")
-            with Horizontal(id="mon-middle"):
-                yield Static(id="mon-memory")
-                yield Static(id="mon-sensors")
-            yield Static(id="mon-throttle")
-            with Horizontal(id="mon-lower"):
-                yield ProcessTable(id="mon-procs")
-                yield Static(id="mon-loaded")
+        yield Static(Content.styled("Monitor: first reading…", "$text-muted"), id="mon-header")
+        yield CoreBars(id="mon-cores")
+        yield Static(id="mon-memory")
+        yield Static(id="mon-sensors")
+        yield Static(id="mon-throttle")
+        yield ProcessTable(id="mon-procs")
+        yield Static(id="mon-loaded")
 
     def on_mount(self) -> None:
         self.watch(self.app, "monitor_sample", self._on_sample, init=False)
@@ -73,12 +79,13 @@ class MonitorTab(Widget):
         """Focus the tab's body so `s` and `p` work at once, unless the user has already moved on
         (a focus in a hidden pane would make TabbedContent switch back to it)."""
         if self.app.monitor.monitor_visible:  # type: ignore[attr-defined]
-            self.screen.set_focus(self.query_one("#monitor-body"))
+            self.screen.set_focus(self)
 
     def on_hide(self, event: Hide) -> None:
         self.app.monitor.set_monitor_visible(False)  # type: ignore[attr-defined]
 
     def on_resize(self, event: Resize) -> None:
+        self._keys.clear()
         if self.sample is not None:
             self.call_after_refresh(self._draw, self.sample)
 
@@ -91,6 +98,7 @@ class MonitorTab(Widget):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
+        self._keys.clear()
         latest = self.app.monitor_sample  # type: ignore[attr-defined]
         if not self.paused and latest is not None and latest.detail:
             self.sample = latest
@@ -113,20 +121,61 @@ class MonitorTab(Widget):
         return host
 
     def _draw(self, s: Sample) -> None:
+        un = s.unavailable
         interval = self.app.settings.monitor.interval  # type: ignore[attr-defined]
-        self._set(
+        remote = self._remote(s)
+        self._panel(
             "#mon-header",
-            panels.header(s, interval=interval, paused=self.paused, remote=self._remote(s)),
+            (s.host, len(s.cores), s.load, self.paused, remote, interval),
+            lambda: panels.header(s, interval=interval, paused=self.paused, remote=remote),
         )
         sampler = self.app.monitor.sampler  # type: ignore[attr-defined]
         self.query_one(CoreBars).update_cores(s.cores, s.cpu_percent, sampler.history, s.time)
         memory = self.query_one("#mon-memory", Static)
-        self._set(memory, panels.memory_block(s, memory.content_size.width or 36))
-        self._set("#mon-sensors", panels.sensors_block(s))
-        self._set("#mon-throttle", panels.throttle_block(s))
+        width = memory.content_size.width or 36
+        self._panel(
+            "#mon-memory",
+            (s.ram, s.swap, width, un.get("ram"), un.get("swap")),
+            lambda: panels.memory_block(s, width),
+        )
+        self._panel(
+            "#mon-sensors",
+            (
+                s.temp_c,
+                s.fan_rpm,
+                s.fan_percent,
+                s.freq_mhz,
+                s.freq_max_mhz,
+                s.freq_source,
+                s.throttled,
+                un.get("temp_c"),
+                un.get("fan_rpm"),
+                un.get("freq_mhz"),
+            ),
+            lambda: panels.sensors_block(s),
+        )
+        self._panel(
+            "#mon-throttle",
+            (s.throttled, s.under_voltage, un.get("throttled")),
+            lambda: panels.throttle_block(s),
+        )
         self.query_one(ProcessTable).show(s)
-        self._set("#mon-loaded", panels.loaded_block(s))
-        self._set_tooltips(s)
+        # Time left is shown in minutes: a new look every half minute is plenty.
+        self._panel(
+            "#mon-loaded",
+            (s.ollama_loaded, un.get("ollama_loaded"), int(time.time() // 30)),
+            lambda: panels.loaded_block(s),
+        )
+        if self._keys.get("tooltips") != (tips := tuple(sorted(un.items()))):
+            self._keys["tooltips"] = tips
+            self._set_tooltips(s)
+
+    def _panel(self, target: str, key: object, build: Callable[[], Content]) -> None:
+        """Rebuild a panel only when what it shows has changed (most do not, most seconds)."""
+        if self._keys.get(target) == key:
+            return
+        self._keys[target] = key
+        self._set(target, build())
 
     def _set(self, target: str | Static, content: Content) -> None:
         widget = self.query_one(target, Static) if isinstance(target, str) else target

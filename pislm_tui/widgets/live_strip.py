@@ -39,7 +39,7 @@ class LiveStrip(Widget):
         self._content = PLACEHOLDER
         self._bars: list[Steady] = []
         self._temp = Steady(0.6)  # a sensor hovering on x.5 °C must not flip the digits
-        self._ram = Steady(0.0)
+        self._ram = Steady(0.06)  # GiB: the tenth shown moves only on a real change
 
     def on_mount(self) -> None:
         if not self.app.settings.monitor.show_strip:  # type: ignore[attr-defined]
@@ -71,7 +71,7 @@ class LiveStrip(Widget):
         tips: list[str] = []
         values = group_cores(s.cores)
         if len(self._bars) != len(values):
-            self._bars = [Steady(4.0) for _ in values]
+            self._bars = [Steady(7.0) for _ in values]  # most of a level: no flicker
         if values:
             cells = "".join(
                 MINI[min(7, int((steady(v) or 0.0) / 12.5))]
@@ -92,10 +92,9 @@ class LiveStrip(Widget):
             tips.append(f"temperature n/a: {s.why('temp_c')}")
         parts.append(" ")
         if s.ram is not None:
-            self._ram.slack = s.ram.total / 400  # a quarter of a percent
-            used = self._ram(float(s.ram.used)) or 0.0
+            used = self._ram(s.ram.used / 2**30) or 0.0
             style = "$error" if s.ram.percent >= 90 else ""
-            parts.append((f"{short_bytes(used)}/{short_bytes(s.ram.total)}", style))
+            parts.append((f"{used:.1f}G/{short_bytes(s.ram.total)}", style))
             tips.append(f"RAM {human_bytes(s.ram.used)} of {human_bytes(s.ram.total)} in use")
         else:
             parts.append(("ram n/a", "$text-muted"))
