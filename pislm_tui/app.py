@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from pislm_tui import compositor_patch
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
@@ -102,6 +103,7 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
+        compositor_patch.install()  # partial updates render only the rows that changed
         # Only changed cells go to the terminal (see display.py).
         self._shadow = TerminalShadow() if self.settings.diff_output else None
         self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)

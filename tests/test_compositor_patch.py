@@ -1,0 +1,94 @@
+"""The compositor patch renders partial updates from fewer lines; what it paints must be exactly
+what Textual's own code paints. Both run on the same dirty regions of a real screen, and a
+terminal emulator compares the results."""
+
+from __future__ import annotations
+
+import random
+
+import pyte
+from rich.console import Console
+from textual._compositor import Compositor
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Region
+from textual.widgets import Footer, Label, Static
+
+from pislm_tui import compositor_patch
+
+W, H = 60, 20
+
+
+class Nested(App):
+    CSS = """
+    #left { width: 20; border: round $primary; }
+    #right { border: heavy $secondary; padding: 1; }
+    Static { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("title line")
+        with Horizontal():
+            with Vertical(id="left"):
+                for i in range(8):
+                    yield Static(f"left {i} " * 2, id=f"l{i}")
+            with VerticalScroll(id="right"):
+                for i in range(12):
+                    yield Static(f"right paragraph {i} " * 3, id=f"r{i}")
+        yield Footer()
+
+
+def paint(update_text: str, screen: pyte.Screen) -> None:
+    pyte.Stream(screen).feed(update_text)
+
+
+def cells(screen: pyte.Screen) -> list[list[tuple[str, str, str, bool]]]:
+    return [
+        [(c.data, c.fg, c.bg, c.bold) for c in (screen.buffer[y][x] for x in range(W))]
+        for y in range(H)
+    ]
+
+
+async def test_patched_partial_updates_paint_the_same_cells() -> None:
+    original_render = Compositor.render_partial_update
+    original_get_renders = compositor_patch._original_get_renders
+    console = Console(width=W, height=H, color_system="truecolor", force_terminal=True)
+    rng = random.Random(7)
+    app = Nested()
+    async with app.run_test(size=(W, H)) as pilot:
+        await pilot.pause()
+        compositor = app.screen._compositor
+        base = compositor.render_update(full=True).render_segments(console)
+        for _ in range(40):
+            widget = app.query_one(f"#{rng.choice('lr')}{rng.randint(0, 7)}", Static)
+            widget.update(f"changed {rng.random():.6f} " * rng.randint(1, 3))
+            await pilot.pause()
+            # A few arbitrary dirty regions on top of what the update itself marked.
+            regions = {
+                Region(
+                    rng.randint(0, W - 5),
+                    rng.randint(0, H - 3),
+                    rng.randint(1, 20),
+                    rng.randint(1, 3),
+                )
+                for _ in range(rng.randint(1, 4))
+            }
+            compositor._dirty_regions.update(regions)
+            dirty = set(compositor._dirty_regions)
+            try:
+                Compositor._get_renders = original_get_renders
+                theirs = original_render(compositor)
+            finally:
+                compositor_patch._installed = False
+                compositor_patch.install()
+            compositor._dirty_regions.update(dirty)
+            ours = compositor.render_partial_update()
+            screen_a, screen_b = pyte.Screen(W, H), pyte.Screen(W, H)
+            paint(base, screen_a)
+            paint(base, screen_b)
+            if theirs is not None:
+                paint(theirs.render_segments(console), screen_a)
+            if ours is not None:
+                paint(ours.render_segments(console), screen_b)
+            assert cells(screen_a) == cells(screen_b)
+            base = compositor.render_update(full=True).render_segments(console)
