@@ -150,7 +150,11 @@ async def test_history_options_and_system_prompt_go_with_each_request(
         ]
         assert body["options"] == {"temperature": 0.2, "seed": 42}
         assert body["keep_alive"] == "10m"
-        assert "ctx " in screen_text(app)  # context use, once a reply reported its counts
+        # context use: the counts of the last reply against the size the server runs (`ps`)
+        stats = fake_ollama.last_stats
+        assert stats is not None
+        used = stats["prompt_eval_count"] + stats["eval_count"]
+        await wait_for(lambda: f"ctx {used}/4,096 (" in screen_text(app), pilot=pilot)
 
 
 async def test_esc_stops_a_reply_and_keeps_it_marked_stopped(

@@ -79,7 +79,7 @@ class SessionsScreen(ModalScreen[SessionsResult]):
             empty.display = False
             yield empty
             yield Static(
-                "Enter open · R rename · D delete · E export to Markdown · / search · Esc close",
+                "Enter open · R rename · D delete · E export · / search · Esc close",
                 classes="hint",
             )
 

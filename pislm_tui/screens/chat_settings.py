@@ -36,7 +36,7 @@ class ChatSettingsScreen(ModalScreen[SettingsResult | None]):
         .row { height: 1; margin: 0 0 1 0; }
         .row Label { width: 14; }
         .row Select { width: 1fr; }
-        #system { height: 5; margin: 0 0 1 0; }
+        #system { height: 5; margin: 0 0 1 0; background: $boost; }
         Grid { grid-size: 4; grid-columns: 13 1fr 13 1fr; grid-rows: 1; grid-gutter: 0 1; height: auto; }
         Grid Label { color: $text-muted; }
         #error { color: $text-error; height: auto; }

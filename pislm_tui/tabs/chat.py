@@ -58,12 +58,13 @@ def _empty_hint() -> Static:
 
 
 class ChatTab(Widget):
+    BINDING_GROUP_TITLE = "Chat"
     DEFAULT_CSS = """
     ChatTab {
         height: 1fr;
         layout: vertical;
         #chat-bar { height: 1; padding: 0 1; background: $panel; }
-        #chat-model { width: 36; }
+        #chat-model { width: 30; }
         #chat-title { width: 1fr; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
         #chat-context { width: auto; padding: 0 1; color: $text-muted; }
         #chat-empty { color: $text-muted; padding: 1 2; }
@@ -91,7 +92,9 @@ class ChatTab(Widget):
         self.conversation: Conversation | None = None
         self._started = False
         self._shown = False
+        self._sending = False
         self._caps: dict[str, ModelDetails | None] = {}  # None: the server does not say
+        self._runtime_ctx: dict[str, int] = {}  # context size the server runs a model with
         self._live: LiveReply | None = None
         self._reply_view: AssistantMessage | None = None
         self._worker: Worker[None] | None = None
@@ -150,8 +153,20 @@ class ChatTab(Widget):
             prompt.focus()
 
     def on_unmount(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        if self.store is None:
+            return
+        live, conversation = self._live, self.conversation
+        if live is not None and conversation is not None and conversation.id is not None:
+            # The app is closing mid-reply: keep what arrived, marked stopped.
+            message = live.sync()
+            message.status = "stopped"
+            with contextlib.suppress(PislmError):
+                if message.id is not None:
+                    self.store.update_message(message)
+                elif message.content or message.thinking:
+                    self.store.add_message(conversation.id, message)
+        self.store.close()
+        self.store = None
 
     # -- conversations ---------------------------------------------------------------------------
 
@@ -186,13 +201,14 @@ class ChatTab(Widget):
             self.pislm.current_model = model
         self._show_title()
         self._show_context()
+        self.refresh_bindings()
 
     def _show_title(self) -> None:
         if self._live is not None:
             return
         title = self.conversation.title if self.conversation else ""
         label = self.query_one("#chat-title", Static)
-        label.update(Content(title or "New chat"))
+        label.update(Content(title or "New chat"), layout=False)  # same size: no layout pass
         label.remove_class("-live")
 
     def _ensure_session(self, first_prompt: str, images: int) -> None:
@@ -282,12 +298,27 @@ class ChatTab(Widget):
         if isinstance(event.value, str) and event.value != self.pislm.current_model:
             self.pislm.set_model(event.value)
 
+    @work(exclusive=True, group="chat-ctx")
+    async def _fetch_runtime_context(self, model: str) -> None:
+        """The context size the server actually runs the model with (`ollama ps`): often much
+        smaller than what the model was trained for (Ollama's default is a few thousand)."""
+        try:
+            loaded = await self.pislm.backend.loaded()
+        except PislmError:
+            return
+        for entry in loaded:
+            if entry.name == model and entry.context_length:
+                self._runtime_ctx[model] = entry.context_length
+                self._show_context()
+
     def _show_context(self) -> None:
         label = self.query_one("#chat-context", Static)
         conversation = self.conversation
         used = conversation.context_used() if conversation else None
         model = self.pislm.current_model
         size = conversation.settings.options.get("num_ctx") if conversation else None
+        if size is None and model:
+            size = self._runtime_ctx.get(model)
         if size is None and model and self._caps.get(model) is not None:
             size = self._caps[model].context_length  # type: ignore[union-attr]
         if used and size:
@@ -306,14 +337,23 @@ class ChatTab(Widget):
     @on(PromptInput.Submitted)
     def _submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
+        if self.streaming or self._sending:
+            self.pislm.notify(
+                "A reply is still arriving; Esc stops it.", severity="warning", timeout=4
+            )
+            return
+        self._sending = True  # set before the worker starts: a second Enter must not send twice
         self._send(event.text)
 
     @work(group="chat-send")
     async def _send(self, text: str) -> None:
+        try:
+            await self._send_prompt(text)
+        finally:
+            self._sending = False
+
+    async def _send_prompt(self, text: str) -> None:
         app = self.pislm
-        if self.streaming:
-            app.notify("A reply is still arriving; Esc stops it.", severity="warning", timeout=4)
-            return
         chips = self.query_one(ImageChips)
         images = chips.images
         if not text.strip() and not images:
@@ -382,6 +422,7 @@ class ChatTab(Widget):
         self._last_live_update = 0.0
         self._pause_blink(True)
         self._show_live()
+        self.refresh_bindings()  # Esc (stop) appears in the footer, Ctrl+R goes
         self._timer = self.set_interval(1 / self.pislm.settings.chat.flush_hz, self._flush)
         if not self._shown:  # sent from elsewhere (the palette) while hidden
             self._timer.pause()
@@ -453,11 +494,11 @@ class ChatTab(Widget):
         else:
             rate = live.rate()
             speed = f"{rate:.1f} tok/s" if rate else "…"
-            what = "thinking" if live.thinking_tokens and not live.tokens else "answering"
+            what = "thinking · " if live.thinking_tokens and not live.tokens else ""
             count = live.tokens + live.thinking_tokens
-            text = f"{what} · {speed} · {count} tokens · Esc stops"
+            text = f"{what}{speed} · {count} tokens · Esc stops"
         title = self.query_one("#chat-title", Static)
-        title.update(text)
+        title.update(text, layout=False)  # same size: no layout pass (once a second)
         title.add_class("-live")
 
     async def _end_reply(self, live: LiveReply) -> None:
@@ -475,6 +516,16 @@ class ChatTab(Widget):
             self._show_live()
             self._commit_hidden()
             self._show_context()
+            self.refresh_bindings()  # Esc (stop) goes from the footer, Ctrl+R comes back
+        model = live.message.model
+        options = self.conversation.settings.options if self.conversation else {}
+        if (
+            model
+            and live.message.stats
+            and "num_ctx" not in options
+            and model not in self._runtime_ctx
+        ):
+            self._fetch_runtime_context(model)
 
     async def _fail_reply(self, live: LiveReply, error: PislmError) -> None:
         """Nothing arrived: take the exchange back and give the prompt back."""
@@ -488,6 +539,7 @@ class ChatTab(Widget):
         self._live = self._reply_view = None
         self._worker = None
         self._show_live()
+        self.refresh_bindings()
         backup, self._prompt_backup = self._prompt_backup, None
         if backup is not None:  # a new prompt, not a regenerate: take it back too
             last = conversation.messages[-1] if conversation.messages else None
@@ -501,6 +553,8 @@ class ChatTab(Widget):
                 chips = self.query_one(ImageChips)
                 for image in backup[1]:
                     await chips.add(image)
+        if self._hidden and backup is not None:
+            self._editing = True  # the edited prompt is back in the box: Enter retries the edit
         self._restore_hidden()
         if conversation.id is not None and not conversation.messages and self.store is not None:
             with contextlib.suppress(PislmError):  # an empty chat left behind is harmless
@@ -629,6 +683,10 @@ class ChatTab(Widget):
         )
 
     # -- images ------------------------------------------------------------------------------------
+
+    def on_image_chips_removed(self, _event: ImageChips.Removed) -> None:
+        if not self.query_one(ImageChips).images:
+            self.query_one(PromptInput).focus()  # the focused chip is gone
 
     @work(group="chat-dialog")
     async def action_attach(self) -> None:

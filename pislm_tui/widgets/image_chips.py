@@ -57,6 +57,9 @@ class ImageChips(HorizontalScroll):
     }
     """
 
+    class Removed(Message):
+        """A chip was removed (the focus may have gone with it)."""
+
     @property
     def images(self) -> list[ImageAttachment]:
         return [chip.image for chip in self.query_children(ImageChip)]
@@ -73,6 +76,12 @@ class ImageChips(HorizontalScroll):
 
     async def on_image_chip_removed(self, event: ImageChip.Removed) -> None:
         event.stop()
+        chips = list(self.query_children(ImageChip))
+        index = chips.index(event.chip)
         await event.chip.remove()
-        if not self.query_children(ImageChip):
+        rest = list(self.query_children(ImageChip))
+        if rest:
+            rest[min(index, len(rest) - 1)].focus()
+        else:
             self.remove_class("-has-images")
+        self.post_message(self.Removed())

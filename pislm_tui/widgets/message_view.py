@@ -46,6 +46,8 @@ class AssistantMessage(Vertical):
             background: transparent;
             border: none;
             padding: 0 0 0 1;
+            margin: 0 0 1 0;
+            &:ansi { border-top: none; background: transparent; }
             CollapsibleTitle { color: $text-muted; padding: 0; }
             Contents { padding: 0 1 0 2; }
             Contents Static { color: $text-muted; }

@@ -1,6 +1,8 @@
-"""The prompt box: a multi-line `TextArea` where Enter sends. A newline is Ctrl+J or Alt+Enter
-(Shift+Enter rarely reaches a program over SSH). Up on the first line and Down on the last walk
-through earlier prompts."""
+"""The prompt box: a multi-line `TextArea` where Enter sends. A new line is Ctrl+J, which every
+terminal sends as its own key (Shift+Enter rarely reaches a program over SSH); Alt+Enter works
+too where the terminal reports it apart from Enter (terminals with the kitty keyboard protocol;
+elsewhere it arrives as a plain Enter). Up on the first line and Down on the last walk through
+earlier prompts."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from textual.widgets import TextArea
 
 
 class PromptInput(TextArea):
+    BINDING_GROUP_TITLE = "Prompt"
     DEFAULT_CSS = """
     PromptInput {
         height: auto;
@@ -26,7 +29,14 @@ class PromptInput(TextArea):
     """
 
     BINDINGS = [
-        Binding("ctrl+j,alt+enter", "newline", "Newline (Ctrl+J or Alt+Enter)", id="chat.newline"),
+        Binding(
+            "ctrl+j,alt+enter",
+            "newline",
+            "New line",
+            tooltip="Ctrl+J; also Alt+Enter where the terminal reports it apart from Enter",
+            show=False,
+            id="chat.newline",
+        ),
     ]
 
     class Submitted(Message):

@@ -229,6 +229,7 @@ class ReplyMarkdown(Markdown):
         super().__init__(markdown, parser_factory=_shared_parser, open_links=False, **kwargs)
         self.streaming = streaming
         self.page_lines = page_lines
+        self._scratch: MarkdownBlock | None = None
         if streaming and page_lines:
             # Room for the first page of the reply before any of it has arrived.
             self.styles.min_height = page_lines
@@ -247,11 +248,39 @@ class ReplyMarkdown(Markdown):
                 if token.map is not None and token.level == 0:
                     self._last_parsed_line += token.map[0]
                     break
+            paragraphs = self._paragraphs_only(tokens)
+            last = self.children[-1] if self.children else None
+            if paragraphs and isinstance(last, ParagraphRun) and last.streaming:
+                # The common case (prose): no block widgets are built, the run takes the text.
+                last.extend(paragraphs[-1], paragraphs[:-1])
+                return
             new_blocks = list(self._parse_markdown(tokens))
             for block in new_blocks:
                 start, end = block.source_range
                 block.source_range = (start + start_line, end + start_line)
             await self._apply(new_blocks)
+
+    def _paragraphs_only(self, tokens: list[Any]) -> list[Content] | None:
+        """The inline content of each paragraph when the tokens are top-level paragraphs and
+        nothing else; None otherwise."""
+        if not tokens or len(tokens) % 3:
+            return None
+        contents = []
+        for opening, inline, closing in zip(tokens[::3], tokens[1::3], tokens[2::3], strict=True):
+            if (opening.type, inline.type, closing.type) != (
+                "paragraph_open",
+                "inline",
+                "paragraph_close",
+            ):
+                return None
+            contents.append(MarkdownBlock._token_to_content(self._converter(opening), inline))
+        return contents
+
+    def _converter(self, token: Any) -> MarkdownBlock:
+        """A block that is never mounted, only used to turn inline tokens into `Content`."""
+        if self._scratch is None:
+            self._scratch = MarkdownParagraph(self, token)
+        return self._scratch
 
     async def _apply(self, new_blocks: list[MarkdownBlock]) -> None:
         existing = [child for child in self.children if isinstance(child, MarkdownBlock)]

@@ -25,6 +25,7 @@ class StatsLine(Collapsible):
         padding: 0;
         margin: 0;
         &:focus-within { background-tint: transparent; }
+        &:ansi { border-top: none; background: transparent; }
         CollapsibleTitle {
             padding: 0;
             color: $text-muted;
