@@ -29,7 +29,7 @@ from pathlib import Path
 from harness import ROOT, FakeServer, PtyProcess, isolated_env, pislm_argv, table
 
 sys.path.insert(0, str(ROOT))
-from tests.fake_ollama.reply import generated_tokens  # noqa: E402
+from tests.fake_ollama.reply import generated_tokens
 
 HERE = Path(__file__).parent
 OTERM_VERSION = "0.26.1"
@@ -183,7 +183,7 @@ def wait_server_done(server: FakeServer, timeout: float) -> float:
 def stream(
     client: Client, server: FakeServer, tokens: int, rate: float | None, cols: int, rows: int
 ):
-    reply = generated_tokens(tokens - 1) + [END]
+    reply = [*generated_tokens(tokens - 1), END]
     server.control("reset", {})
     server.control("default", {"tokens": reply, "rate": rate})
     with tempfile.TemporaryDirectory() as home:
