@@ -659,12 +659,19 @@ class ChatTab(Widget):
     @work(group="chat-send")
     async def action_regenerate(self) -> None:
         conversation = self.conversation
-        if self.streaming or conversation is None or not conversation.messages:
+        if self.streaming or self._sending or conversation is None or not conversation.messages:
             return
-        if conversation.messages[-1].role == "assistant":
-            self._hide_last_exchange(from_role="assistant")
-        self._prompt_backup = None
-        await self._start_reply(None)
+        if not (self.pislm.current_model or conversation.settings.model):
+            self.pislm.notify("No model chosen: pick one above.", severity="error", timeout=6)
+            return
+        self._sending = True
+        try:
+            if conversation.messages[-1].role == "assistant":
+                self._hide_last_exchange(from_role="assistant")
+            self._prompt_backup = None
+            await self._start_reply(None)
+        finally:
+            self._sending = False
 
     def action_edit_last(self) -> None:
         conversation = self.conversation
