@@ -566,3 +566,65 @@ async def test_the_model_picker_marks_vision_and_shares_the_choice(
         await wait_for(lambda: app.current_model == "phi3.5:latest", pilot=pilot)
         shows = [r.json["model"] for r in fake_ollama.requests_to("/api/show") if r.json]
         assert len(shows) == len(set(shows))  # each model asked once
+
+
+async def test_chat_against_an_openai_compatible_server(
+    make_app: MakeApp, fake_ollama: FakeOllama
+) -> None:
+    """No `show`/`ps` there: no capability marks, no context size, the chat still works."""
+    fake_ollama.script(Reply(text="Hello from /v1."))
+    app = app_for(make_app, api="openai")
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(app, pilot)
+        await send(pilot, "hi")
+        reply = await finished(app, pilot)
+        assert reply.message.content == "Hello from /v1." and reply.message.status == "complete"
+        assert fake_ollama.requests_to("/v1/chat/completions")
+        stats = reply.message.stats
+        assert stats is not None and stats.client_measured  # timings taken here, said so
+        assert "measured here" in screen_text(app)
+        assert all(details is None for details in chat._caps.values())
+        assert "tok/s" in screen_text(app)
+
+
+async def test_quitting_mid_reply_keeps_what_arrived(
+    make_app: MakeApp, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.script(Reply(n_tokens=400, rate=40))
+    app = app_for(make_app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(app, pilot)
+        await send(pilot, "A long one")
+        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 8, pilot=pilot)
+        await pilot.press("ctrl+q")
+    rows = (
+        sqlite3.connect(Paths.from_env().sessions_db)
+        .execute("SELECT role, status, length(content) FROM messages ORDER BY id")
+        .fetchall()
+    )
+    assert rows[0][:2] == ("user", "complete")
+    assert rows[1][:2] == ("assistant", "stopped") and rows[1][2] > 0
+
+
+async def test_the_reply_is_not_drawn_while_the_tab_is_hidden(
+    make_app: MakeApp, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.script(Reply(n_tokens=80, rate=30))
+    app = app_for(make_app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(app, pilot)
+        await send(pilot, "Go")
+        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 3, pilot=pilot)
+        view = replies(app)[0]
+        app.show_tab("monitor")
+        await pilot.pause()
+        live = chat._live
+        assert live is not None
+        drawn, arrived = view.markdown.source, live.tokens
+        await wait_for(lambda: live.tokens >= arrived + 15, pilot=pilot)
+        assert view.markdown.source == drawn  # the flush timer is paused: nothing drawn
+        app.show_tab("chat")
+        reply = await finished(app, pilot)
+        assert reply.markdown.source == reply.message.content
+        assert len(reply.message.content.split()) == 80
+        assert chat._timer is None
