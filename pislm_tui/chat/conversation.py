@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from pislm_tui.backend.stats import GenerationStats
-from pislm_tui.backend.types import Message, ModelInfo, Role
+from pislm_tui.backend.types import Message, Role
 from pislm_tui.chat.images import human_size
 from pislm_tui.chat.options import check_options
 from pislm_tui.config import ChatSettings
@@ -178,14 +178,6 @@ class Conversation:
                 reply = message.stats.eval_count or 0
                 return prompt + reply or None
         return None
-
-
-# Families of embedding-only models (they cannot chat).
-EMBEDDING_FAMILIES = ("bert", "nomic-bert")
-
-
-def is_chat_model(info: ModelInfo) -> bool:
-    return not (info.family in EMBEDDING_FAMILIES or "embed" in info.name.lower())
 
 
 def title_from_prompt(prompt: str, images: int = 0) -> str:

@@ -79,11 +79,11 @@ def read_prompt(words: list[str], stdin: TextIO) -> str:
 async def pick_model(backend: Backend, wanted: str | None) -> str:
     if wanted:
         return wanted
-    from pislm_tui.chat.conversation import is_chat_model
+    from pislm_tui.models.listing import chat_model_names  # the app's rule, shared
 
-    for info in await backend.list_models():
-        if is_chat_model(info):
-            return info.name
+    names = chat_model_names(await backend.list_models())
+    if names:
+        return names[0]
     raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
 
 
