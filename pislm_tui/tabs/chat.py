@@ -119,18 +119,20 @@ class ChatTab(Widget):
         yield ImageChips(id="chat-images")
         yield PromptInput(id="chat-prompt", placeholder=_PLACEHOLDER)
 
-    async def on_show(self) -> None:
-        self._shown = True
-        if not self._started:
+    def on_mount(self) -> None:
+        # The app's active tab, not Show/Hide events: those do not always arrive.
+        self.watch(self.app, "active_tab", self._tab_changed)
+
+    async def _tab_changed(self, tab: str) -> None:
+        self._shown = tab == "chat"
+        if not self._shown:
+            if self._timer is not None:
+                self._timer.pause()
+        elif not self._started:
             self._started = True
             await self._start()
         elif self._timer is not None:
             self._timer.resume()
-
-    def on_hide(self) -> None:
-        self._shown = False
-        if self._timer is not None:
-            self._timer.pause()
 
     async def _start(self) -> None:
         app = self.pislm
@@ -149,7 +151,7 @@ class ChatTab(Widget):
         await self._show_conversation(conversation or self._new_conversation())
         self.watch(app, "models", self._models_changed)
         self.watch(app, "current_model", self._model_changed)
-        if self._shown:  # focusing a widget of a hidden tab would switch back to this tab
+        if self.pislm.active_tab == "chat":  # focusing into a hidden tab would switch to it
             prompt.focus()
 
     def on_unmount(self) -> None:
