@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from rich.console import RenderableType
+from rich.control import Control
 from textual import events, work
+from textual._ansi_sequences import SYNC_END, SYNC_START
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -24,7 +26,7 @@ from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
-from pislm_tui.display import DiffUpdate, TerminalShadow
+from pislm_tui.display import TerminalShadow
 from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
@@ -259,20 +261,40 @@ class PislmApp(App[int]):
     # -- terminal output -------------------------------------------------------------------------
 
     def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
-        """Send only the cells that changed since the last frame (display.TerminalShadow)."""
+        """Send only the cells that changed since the last frame (display.TerminalShadow), as
+        one write, and nothing at all when nothing changed. Textual's own path (kept for
+        inline and headless runs) writes every repainted cell in three separate writes."""
         shadow = self._shadow
+        driver = self._driver
         if (
-            shadow is not None
-            and isinstance(renderable, CompositorUpdate)
-            and self._driver is not None
-            and not self._driver.is_inline
-            and not self.is_headless
+            shadow is None
+            or not isinstance(renderable, CompositorUpdate)
+            or driver is None
+            or driver.is_inline
+            or self.is_headless
+            or self._batch_count
+            or not self._running
+            or self._closed
         ):
+            super()._display(screen, renderable)
+            return
+        try:
             shadow.resize(*self.size)
             sequence = shadow.diff(renderable, self.console._color_system)
-            if sequence is not None:
-                renderable = DiffUpdate(sequence)
-        super()._display(screen, renderable)
+            if sequence is None:  # an update of a kind the shadow does not know
+                sequence = renderable.render_segments(self.console)
+            cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
+            if sequence or cursor != self._previous_cursor_position:
+                sequence += Control.move_to(*cursor).segment.text
+                if self._sync_available:
+                    sequence = f"{SYNC_START}{sequence}{SYNC_END}"
+                driver.write(sequence)
+                driver.flush()
+                self._previous_cursor_position = cursor
+        except Exception as error:
+            self._handle_exception(error)
+        finally:
+            self.post_display_hook()
 
     def _forget_terminal(self) -> None:
         if self._shadow is not None:

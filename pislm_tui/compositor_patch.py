@@ -6,17 +6,19 @@ one-line status strip at the top and a reply growing in the middle, that box is 
 screen, and every container on the way renders all of itself, several times a second while a
 reply streams. On a Pi busy running the model that is most of the app's CPU.
 
-Two changes, both inside `Compositor`, neither visible to widgets:
+One method of `Compositor` is replaced; widgets see no difference:
 - dirty rows are grouped into bands (rows close together), and each band is rendered on its own;
-- a widget renders only the rows of the band it overlaps (whole rows: Textual cuts lines at
-  widget edges, so a band must not start between two edges).
+- a widget renders only the rows of the band it overlaps;
+- widgets are visited front to back, and one that has no empty cell left where the update
+  touches (a container behind its children, a panel beside the changed text) is not rendered at
+  all: its lines would be thrown away.
 
 The result is the same set of cells (checked by `tests/test_compositor_patch.py` against the
 unpatched compositor), computed from far fewer lines. Pinned to Textual 8 (see pyproject)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from itertools import pairwise
 
 from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
@@ -25,28 +27,46 @@ from textual.strip import Strip
 # Rows at most this far apart are rendered together (one band).
 _BAND_GAP = 2
 
-_original_get_renders = Compositor._get_renders
 _installed = False
 
 
-def _get_renders(
-    self: Compositor, crop: Region | None = None
-) -> Iterable[tuple[Region, Region, list[Strip]]]:
-    if crop is None or crop == self.size.region:
-        yield from _original_get_renders(self, crop)
-        return
+def _render_chops(
+    self: Compositor, crop: Region, needed: dict[int, set[int]]
+) -> list[dict[int, Strip | None]]:
+    """Textual's `_render_chops` for the rows in `needed` (row -> the cuts that an update span
+    touches), rendering a widget only if one of those cuts is still empty where it lies."""
+    cuts = self.cuts
+    chops: list[dict[int, Strip | None]] = [{} for _ in cuts]
+    for row in needed:
+        chops[row] = dict.fromkeys(cuts[row][:-1])
     crop_overlaps = crop.overlaps
-    for widget, (region, clip) in list(self.visible_widgets.items()):
+    for widget, (region, clip) in list(self.visible_widgets.items()):  # front to back
         if not crop_overlaps(clip):
             continue
-        clip = clip.intersection(crop)
-        x, y, width, height = region.intersection(clip)
-        if width and height:
-            yield (
-                region,
-                clip,
-                widget.render_lines(Region(x - region.x, y - region.y, width, height)),
-            )
+        render_region = region.intersection(clip.intersection(crop))
+        x, y, width, height = render_region
+        if not (width and height):
+            continue
+        first_cut, last_cut = render_region.column_span
+        if not any(
+            chops[row][cut] is None
+            for row in render_region.line_range
+            if row in needed
+            for cut in needed[row]
+            if last_cut > cut >= first_cut
+        ):
+            continue  # nothing of it would show: covered, or outside what changed
+        strips = widget.render_lines(Region(x - region.x, y - region.y, width, height))
+        for row, strip in zip(render_region.line_range, strips, strict=False):
+            if row not in needed:
+                continue
+            chops_line = chops[row]
+            final_cuts = [cut for cut in cuts[row] if last_cut >= cut >= first_cut]
+            pieces = strip.divide([cut - x for cut in final_cuts[1:]])
+            for cut, piece in zip(final_cuts, pieces, strict=False):
+                if chops_line.get(cut) is None:
+                    chops_line[cut] = piece
+    return chops
 
 
 def _render_partial_update(self: Compositor) -> ChopsUpdate | None:
@@ -56,27 +76,37 @@ def _render_partial_update(self: Compositor) -> ChopsUpdate | None:
         return None
     screen_region = self.size.region
     spans = list(self._regions_to_spans(update_regions))
-    rendered_lines = {y for y, _, _ in spans}
-    is_rendered_line = rendered_lines.__contains__
 
-    # Bands of nearby dirty rows.
+    # For each dirty row, the cuts (pieces between widget edges) that a span touches.
+    cuts = self.cuts
+    needed: dict[int, set[int]] = {}
+    for y, x1, x2 in spans:
+        if not 0 <= y < len(cuts):
+            continue
+        row_cuts = cuts[y]
+        touched = needed.setdefault(y, set())
+        for cut, next_cut in pairwise(row_cuts):
+            if cut < x2 and next_cut > x1:
+                touched.add(cut)
+
+    # Bands of nearby dirty rows, rendered one at a time.
     bands: list[tuple[int, int]] = []  # first and last row
-    for y in sorted(rendered_lines):
+    for y in sorted(needed):
         if bands and y - bands[-1][1] <= _BAND_GAP:
             bands[-1] = (bands[-1][0], y)
         else:
             bands.append((y, y))
 
-    chops: list = [{} for _ in range(len(self.cuts))]
+    chops: list = [{} for _ in range(len(cuts))]
     for y1, y2 in bands:
         crop = Region(0, y1, screen_region.width, y2 - y1 + 1).intersection(screen_region)
         if not crop:
             continue
-        band_chops = self._render_chops(crop, is_rendered_line)
-        for y in range(crop.y, crop.bottom):
-            if y in rendered_lines:
-                chops[y] = band_chops[y]
-    chop_ends = [cut_set[1:] for cut_set in self.cuts]
+        band = {row: needed[row] for row in range(y1, y2 + 1) if row in needed}
+        band_chops = _render_chops(self, crop, band)
+        for row in band:
+            chops[row] = band_chops[row]
+    chop_ends = [cut_set[1:] for cut_set in cuts]
     return ChopsUpdate(chops, spans, chop_ends)
 
 
@@ -85,6 +115,5 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    Compositor._get_renders = _get_renders  # type: ignore[method-assign]
     Compositor.render_partial_update = _render_partial_update  # type: ignore[method-assign]
     _installed = True

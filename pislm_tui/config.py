@@ -49,7 +49,9 @@ class ChatSettings(_Section):
     options: ChatOptions = ChatOptions()
     keep_alive: str | None = None  # "5m", "1h", "-1" (forever), "0" (unload after each reply)
     think: bool | None = None  # None: the model's default
-    flush_hz: float = Field(6.0, ge=1, le=30)  # how often streamed text reaches the screen
+    # How often streamed text reaches the screen: each flush is a frame, and on a Pi busy running
+    # the model frames are the app's main cost. 4 Hz still reads as live text.
+    flush_hz: float = Field(4.0, ge=1, le=30)
     save_every_s: float = Field(2.0, gt=0)  # how often a growing reply is saved
     resume_last: bool = True  # reopen the most recent chat when the app starts
 

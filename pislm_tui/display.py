@@ -21,7 +21,6 @@ from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.strip import Strip
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.style import Style
 
 # A cell: its text ("" for the right half of a wide character) and what its style looks like on
@@ -36,16 +35,6 @@ _CONTINUATION = ""
 _MERGE_GAP = 6
 # A block scroll is used only when at least this many rows can be kept.
 _MIN_SCROLL_KEEP = 4
-
-
-class DiffUpdate(CompositorUpdate):
-    """A ready-made terminal sequence, in the shape `App._display` expects."""
-
-    def __init__(self, sequence: str) -> None:
-        self.sequence = sequence
-
-    def render_segments(self, console: Console) -> str:
-        return self.sequence
 
 
 class _Looks:

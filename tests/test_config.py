@@ -64,7 +64,7 @@ def test_invalid_values_named_with_line_and_defaulted(isolated_home: Path) -> No
     loaded = load_settings(config_file=path)
     s = loaded.settings
     assert s.model == "ok-model"  # the good keys still apply
-    assert s.read_timeout == 120 and s.chat.flush_hz == 6 and s.tools.location.lat == -33.33
+    assert s.read_timeout == 120 and s.chat.flush_hz == 4 and s.tools.location.lat == -33.33
     text = "\n".join(loaded.warnings)
     assert f"{path}, line 2: read_timeout:" in text
     assert "line 5: chat.flush_hz: Input should be less than or equal to 30" in text
