@@ -163,6 +163,8 @@ class PislmApp(App[int]):
         self.run_worker(self.watcher.run(), name="connection", group="connection")
 
     async def on_unmount(self) -> None:
+        if self._shadow is not None and self._driver is not None and not self.is_headless:
+            self._driver.write("\x1b[0m")  # leave no colour behind for the shell
         await self.monitor.aclose()
         await self.backend.aclose()
 
@@ -277,16 +279,20 @@ class PislmApp(App[int]):
             or self._closed
         ):
             super()._display(screen, renderable)
+            if shadow is not None:
+                shadow.styles_reset()  # Textual's output ends each run with an SGR reset
             return
         try:
             shadow.resize(*self.size)
             sequence = shadow.diff(renderable, self.console._color_system)
             if sequence is None:  # an update of a kind the shadow does not know
                 sequence = renderable.render_segments(self.console)
+                shadow.styles_reset()
             cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
             if sequence or cursor != self._previous_cursor_position:
                 sequence += Control.move_to(*cursor).segment.text
-                if self._sync_available:
+                # One run of cells cannot tear: synchronized output only for more.
+                if self._sync_available and shadow.last_runs > 1:
                     sequence = f"{SYNC_START}{sequence}{SYNC_END}"
                 driver.write(sequence)
                 driver.flush()

@@ -12,7 +12,7 @@ passes through unchanged and makes the shadow forget what it knew."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.cells import get_character_cell_size
@@ -51,7 +51,11 @@ class _Looks:
         if look is None:
             if len(self.cache) > 20_000:
                 self.cache.clear()
-            ansi = style._ansi if style._ansi is not None else Strip.render_ansi(style, self.color_system)
+            ansi = (
+                style._ansi
+                if style._ansi is not None
+                else Strip.render_ansi(style, self.color_system)
+            )
             look = self.cache[style] = (ansi, style._link or "")
         return look
 
@@ -91,6 +95,10 @@ class TerminalShadow:
         self.height = 0
         self.rows: list[list[Cell]] = []
         self._looks = _Looks(ColorSystem.TRUECOLOR)
+        # The terminal's current SGR look (None: unknown). Runs that keep it need no SGR at all;
+        # a change is written as "reset, then set" so nothing leaks from the previous look.
+        self.sgr: Look | None = None
+        self.last_runs = 0  # runs of cells written by the last diff
 
     def resize(self, width: int, height: int) -> None:
         if (width, height) != (self.width, self.height):
@@ -100,6 +108,11 @@ class TerminalShadow:
     def forget(self) -> None:
         """The terminal's content is unknown (start, resize, resume from suspend)."""
         self.rows = [[_UNKNOWN] * self.width for _ in range(self.height)]
+        self.sgr = None
+
+    def styles_reset(self) -> None:
+        """Something else wrote to the terminal and ended with SGR reset (Textual's own output)."""
+        self.sgr = _PLAIN
 
     # -- turning updates into pieces of rows --------------------------------------------------
 
@@ -129,11 +142,9 @@ class TerminalShadow:
 
     # -- scrolling ----------------------------------------------------------------------------
 
-    def _full_rows(self, pieces: Sequence[tuple[int, int, list[Cell]]]) -> dict[int, list[Cell]]:
-        return {y: cells for y, x, cells in pieces if x == 0 and len(cells) == self.width}
-
     def _scroll(self, new_rows: dict[int, list[Cell]]) -> str:
-        """If a block of fully repainted rows is the old content shifted, scroll it natively."""
+        """If a block of repainted rows is the old content shifted, scroll it natively. Only rows
+        the update repaints are ever scrolled (others would be left showing moved content)."""
         if len(new_rows) < _MIN_SCROLL_KEEP * 2:
             return ""
         ys = sorted(new_rows)
@@ -205,21 +216,58 @@ class TerminalShadow:
         if pieces is None:
             self.forget()
             return None
-        out: list[str] = [self._scroll(self._full_rows(pieces))]
+        # Each touched row as it will be: the shadow's row with the update's pieces laid on it.
         width = self.width
+        new_rows: dict[int, list[Cell]] = {}
         for y, x, cells in pieces:
-            if not 0 <= y < self.height or not cells:
+            if not 0 <= y < self.height or not cells or x >= width:
                 continue
-            row = self.rows[y]
+            row = new_rows.get(y)
+            if row is None:
+                row = new_rows[y] = list(self.rows[y])
             end = min(x + len(cells), width)
-            cells = cells[: end - x]
-            old = row[x:end]
-            if old == cells:
+            row[x:end] = cells[: end - x]
+        # A scroll may move rows of the shadow; every row the update touches is diffed after it.
+        out: list[str] = [self._scroll(new_rows)]
+        runs = 1 if out[0] else 0
+        for y in sorted(new_rows):
+            old, new = self.rows[y], new_rows[y]
+            if old == new:
                 continue
-            for a, b in _changed_runs(old, cells):
-                out.append(_move_to(x + a, y))
-                out.append(_render(cells[a:b]))
-            row[x:end] = cells
+            for a, b in _changed_runs(old, new):
+                out.append(_move_to(a, y))
+                out.append(self._render(new[a:b]))
+                runs += 1
+            self.rows[y] = new
+        self.last_runs = runs
+        return "".join(out)
+
+    def _render(self, cells: list[Cell]) -> str:
+        out: list[str] = []
+        text: list[str] = []
+        current = cells[0][1] if cells else _PLAIN
+
+        def flush() -> None:
+            chunk = "".join(text)
+            ansi, link = current
+            if current != self.sgr:
+                out.append(f"\x1b[0;{ansi}m" if ansi else "\x1b[0m")
+                self.sgr = current
+            if link:
+                chunk = f"\x1b]8;;{link}\x1b\\{chunk}\x1b]8;;\x1b\\"
+            out.append(chunk)
+
+        for char, look in cells:
+            if char == _CONTINUATION:
+                continue
+            if look != current:
+                if text:
+                    flush()
+                    text = []
+                current = look
+            text.append(char)
+        if text:
+            flush()
         return "".join(out)
 
 
@@ -252,31 +300,3 @@ def _changed_runs(old: list[Cell], new: list[Cell]) -> list[tuple[int, int]]:
             runs.append((start, end))
         i = end
     return runs
-
-
-def _render(cells: list[Cell]) -> str:
-    out: list[str] = []
-    text: list[str] = []
-    current = cells[0][1] if cells else _PLAIN
-
-    def flush() -> None:
-        chunk = "".join(text)
-        ansi, link = current
-        if ansi:
-            chunk = f"\x1b[{ansi}m{chunk}\x1b[0m"
-        if link:
-            chunk = f"\x1b]8;;{link}\x1b\\{chunk}\x1b]8;;\x1b\\"
-        out.append(chunk)
-
-    for char, look in cells:
-        if char == _CONTINUATION:
-            continue
-        if look != current:
-            if text:
-                flush()
-                text = []
-            current = look
-        text.append(char)
-    if text:
-        flush()
-    return "".join(out)

@@ -60,7 +60,8 @@ def test_identical_frame_sends_nothing_and_one_change_sends_one_cell() -> None:
     assert shadow.diff(full(rows), ColorSystem.TRUECOLOR) == ""
     rows[3] = row("line 3!")
     change = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
-    assert change == "\x1b[4;7H\x1b[37;40m!\x1b[0m"
+    # The terminal already has that look from the first frame: no SGR needed.
+    assert change == "\x1b[4;7H!"
 
 
 def test_styles_compare_by_their_look_not_their_metadata() -> None:
@@ -93,7 +94,7 @@ def test_chops_update_partial_spans() -> None:
     chops[5] = {0: row("abc" + "." * (W - 3))}
     update = ChopsUpdate(chops, [(5, 0, 3)], [[W] for _ in range(H)])
     out2 = shadow.diff(update, ColorSystem.TRUECOLOR)
-    assert out2 == "\x1b[6;1H\x1b[37;40mabc\x1b[0m"
+    assert out2 == "\x1b[6;1Habc"
     reference = screen_of(full(base).render_segments(Console()), update.render_segments(Console()))
     assert cells(screen_of(out1, out2)) == cells(reference)
 
@@ -136,6 +137,16 @@ def test_random_frames_look_the_same_as_textual_output() -> None:
         ours.append(shadow.diff(update, ColorSystem.TRUECOLOR))
     assert cells(screen_of(*ours)) == cells(screen_of(*theirs))
     assert sum(map(len, ours)) < sum(map(len, theirs)) / 2
+
+
+def test_a_new_look_resets_the_old_one() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    shadow.diff(full([row("x", STYLES[1])] * H), ColorSystem.TRUECOLOR)  # bold red
+    rows = [row("x", STYLES[1])] * H
+    rows[0] = row("y", STYLES[0])
+    out = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    assert out.startswith("\x1b[1;1H\x1b[0;37;40my")  # reset first: no bold left over
 
 
 def test_resize_and_forget_repaint_everything() -> None:
