@@ -28,6 +28,8 @@ from textual.strip import Strip
 _BAND_GAP = 2
 
 _installed = False
+# Textual's own method, kept for tests that compare the two.
+ORIGINAL_RENDER_PARTIAL_UPDATE = Compositor.render_partial_update
 
 
 def _render_chops(

@@ -50,8 +50,7 @@ def cells(screen: pyte.Screen) -> list[list[tuple[str, str, str, bool]]]:
 
 
 async def test_patched_partial_updates_paint_the_same_cells() -> None:
-    compositor_patch._installed = False
-    original_render = Compositor.render_partial_update
+    original_render = compositor_patch.ORIGINAL_RENDER_PARTIAL_UPDATE
     compositor_patch.install()
     assert Compositor.render_partial_update is not original_render
     console = Console(width=W, height=H, color_system="truecolor", force_terminal=True)
