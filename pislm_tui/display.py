@@ -13,6 +13,7 @@ passes through unchanged and makes the shadow forget what it knew."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from rich.cells import get_character_cell_size
@@ -68,7 +69,7 @@ def segments_to_cells(segments: Iterable, look: _Looks) -> list[Cell]:
             continue
         seen = look(style)
         if text.isascii():
-            cells.extend([(char, seen) for char in text])
+            cells.extend(zip(text, repeat(seen), strict=False))
             continue
         for char in text:
             width = get_character_cell_size(char)
@@ -133,10 +134,11 @@ class TerminalShadow:
                 for end, (x, strip) in zip(ends_by_line[y], chops[y].items(), strict=False):
                     if strip is None or x >= x2 or end <= x1:
                         continue
-                    cells = segments_to_cells(strip, self._looks)
                     start = max(x, x1)
                     stop = min(end, x2)
-                    pieces.append((y, start, cells[start - x : stop - x]))
+                    if start > x or stop < end:  # only the part of the chop in the span
+                        strip = strip.crop(start - x, stop - x)
+                    pieces.append((y, start, segments_to_cells(strip, self._looks)))
             return pieces
         return None
 
