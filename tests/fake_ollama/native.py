@@ -30,7 +30,10 @@ _FOREVER_S = 292 * 365 * 86_400  # Go's max Duration: what "forever" looks like 
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    # surrogateescape: a token holding surrogate-escaped bytes (invalid UTF-8) goes out raw.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogateescape"
+    )
 
 
 def _ndjson(obj: Any) -> bytes:

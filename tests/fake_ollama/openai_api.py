@@ -35,7 +35,8 @@ def write_error(x: Exchange, status: int, message: str) -> None:
 
 
 def _sse(obj: Any) -> bytes:
-    return b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return b"data: " + text.encode("utf-8", "surrogateescape") + b"\n\n"  # raw bytes kept
 
 
 class OpenAIChatWire:
