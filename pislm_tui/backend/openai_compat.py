@@ -65,6 +65,10 @@ def make_openai_client(
         api_key=api_key or "pislm",
         timeout=openai.Timeout(read_timeout, connect=connect_timeout),
         max_retries=0,
+        # Plain http has no TLS: skip loading the CA bundle (tens of ms of a Pi core).
+        http_client=openai.DefaultAsyncHttpxClient(verify=False)
+        if host.startswith("http://")
+        else None,
     )
 
 
