@@ -1,17 +1,43 @@
 """The prompt box: a multi-line `TextArea` where Enter sends. A new line is Ctrl+J, which every
-terminal sends as its own key (Shift+Enter rarely reaches a program over SSH); Alt+Enter works
-too where the terminal reports it apart from Enter (terminals with the kitty keyboard protocol;
-elsewhere it arrives as a plain Enter). Up on the first line and Down on the last walk through
-earlier prompts."""
+terminal sends as its own key (Shift+Enter rarely reaches a program over SSH), or Alt+Enter.
+Up on the first line and Down on the last walk through earlier prompts.
+
+Alt+Enter reaches the app in one of two forms: as its own key from terminals with the kitty
+keyboard protocol, and elsewhere (most terminals, and over SSH) as ESC followed by CR, the way
+terminals send Alt with any key. Textual 8 reads ESC+CR as a plain Enter (the Alt is dropped
+when the pair is reissued after the escape delay), which would send the prompt; importing this
+module teaches its key parser the pair (`teach_alt_enter`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any, cast
 
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+
+ALT_ENTER_SEQUENCE = "\x1b\r"  # ESC CR: what Alt+Enter sends without the kitty protocol
+
+
+class _ExtraKeys(StrEnum):
+    """Key names for Textual's sequence table (it takes members with a `.value`)."""
+
+    ALT_ENTER = "alt+enter"
+
+
+def teach_alt_enter() -> None:
+    """Make Textual's key parser turn ESC+CR into `alt+enter` (idempotent). The table is read
+    for every sequence, so this works whenever it runs."""
+    cast("dict[str, Any]", ANSI_SEQUENCES_KEYS).setdefault(
+        ALT_ENTER_SEQUENCE, (_ExtraKeys.ALT_ENTER,)
+    )
+
+
+teach_alt_enter()
 
 
 class PromptInput(TextArea):
@@ -33,7 +59,7 @@ class PromptInput(TextArea):
             "ctrl+j,alt+enter",
             "newline",
             "New line",
-            tooltip="Ctrl+J; also Alt+Enter where the terminal reports it apart from Enter",
+            tooltip="Alt+Enter works over SSH too",
             show=False,
             id="chat.newline",
         ),
@@ -78,6 +104,14 @@ class PromptInput(TextArea):
             event.prevent_default()
             self.post_message(self.Submitted(self, self.text))
             return
+        if not event.is_printable and self._is_newline_key(event.key):
+            # Here rather than when the key reaches the bindings: a binding runs only after the
+            # key has bubbled up to the app, and keys typed meanwhile (a busy Pi) would land
+            # before the new line.
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
         if event.key == "up" and self.cursor_location[0] == 0 and self._walk(+1):
             event.stop()
             event.prevent_default()
@@ -91,6 +125,11 @@ class PromptInput(TextArea):
             event.prevent_default()
             return
         await super()._on_key(event)
+
+    def _is_newline_key(self, key: str) -> bool:
+        """Whether `key` is bound to the new line here (the user's `[keys]` remap included)."""
+        active = self.screen.active_bindings.get(key)
+        return active is not None and active.node is self and active.binding.action == "newline"
 
     def action_newline(self) -> None:
         start, end = self.selection
