@@ -89,3 +89,13 @@ async def test_the_keys_panel_tells_about_alt_enter() -> None:
             pilot=pilot,
             what="the F1 line of the new-line key",
         )
+
+
+async def test_a_remapped_new_line_key_is_the_one_that_works() -> None:
+    app = PromptApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        app.set_keymap({"chat.newline": "f5"})
+        prompt = app.query_one(PromptInput)
+        await wait_for(lambda: prompt.has_focus, pilot=pilot)
+        await pilot.press("a", "ctrl+j", "b", "f5", "c")
+        assert prompt.text == "ab\nc"
