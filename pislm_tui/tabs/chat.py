@@ -361,6 +361,21 @@ class ChatTab(Widget):
         if not text.strip() and not images:
             return
         model = app.current_model
+        if not model and not app.connection.connected:
+            # No model because there is no server (yet): say that, not "pick a model".
+            state = app.connection
+            reason = state.error or f"not connected to {state.url} yet"
+            if state.hint:
+                reason = f"{reason} — {state.hint}"
+            app.notify(
+                f"{reason}. The prompt is kept: press Enter again once connected.",
+                title="Not sent",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            app.check_connection()
+            return
         if not model:
             app.notify(
                 "No model chosen: pick one above, or pull one in the Models tab.",
@@ -465,6 +480,8 @@ class ChatTab(Widget):
         except PislmError as exc:
             await self._fail_reply(live, exc)
             return
+        if live.message.status == "error":
+            self.pislm.check_connection()  # a cut stream may mean the server is gone
         await self._end_reply(live)
 
     async def _flush(self) -> None:

@@ -1,0 +1,172 @@
+"""Server faults, driven through the real app (Textual pilot at 80x24) and the real CLI against
+the fake Ollama over real sockets: a server that is down at start, dies in the middle of a reply
+and comes back, answers with errors or junk, says nothing, floods, or sends hostile bytes. The
+app must say what happened and what to do, keep what the user typed and what arrived, and stay
+usable; the CLI must print one line and exit with the documented code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+from pislm_tui.widgets.prompt_input import PromptInput
+from tests.fake_ollama import FakeOllama, Reply
+from tests.faults.server_helpers import (
+    app_at,
+    chat_ready,
+    free_port,
+    notes,
+    one_error_line,
+    prompt_text,
+    replies,
+    reply_ended,
+    run_cli,
+    send,
+    stored_messages,
+    wait_for,
+)
+from tests.helpers import screen_text
+
+SIZE = (80, 24)
+
+
+def flat(app: Any) -> str:
+    """The screen as one line of words (wrapped sentences joined again)."""
+    return " ".join(screen_text(app).split())
+
+
+# -- 1. the server is down at start ---------------------------------------------------------------
+
+
+async def test_app_starts_with_the_server_down_then_finds_it_and_chats() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = app_at(url, health_backoff_max=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
+        # The banner says what is wrong and what to do, at 80x24.
+        await wait_for(lambda: "ollama serve" in screen_text(app), pilot=pilot)
+        text = flat(app)
+        assert f"cannot reach Ollama at {url}" in text and "Retrying automatically." in text
+        # A prompt typed meanwhile is not thrown away, and the user is told why nothing happens.
+        await wait_for(lambda: isinstance(app.focused, PromptInput), pilot=pilot)
+        await send(pilot, "Is anybody there?")
+        await wait_for(lambda: notes(app), pilot=pilot, what="a notification")
+        assert any("cannot reach Ollama" in n for n in notes(app)), notes(app)
+        assert prompt_text(app) == "Is anybody there?"
+        assert not replies(app)
+
+        with FakeOllama(port=port).start() as server:
+            started = time.monotonic()
+            await wait_for(lambda: app.connection.connected and app.models, pilot=pilot)
+            assert time.monotonic() - started < 5  # backoff capped at 0.5 s
+            await wait_for(lambda: app.current_model == "llama3.2:1b", pilot=pilot)
+            await wait_for(lambda: "cannot reach" not in screen_text(app), pilot=pilot)
+            assert "llama3.2:1b" in screen_text(app)  # the model picker shows it
+            # The kept prompt goes as it is.
+            server.script(Reply(text="Yes, I am here."))
+            await pilot.press("enter")
+            reply = await reply_ended(app, pilot)
+            assert reply.message.status == "complete"
+            assert reply.message.content == "Yes, I am here."
+            assert "Yes, I am here." in screen_text(app)
+            sent = server.requests_to("/api/chat")[-1].json
+            assert sent["messages"][-1] == {"role": "user", "content": "Is anybody there?"}
+
+
+def test_cli_with_the_server_down_prints_one_line_and_exits_3() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    for args in (("ask", "hello"), ("ask", "--model", "llama3.2:1b", "hello"), ("models",)):
+        done = run_cli("--host", url, *args)
+        assert done.returncode == 3, (args, done.stderr)
+        line = one_error_line(done.stderr)
+        assert f"cannot reach Ollama at {url}" in line and "ollama serve" in line
+        assert done.stdout == ""
+
+
+# -- 2. the server dies in the middle of a reply, then comes back ---------------------------------
+
+
+async def test_server_killed_mid_reply_keeps_the_partial_and_the_draft_then_works_again() -> None:
+    port = free_port()
+    server = FakeOllama(port=port).start()
+    app = app_at(server.url, health_backoff_max=0.5)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            chat = await chat_ready(app, pilot)
+            server.script(Reply(n_tokens=400, rate=40))
+            await send(pilot, "Tell me a long story")
+            await wait_for(lambda: chat._live and chat._live.tokens >= 8, pilot=pilot)
+            await pilot.press(*"draft")  # the user types the next prompt while it streams
+            assert prompt_text(app) == "draft"
+            server.stop()  # the server dies mid-reply
+
+            reply = await reply_ended(app, pilot)
+            partial = reply.message.content
+            assert reply.message.status == "error" and partial
+            assert len(partial.split()) < 400
+            assert "connection to the server was lost" in (reply.message.error or "")
+            await wait_for(lambda: "⚠ the reply was cut off" in screen_text(app), pilot=pilot)
+            assert reply.markdown.source == partial  # all that arrived is on screen
+            assert prompt_text(app) == "draft"  # what the user typed is still there
+            # Saved as it is: the prompt, then the partial reply marked as broken.
+            rows = stored_messages()
+            assert [(r[0], r[1], r[2]) for r in rows] == [
+                ("user", "complete", "Tell me a long story"),
+                ("assistant", "error", partial),
+            ]
+            assert "connection to the server was lost" in (rows[1][3] or "")
+            # The status line learns at once that the server is gone (not at the next check).
+            await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot, timeout=5)
+            assert "cannot reach Ollama" in screen_text(app)
+
+            # Still down: the next prompt is refused with the reason and stays in the box.
+            await pilot.press(*" one")
+            await pilot.press("enter")
+            await wait_for(lambda: any("cannot reach Ollama" in n for n in notes(app)), pilot=pilot)
+            assert prompt_text(app) == "draft one"
+            assert len(replies(app)) == 1
+
+            # The server comes back on the same port: the same prompt goes, with the history.
+            server = FakeOllama(port=port).start()
+            server.script(Reply(text="Welcome back."))
+            await pilot.press("enter")
+            second = await reply_ended(app, pilot, 2)
+            assert second.message.status == "complete"
+            assert second.message.content == "Welcome back."
+            sent = server.requests_to("/api/chat")[-1].json["messages"]
+            assert sent == [
+                {"role": "user", "content": "Tell me a long story"},
+                {"role": "assistant", "content": partial},
+                {"role": "user", "content": "draft one"},
+            ]
+            assert prompt_text(app) == ""
+            await wait_for(lambda: app.connection.connected, pilot=pilot)
+    finally:
+        server.stop()
+
+
+def test_cli_ask_when_the_server_dies_mid_reply_keeps_what_arrived_exit_5() -> None:
+    port = free_port()
+    server = FakeOllama(port=port).start()
+    try:
+        server.script(Reply(n_tokens=400, rate=40))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pislm_tui", "--host", server.url, "ask", "a story"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        first = child.stdout.read1(20)  # type: ignore[attr-defined]
+        assert first
+        server.stop()
+        rest, err = child.communicate(timeout=30)
+    finally:
+        server.stop()
+    out = (first + rest).decode()
+    assert child.returncode == 5
+    assert 0 < len(out.split()) < 400 and out.endswith("\n")
+    line = one_error_line(err.decode())
+    assert "the reply was cut off: the connection to the server was lost" in line
