@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from pislm_tui import compositor_patch
+from pislm_tui import compositor_patch, hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
@@ -55,6 +55,8 @@ class PislmApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Keys", priority=True, id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        # Ctrl+C quits too (Textual's own only hints at Ctrl+Q), even in a text field.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
         Binding("ctrl+l", "redraw", "Redraw", show=False, priority=True, id="app.redraw"),
         # Priority: they must work while a text field has the focus.
         *(
@@ -94,7 +96,7 @@ class PislmApp(App[int]):
         self.backend = backend or make_backend(self.settings)
         self._watch_connection = watch_connection
         self._startup_warnings = list(loaded.warnings)
-        super().__init__()
+        super().__init__(driver_class=hangup.SafeLinuxDriver)
         self.set_reactive(
             PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
         )
@@ -152,6 +154,8 @@ class PislmApp(App[int]):
             # After the first frame: the first probe imports the HTTP client libraries.
             self.call_after_refresh(self._start_watching)
         self.call_after_refresh(self.monitor.start_strip)
+        if not self.is_headless and isinstance(self._driver, hangup.SafeLinuxDriver):
+            hangup.watch(self, self._driver.fileno)  # a closed terminal or SIGHUP ends the app
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(

@@ -1,0 +1,74 @@
+"""Ending well when the terminal goes away (SSH dropped, window closed) or a signal asks.
+
+Python dies at once on SIGHUP and SIGTERM, before the Chat tab saves the reply that is arriving
+and before the terminal is restored. And when SIGHUP does not come (ignored, or the terminal is
+not the process's controlling one) Textual keeps running on a dead terminal: its input thread
+spins at 100% CPU (select says readable, read says end of file) and its output thread dies on
+the first EIO, after which the app blocks for good once 30 frames are queued. So:
+
+- SIGHUP and SIGTERM end the app as Ctrl+Q does (unless the user's shell ignores them);
+- a thread sleeps in poll() on the terminal and ends the app when it hangs up;
+- `SafeLinuxDriver` drops writes to a terminal that is gone instead of losing its output thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import select
+import signal
+import threading
+from typing import IO, Any
+
+from textual.app import App
+from textual.drivers.linux_driver import LinuxDriver
+
+
+class _TerminalFile:
+    """The driver's output file; a write to a terminal that is gone is dropped, not raised."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError:  # EIO after a hang-up: nobody can see it any more
+            return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+class SafeLinuxDriver(LinuxDriver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._file = _TerminalFile(self._file)  # type: ignore[assignment]
+
+
+def watch(app: App[Any], fileno: int) -> None:
+    """From the app's mount, on its event loop: end it on SIGHUP/SIGTERM and on a hang-up of
+    the terminal `fileno` (exit code 128 + the signal, as a shell reports it)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        if signal.getsignal(sig) is signal.SIG_DFL:  # nohup and friends are obeyed
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, functools.partial(app.exit, return_code=128 + sig))
+    if not os.isatty(fileno):
+        return
+
+    def wait() -> None:
+        poller = select.poll()
+        poller.register(fileno, 0)  # no events asked for: only hang-up and errors come back
+        while not poller.poll():
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the app has ended
+            loop.call_soon_threadsafe(functools.partial(app.exit, return_code=128 + signal.SIGHUP))
+
+    threading.Thread(target=wait, name="pislm-hangup", daemon=True).start()
