@@ -11,12 +11,17 @@ import sys
 import time
 from typing import Any
 
+import pytest
+
+from pislm_tui.cli import main
 from pislm_tui.widgets.prompt_input import PromptInput
 from tests.fake_ollama import FakeOllama, Reply
 from tests.faults.server_helpers import (
+    HTML_502,
     app_at,
     chat_ready,
     free_port,
+    junk_server,
     notes,
     one_error_line,
     prompt_text,
@@ -44,7 +49,7 @@ async def test_app_starts_with_the_server_down_then_finds_it_and_chats() -> None
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = app_at(url, health_backoff_max=0.5)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
         # The banner says what is wrong and what to do, at 80x24.
         await wait_for(lambda: "ollama serve" in screen_text(app), pilot=pilot)
@@ -94,7 +99,7 @@ async def test_server_killed_mid_reply_keeps_the_partial_and_the_draft_then_work
     server = FakeOllama(port=port).start()
     app = app_at(server.url, health_backoff_max=0.5)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             chat = await chat_ready(app, pilot)
             server.script(Reply(n_tokens=400, rate=40))
             await send(pilot, "Tell me a long story")
@@ -170,3 +175,101 @@ def test_cli_ask_when_the_server_dies_mid_reply_keeps_what_arrived_exit_5() -> N
     assert 0 < len(out.split()) < 400 and out.endswith("\n")
     line = one_error_line(err.decode())
     assert "the reply was cut off: the connection to the server was lost" in line
+
+
+# -- 3. error statuses and junk instead of a reply ------------------------------------------------
+
+# (reply scripted for /api/chat, what the user must be told)
+BAD_ANSWERS = [
+    pytest.param(
+        Reply(status=500, body='{"error":"llama runner process has terminated: signal: killed"}'),
+        "server error (500): llama runner process has terminated: signal: killed",
+        id="500-error-json",
+    ),
+    pytest.param(
+        Reply(status=200, body="not json at all", content_type="text/plain"),
+        "unexpected answer from the server: the body is not JSON",
+        id="200-not-json",
+    ),
+    pytest.param(
+        Reply(status=502, body=HTML_502, content_type="text/html"),
+        "unexpected answer from the server: an HTML page with status 502",
+        id="502-html",
+    ),
+]
+
+
+async def test_chat_error_answers_keep_the_prompt_and_the_app_usable(
+    fake_ollama: FakeOllama,
+) -> None:
+    app = app_at(fake_ollama.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        chat = await chat_ready(app, pilot)
+        for n, param in enumerate(BAD_ANSWERS):
+            reply, expected = param.values
+            fake_ollama.script(reply)
+            prompt = f"question {n} [b]kept[/b]"
+            await send(pilot, prompt)
+            await wait_for(
+                lambda expected=expected: any(expected in note for note in notes(app)),
+                pilot=pilot,
+                what=param.id,
+            )
+            await wait_for(lambda: not chat.streaming and not chat._sending, pilot=pilot)
+            assert prompt_text(app) == prompt, param.id  # given back, to retry or edit
+            assert not replies(app), param.id  # no empty reply left behind
+            assert chat.conversation is not None and chat.conversation.messages == []
+            # On screen (a toast), not only in a log.
+            await wait_for(lambda expected=expected: expected[:30] in flat(app), pilot=pilot)
+            app.clear_notifications()
+        assert stored_messages() == []  # nothing half-saved
+        # Still usable: the same prompt goes once the server behaves.
+        fake_ollama.script(Reply(text="Fine now."))
+        await pilot.press("enter")
+        reply = await reply_ended(app, pilot)
+        assert reply.message.content == "Fine now." and reply.message.status == "complete"
+
+
+@pytest.mark.parametrize(("reply", "expected"), BAD_ANSWERS)
+def test_cli_ask_error_answers_exit_5_with_one_line(
+    fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str], reply: Reply, expected: str
+) -> None:
+    fake_ollama.script(reply)
+    code = main(["ask", "--host", fake_ollama.url, "hello"])
+    out, err = capsys.readouterr()
+    assert code == 5
+    assert out == ""
+    assert expected in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "expected"),
+    [
+        (
+            500,
+            b'{"error":"internal error"}',
+            "application/json",
+            "server error (500): internal error",
+        ),
+        (200, b"not json at all", "text/plain", "unexpected answer from the server"),
+        (502, HTML_502.encode(), "text/html", "HTML page"),
+    ],
+    ids=["500-error-json", "200-not-json", "502-html"],
+)
+@pytest.mark.parametrize("command", [["models"], ["models", "--json"], ["ask", "hello"], ["ps"]])
+def test_cli_against_a_server_that_only_answers_junk(
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    body: bytes,
+    content_type: str,
+    expected: str,
+    command: list[str],
+) -> None:
+    """Every request gets the same junk (a proxy in front of a dead Ollama, a web server)."""
+    with junk_server(status, body, content_type) as (url, paths):
+        code = main([*command, "--host", url])
+    out, err = capsys.readouterr()
+    assert paths  # it did ask
+    assert code == 5, err
+    assert out == ""
+    assert expected in one_error_line(err)
