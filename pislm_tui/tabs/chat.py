@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Select, Static
@@ -264,7 +265,10 @@ class ChatTab(Widget):
         current = app.current_model
         if current and current not in names:
             names.insert(0, current)
-        select = self.query_one("#chat-model", Select)
+        try:
+            select = self.query_one("#chat-model", Select)
+        except NoMatches:  # the capabilities worker ended while the app closes
+            return
         with select.prevent(Select.Changed):
             select.set_options([(Content(self._model_label(n)), n) for n in names])
             if current in names:
@@ -314,7 +318,10 @@ class ChatTab(Widget):
                 self._show_context()
 
     def _show_context(self) -> None:
-        label = self.query_one("#chat-context", Static)
+        try:
+            label = self.query_one("#chat-context", Static)
+        except NoMatches:  # a worker (show, ps) ended while the app closes: nothing to show
+            return
         conversation = self.conversation
         used = conversation.context_used() if conversation else None
         model = self.pislm.current_model

@@ -6,16 +6,20 @@ usable; the CLI must print one line and exit with the documented code."""
 
 from __future__ import annotations
 
+import gc
+import os
 import subprocess
 import sys
 import time
 from typing import Any
 
 import pytest
+from textual import events
 
 from pislm_tui.cli import main
 from pislm_tui.widgets.prompt_input import PromptInput
 from tests.fake_ollama import FakeOllama, Reply
+from tests.fake_ollama.reply import generated_tokens
 from tests.faults.server_helpers import (
     HTML_502,
     app_at,
@@ -273,3 +277,137 @@ def test_cli_against_a_server_that_only_answers_junk(
     assert code == 5, err
     assert out == ""
     assert expected in one_error_line(err)
+
+
+# -- 4. a server that says nothing ----------------------------------------------------------------
+
+
+async def test_a_silent_server_times_out_while_the_app_stays_responsive(
+    fake_ollama: FakeOllama,
+) -> None:
+    app = app_at(fake_ollama.url, read_timeout=1)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        chat = await chat_ready(app, pilot)
+        fake_ollama.script(Reply(text="too late", first_byte_delay=6))
+        started = time.monotonic()
+        await send(pilot, "Hello?")
+        await wait_for(lambda: "waiting for the first token" in screen_text(app), pilot=pilot)
+        # While it waits, the app answers keys: another tab, and back.
+        await pilot.press("alt+2")
+        await wait_for(lambda: app.active_tab == "models" and app.query("ModelsTab"), pilot=pilot)
+        await pilot.press("alt+1")
+        await wait_for(lambda: app.active_tab == "chat", pilot=pilot)
+        expected = f"no answer from {fake_ollama.url} within 1 s"
+        await wait_for(lambda: any(expected in n for n in notes(app)), pilot=pilot)
+        assert time.monotonic() - started < 5  # the read timeout, not the server, ended it
+        await wait_for(lambda: "raise read_timeout" in flat(app), pilot=pilot)  # what to do
+        await wait_for(lambda: not chat.streaming and not chat._sending, pilot=pilot)
+        assert prompt_text(app) == "Hello?"  # nothing arrived: the prompt is given back
+        assert not replies(app) and stored_messages() == []
+        # The connection is dropped by the client, the server sees it go.
+        assert fake_ollama.wait_for(lambda: "/api/chat" in fake_ollama.disconnects, timeout=10)
+
+
+async def test_esc_stops_a_silent_wait_at_once(fake_ollama: FakeOllama) -> None:
+    app = app_at(fake_ollama.url, read_timeout=30)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat_ready(app, pilot)
+        fake_ollama.script(Reply(text="too late", first_byte_delay=4))
+        await send(pilot, "Hello?")
+        await wait_for(lambda: "waiting for the first token" in screen_text(app), pilot=pilot)
+        await wait_for(lambda: fake_ollama.requests_to("/api/chat"), pilot=pilot)
+        pressed = time.monotonic()
+        await pilot.press("escape")
+        reply = await reply_ended(app, pilot)
+        assert time.monotonic() - pressed < 2  # not the server's 4 s, nor the 30 s timeout
+        assert reply.message.status == "stopped" and reply.message.content == ""
+        await wait_for(lambda: "■ stopped before any text arrived" in screen_text(app), pilot=pilot)
+        assert "Esc stops" not in screen_text(app)
+        # The request was really abandoned: the server saw the client go.
+        assert fake_ollama.wait_for(lambda: "/api/chat" in fake_ollama.disconnects, timeout=10)
+        assert fake_ollama.stats_log == []  # it never finished a reply
+        # And the chat goes on.
+        fake_ollama.script(Reply(text="Here now."))
+        await send(pilot, "Again?")
+        second = await reply_ended(app, pilot, 2)
+        assert second.message.content == "Here now."
+
+
+def test_cli_ask_against_a_silent_server_times_out_exit_5(
+    fake_ollama: FakeOllama,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PISLM_READ_TIMEOUT", "1")
+    fake_ollama.script(Reply(text="too late", first_byte_delay=6))
+    started = time.monotonic()
+    code = main(["ask", "--host", fake_ollama.url, "--model", "llama3.2:1b", "hello"])
+    out, err = capsys.readouterr()
+    assert time.monotonic() - started < 5
+    assert code == 5 and out == ""
+    line = one_error_line(err)
+    assert f"no answer from {fake_ollama.url} within 1 s" in line and "read_timeout" in line
+
+
+# -- 5. a flood: 100,000 tokens at full speed -----------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+async def test_a_100k_token_reply_at_full_speed(fake_ollama: FakeOllama) -> None:
+    n = 100_000
+    expected = "".join(generated_tokens(n))
+    paragraphs = expected.count("\n\n") + 1
+    assert paragraphs > 1_600  # what a widget per paragraph would cost
+    app = app_at(fake_ollama.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        chat = await chat_ready(app, pilot)
+        fake_ollama.script(Reply(n_tokens=n))
+        gc.collect()
+        base_rss, base_widgets = _rss_mb(), len(app.query("*"))
+        peak = {"rss": base_rss, "widgets": base_widgets}
+
+        def sample(condition: Any) -> Any:
+            peak["rss"] = max(peak["rss"], _rss_mb())
+            peak["widgets"] = max(peak["widgets"], len(app.query("*")))
+            return condition()
+
+        started = time.monotonic()
+        await send(pilot, "Say a lot")
+        await wait_for(
+            lambda: sample(lambda: chat._live and chat._live.tokens > n // 10), pilot=pilot
+        )
+        # A key press is handled while the flood goes on (the loop is not starved).
+        pressed = time.monotonic()
+        assert app._driver is not None
+        app._driver.send_message(events.Key("x", "x"))
+        await wait_for(lambda: sample(lambda: prompt_text(app) == "x"), pilot=pilot)
+        latency = time.monotonic() - pressed
+        assert chat.streaming, "the key was only handled after the reply ended"
+        assert latency < 2, latency
+        reply = await wait_for(
+            lambda: sample(lambda: not chat.streaming and replies(app) and replies(app)[0]),
+            pilot=pilot,
+            timeout=180,
+        )
+        elapsed = time.monotonic() - started
+        message = reply.message
+        assert message.status == "complete"
+        assert message.content == expected  # every token, in order
+        assert message.stats is not None and message.stats.eval_count == n
+        assert reply.markdown.source == expected
+        stored = [row for row in stored_messages() if row[0] == "assistant"]
+        assert stored == [("assistant", "complete", expected, None)]
+        # The end of the reply is on screen, with its figures.
+        await wait_for(lambda: f"{n} tokens" in screen_text(app), pilot=pilot)
+        # Bounded: the widget tree does not grow with the text (1,600+ paragraphs), and memory
+        # grows by far less than a copy of the per-token objects would cost.
+        assert peak["widgets"] - base_widgets < 20, peak
+        assert peak["rss"] - base_rss < 200, (peak, base_rss)
+        print(
+            f"\n100k tokens: {elapsed:.1f} s in the app, key handled in {latency:.2f} s, "
+            f"RSS +{peak['rss'] - base_rss:.0f} MB, widgets {base_widgets} -> {peak['widgets']}"
+        )
