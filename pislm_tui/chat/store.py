@@ -110,7 +110,7 @@ class SessionStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
-            raise self._error("cannot open the saved chats", exc) from None
+            raise self._error("chats will not be saved, the store cannot be opened", exc) from None
 
     def _error(self, what: str, exc: BaseException) -> StoreError:
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
@@ -118,7 +118,17 @@ class SessionStore:
                 f"{what}: {self.path} is not a pislm database",
                 "move it aside; pislm starts a new one",
             )
-        return StoreError(f"{what}: {exc}", f"check {self.path.parent} (disk full? read-only?)")
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            detail = f"{exc.filename or self.path.parent} is not a folder"
+        elif isinstance(exc, OSError):
+            detail = f"{exc.strerror or exc}: {exc.filename or self.path}"
+        else:
+            detail = f"{exc}: {self.path}"
+        return StoreError(
+            f"{what}: {detail}",
+            f"free some disk space or fix the permissions of {self.path.parent}; "
+            "until then chats are kept only while pislm runs",
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -151,10 +161,15 @@ class SessionStore:
                 f"{SCHEMA_VERSION})",
                 "upgrade pislm, or use another data directory (XDG_DATA_HOME)",
             )
-        for step in range(version, SCHEMA_VERSION):
+        while version < SCHEMA_VERSION:
             with self._tx("cannot upgrade the saved chats") as db:
-                MIGRATIONS[step](db)
-                db.execute(f"PRAGMA user_version = {step + 1}")
+                # Read again under the write lock: another pislm starting at the same moment
+                # may have just done this step.
+                version = self.version
+                if version < SCHEMA_VERSION:
+                    MIGRATIONS[version](db)
+                    version += 1
+                    db.execute(f"PRAGMA user_version = {version}")
 
     # -- sessions --------------------------------------------------------------------------------
 
