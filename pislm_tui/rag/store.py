@@ -124,17 +124,29 @@ class RagStore:
             except Exception:  # chromadb raises ValueError("Could not connect ...")
                 raise StoreUnreachable(url) from None
             return cls(client, url)
+        where = paths.chroma_dir
+        aside = (
+            f"move it aside (rename it to {where.name}.broken) and add your documents again; "
+            "pislm starts a new store there"
+        )
         try:
-            paths.chroma_dir.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(paths.chroma_dir), settings=chroma_settings)
+            where.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(where), settings=chroma_settings)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"{where} is not a folder", aside) from None
         except OSError as exc:
-            raise StoreError(f"{paths.chroma_dir}: {exc.strerror or exc}") from None
-        except Exception as exc:
             raise StoreError(
-                f"cannot open {paths.chroma_dir} ({exc})",
-                "is another program using it? move the folder away to start afresh",
+                f"cannot open {where}: {exc.strerror or exc}",
+                "fix its permissions or free some disk space",
             ) from None
-        return cls(client, str(paths.chroma_dir))
+        except Exception as exc:
+            if any(s in str(exc) for s in ("not a database", "malformed", "corrupt")):
+                raise StoreError(f"{where} is damaged ({exc})", aside) from None
+            raise StoreError(
+                f"cannot open {where} ({exc})",
+                "is another program using it? if it stays so, " + aside,
+            ) from None
+        return cls(client, str(where))
 
     def close(self) -> None:
         """Nothing to flush (Chroma writes through); kept so callers can be tidy."""
