@@ -118,6 +118,11 @@ class SessionStore:
                 f"{what}: {self.path} is not a pislm database",
                 "move it aside; pislm starts a new one",
             )
+        if isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc):
+            return StoreError(
+                f"{what}: {self.path} is damaged ({exc})",
+                f"move it aside (rename it to {self.path.name}.broken); pislm starts a new one",
+            )
         if isinstance(exc, FileExistsError | NotADirectoryError):
             detail = f"{exc.filename or self.path.parent} is not a folder"
         elif isinstance(exc, OSError):
@@ -233,9 +238,12 @@ class SessionStore:
         ]
 
     def latest_session_id(self) -> int | None:
-        row = self._db.execute(
-            "SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("cannot read the saved chats", exc) from None
         return None if row is None else int(row[0])
 
     def load(self, session_id: int) -> Conversation:
@@ -322,12 +330,16 @@ class SessionStore:
             db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (time.time(), session_id))
 
     def recent_prompts(self, limit: int = 200) -> list[str]:
-        """The user's latest prompts across chats, newest first, without repeats."""
-        rows = self._db.execute(
-            "SELECT content FROM messages WHERE role = 'user' AND content != ''"
-            " ORDER BY id DESC LIMIT ?",
-            (limit * 2,),
-        ).fetchall()
+        """The user's latest prompts across chats, newest first, without repeats. A convenience:
+        a database that cannot be read gives none (saving and loading report the problem)."""
+        try:
+            rows = self._db.execute(
+                "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                " ORDER BY id DESC LIMIT ?",
+                (limit * 2,),
+            ).fetchall()
+        except sqlite3.Error:
+            return []
         return list(dict.fromkeys(row[0] for row in rows))[:limit]
 
 

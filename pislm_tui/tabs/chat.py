@@ -146,7 +146,11 @@ class ChatTab(Widget):
             prompt.set_history_source(self.store.recent_prompts)
         conversation = None
         if self.store is not None and app.settings.chat.resume_last:
-            latest = self.store.latest_session_id()
+            try:
+                latest = self.store.latest_session_id()
+            except PislmError as exc:  # a damaged database: this chat is kept in memory
+                app.show_error(exc, title="Saved chats unavailable")
+                latest = None
             if latest is not None:
                 conversation = self._load(latest)
         await self._show_conversation(conversation or self._new_conversation())
