@@ -1,0 +1,235 @@
+"""Helpers for the environment fault tests: the real app in a real pseudo-terminal (after
+bench/harness.py, plus the raw bytes it wrote and control over the master side), the fake server
+in its own process, and read-only peeks into a sessions database another process is writing."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyte
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The test's environment (HOME/XDG already isolated by the autouse fixture) for a child."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Any:
+    """`python -m pislm_tui ARGS` in its own process; a CompletedProcess with text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "pislm_tui", *args],
+        cwd=ROOT,
+        env=env or child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class FakeServer:
+    """`python -m tests.fake_ollama` in its own process, controlled over HTTP (/_fake/*)."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_ollama", "--port", "0", *args],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"fake server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+
+    def control(self, path: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_fake/{path}",
+            data=data,
+            method="POST" if data is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+class PtyApp:
+    """A program on the slave side of a pty (its controlling terminal). A reader thread keeps
+    every byte written to the terminal and feeds a pyte screen."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str],
+        cols: int = 100,
+        rows: int = 30,
+        ignore_sighup: bool = False,
+    ) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+        def setup() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            if ignore_sighup:  # as under `nohup`: a closed terminal sends no signal that kills
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+        self.proc = subprocess.Popen(
+            list(argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**env, "TERM": "xterm-256color"},
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=setup,
+        )
+        os.close(slave)
+        self.master: int | None = master
+        self.screen = pyte.Screen(cols, rows)
+        self._stream = pyte.ByteStream(self.screen)
+        self._lock = threading.Lock()
+        self.raw = bytearray()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        master = self.master
+        assert master is not None
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            with self._lock:
+                self.raw += data
+                self._stream.feed(data)
+
+    def output(self) -> bytes:
+        with self._lock:
+            return bytes(self.raw)
+
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join(self.screen.display)
+
+    def send(self, data: str | bytes) -> None:
+        assert self.master is not None
+        os.write(self.master, data.encode() if isinstance(data, str) else data)
+
+    def wait_for(
+        self, predicate: Callable[[str], Any], timeout: float = 30.0, what: str = ""
+    ) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate(self.text())
+            if value:
+                return value
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"the app exited ({self.proc.returncode}) while waiting for {what}; "
+                    f"screen:\n{self.text()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.text()}")
+            time.sleep(0.02)
+
+    def wait_for_text(self, text: str, timeout: float = 30.0) -> None:
+        self.wait_for(lambda screen: text in screen, timeout, what=repr(text))
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit status, or None if the process is still running after `timeout` s."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close_master(self) -> None:
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+
+    def kill(self) -> None:
+        """Make sure the process is gone (end of a test, passing or not)."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.reader.join(5) if self.master is None else None
+        with contextlib.suppress(OSError):
+            self.close_master()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peek_messages(db_path: Path) -> list[tuple[str, str, str]]:
+    """(role, status, content) of every stored message, read without writing to the database
+    (another process owns it); [] while it does not exist yet."""
+    if not db_path.exists():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return []
+    try:
+        return db.execute("SELECT role, status, content FROM messages ORDER BY id").fetchall()
+    except sqlite3.Error:  # the schema is not there yet
+        return []
+    finally:
+        db.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)
