@@ -105,8 +105,9 @@ class PtyApp:
 
         def setup() -> None:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-            if ignore_sighup:  # as under `nohup`: a closed terminal sends no signal that kills
-                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            # Ignored as under `nohup` (a closed terminal then sends no signal that kills), else
+            # the default even if the test runner itself ignores SIGHUP (inherited by children).
+            signal.signal(signal.SIGHUP, signal.SIG_IGN if ignore_sighup else signal.SIG_DFL)
 
         self.proc = subprocess.Popen(
             list(argv),
