@@ -83,13 +83,16 @@ class ModelNotFound(PislmError):
 
 
 class StreamInterrupted(PislmError):
-    """A streamed reply stopped before its end. `partial` holds the text that did arrive."""
+    """A streamed reply (or pull: `what`) stopped before its end. `partial` holds the text that
+    did arrive."""
 
-    def __init__(self, reason: str, partial: str = "", hint: str | None = None) -> None:
+    def __init__(
+        self, reason: str, partial: str = "", hint: str | None = None, *, what: str = "reply"
+    ) -> None:
         self.reason = reason
         self.partial = partial
         super().__init__(
-            f"the reply was cut off: {reason}", hint or "what arrived is kept; try again"
+            f"the {what} was cut off: {reason}", hint or "what arrived is kept; try again"
         )
 
 

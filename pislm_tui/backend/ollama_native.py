@@ -271,17 +271,27 @@ class OllamaBackend:
     # -- model management ----------------------------------------------------------------------
 
     async def pull(self, model: str) -> AsyncIterator[PullProgress]:
+        started = False  # progress arrived: a cut connection is a broken pull, not a dead server
         try:
             stream = await self._client(long=True).pull(model, stream=True)
             async with aclosing(stream) as parts:
                 async for p in parts:
+                    started = True
                     yield PullProgress(
                         status=p.status or "", digest=p.digest, total=p.total, completed=p.completed
                     )
         except Exception as exc:
-            err = self._translate(exc, model=model, read_timeout=self.read_timeout)
+            err = self._translate(
+                exc, model=model, streaming=started, read_timeout=self.read_timeout
+            )
             if isinstance(err, StreamInterrupted) and err.reason.startswith("the server reported"):
                 err = _pull_failure(model, err.reason.removeprefix("the server reported: "))
+            elif isinstance(err, StreamInterrupted):
+                err = StreamInterrupted(
+                    err.reason,
+                    hint="what was downloaded is kept; pull again to resume",
+                    what="pull",
+                )
             elif isinstance(err, ServerError) and err.status is None:
                 err = _pull_failure(model, err.server_message)
             raise err from None

@@ -223,8 +223,9 @@ async def pull_model(
     if not tracker.done:
         # The stream ended without "success": the connection broke mid-pull.
         tracker.error = StreamInterrupted(
-            "the pull stopped before it finished",
+            "the stream ended before it finished",
             hint="what was downloaded is kept; pull again to resume",
+            what="pull",
         )
         if on_update is not None:
             on_update(tracker)

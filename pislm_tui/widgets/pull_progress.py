@@ -172,6 +172,9 @@ class PullPanel(Widget):
                 error = PislmError(f"the pull failed unexpectedly: {type(error).__name__}: {error}")
             self.tracker.error = error
             self._end(ok=False, error=error)
+            check = getattr(self.app, "check_connection", None)  # the server may be gone
+            if check is not None:
+                check()
 
     def _on_update(self, tracker: PullTracker) -> None:
         self._dirty = True  # drawn by the timer: a few frames a second is plenty
