@@ -7,6 +7,7 @@ usable; the CLI must print one line and exit with the documented code."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 from textual import events
 
 from pislm_tui.cli import main
+from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.prompt_input import PromptInput
 from tests.fake_ollama import FakeOllama, Reply
 from tests.fake_ollama.reply import generated_tokens
@@ -42,8 +44,11 @@ SIZE = (80, 24)
 
 
 def flat(app: Any) -> str:
-    """The screen as one line of words (wrapped sentences joined again)."""
-    return " ".join(screen_text(app).split())
+    """The screen as one line of words (wrapped sentences joined again, panel edges left out)."""
+    return " ".join(screen_text(app).translate(_EDGES).split())
+
+
+_EDGES = str.maketrans(dict.fromkeys("▕▏│▎▊▌", " "))
 
 
 # -- 1. the server is down at start ---------------------------------------------------------------
@@ -411,3 +416,214 @@ async def test_a_100k_token_reply_at_full_speed(fake_ollama: FakeOllama) -> None
             f"\n100k tokens: {elapsed:.1f} s in the app, key handled in {latency:.2f} s, "
             f"RSS +{peak['rss'] - base_rss:.0f} MB, widgets {base_widgets} -> {peak['widgets']}"
         )
+
+
+# -- 6. hostile output: markup, escape sequences, a huge line, invalid UTF-8 ----------------------
+
+LONG_LINE = "0123456789" * 2_000  # 20,000 characters, no space to break at
+BAD_BYTES = b"\xff\xfe".decode("utf-8", "surrogateescape")  # raw on the wire: invalid UTF-8
+HOSTILE_TOKENS = [
+    "Look: ",
+    "[bold red]x[/bold red]",
+    " \x1b[2J",  # clear the screen
+    "\x1b[10;",  # a cursor move split across two chunks
+    "10Hmoved",
+    " \x1b]52;c;aGk=\x07clip",  # OSC 52: set the clipboard
+    " \x1b]0;pwned\x07named",  # OSC 0: set the window title
+    " \x1b[5A\x1b[2Kup",  # cursor up, erase the line
+    " \x9b31mc1",  # 8-bit CSI
+    " bad:",
+    BAD_BYTES,
+    " end\n\n",
+    LONG_LINE,
+    "\n\ntail",
+]
+CLEAN = (
+    "Look: [bold red]x[/bold red] moved clip named up c1 bad:\ufffd\ufffd end\n\n"
+    + LONG_LINE
+    + "\n\ntail"
+)
+
+
+def _assert_clean_screen(text: str) -> None:
+    assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+    assert "pwned" not in text and "aGk=" not in text and "52;c" not in text
+
+
+async def test_hostile_output_is_shown_and_saved_as_plain_text(fake_ollama: FakeOllama) -> None:
+    app = app_at(fake_ollama.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat_ready(app, pilot)
+        fake_ollama.script(Reply(tokens=HOSTILE_TOKENS))
+        await send(pilot, "Show me [red]markup[/red]")
+        reply = await reply_ended(app, pilot)
+        assert reply.message.status == "complete"
+        assert reply.message.content == CLEAN
+        assert reply.markdown.source == CLEAN
+        reply.scroll_visible(animate=False, top=True)
+        await wait_for(
+            lambda: "Look: [bold red]x[/bold red] moved clip" in screen_text(app), pilot=pilot
+        )
+        text = screen_text(app)
+        assert "Show me [red]markup[/red]" in text  # the prompt is literal too
+        assert "named up c1 bad:\ufffd\ufffd end" in text
+        assert "01234567890123456789" in text  # the huge line is folded, not lost
+        _assert_clean_screen(text)
+        app.query_one(ChatLog).focus()
+        await pilot.press("end")  # still responsive: the end of the reply comes into view
+        await wait_for(lambda: "tail" in screen_text(app), pilot=pilot)
+        _assert_clean_screen(screen_text(app))
+        assert app.is_running
+
+    # Saved clean, and shown clean again when the chat is reopened.
+    assert stored_messages()[-1] == ("assistant", "complete", CLEAN, None)
+    again = app_at(fake_ollama.url)
+    async with again.run_test(size=SIZE) as pilot:
+        await chat_ready(again, pilot)
+        reopened = await wait_for(lambda: replies(again), pilot=pilot)
+        assert reopened[0].message.content == CLEAN
+        await wait_for(lambda: "tail" in screen_text(again), pilot=pilot)
+        _assert_clean_screen(screen_text(again))
+
+
+def test_cli_ask_prints_hostile_output_as_plain_text(
+    fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_ollama.script(Reply(tokens=HOSTILE_TOKENS))
+    code = main(["ask", "--host", fake_ollama.url, "hi"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out == CLEAN + "\n"
+    fake_ollama.script(Reply(tokens=HOSTILE_TOKENS))
+    code = main(["ask", "--host", fake_ollama.url, "--json", "hi"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and json.loads(out)["reply"] == CLEAN
+
+
+# -- the same kinds of faults on other tabs -------------------------------------------------------
+
+
+async def _open_rag_with_the_sample(app: Any, pilot: Any) -> Any:
+    from textual.widgets import OptionList, Static, TabbedContent
+
+    from pislm_tui.tabs.rag import RagTab
+
+    def shown() -> Any:
+        if app.query_one("#tabs", TabbedContent).active != "rag":
+            app.show_tab("rag")  # again if the Chat tab took the focus back while it loaded
+            return None
+        tab = next(iter(app.query(RagTab)), None)
+        return tab if tab is not None and tab.store is not None else None
+
+    await wait_for(lambda: app.models, pilot=pilot)
+    tab = await wait_for(shown, pilot=pilot, timeout=30, what="the RAG tab")
+    app.query_one("#rag-collections", OptionList).focus()
+    await pilot.press("d")
+    await wait_for(
+        lambda: "Added to bee-facts" in str(app.query_one("#rag-message", Static).content),
+        pilot=pilot,
+        timeout=30,
+    )
+    return tab
+
+
+async def test_rag_ask_error_answers_and_silence_leave_the_tab_usable(
+    fake_ollama: FakeOllama,
+) -> None:
+    from textual.widgets import Input
+
+    from pislm_tui.widgets.rag_answer import RagAnswer
+
+    app = app_at(fake_ollama.url, read_timeout=1)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        tab = await _open_rag_with_the_sample(app, pilot)
+        question = app.query_one("#rag-question", Input)
+        asked = question.value
+        assert asked and app.focused is question
+        answer = tab.query_one(RagAnswer)
+        faults = [
+            (BAD_ANSWERS[0].values[0], "server error (500): llama runner"),
+            (BAD_ANSWERS[2].values[0], "an HTML page with status 502"),
+            (Reply(text="late", first_byte_delay=6), "no answer from"),
+        ]
+        for reply, expected in faults:
+            fake_ollama.script(reply)
+            await pilot.press("enter")
+            await wait_for(lambda expected=expected: expected in flat(app), pilot=pilot)
+            await wait_for(lambda: not tab._asking, pilot=pilot)
+            assert question.value == asked  # the question stays, to ask again
+            assert answer.text == ""
+        # The tab still works once the server does.
+        fake_ollama.script(Reply(text="They dance."))
+        await pilot.press("enter")
+        await wait_for(lambda: "tok/s" in screen_text(app), pilot=pilot)
+        assert answer.text == "They dance."
+
+
+async def test_models_pull_when_the_server_dies_then_again_after_restart() -> None:
+    from pislm_tui.screens.models_pull import PullNameScreen
+    from pislm_tui.tabs.models import ModelsTab
+    from pislm_tui.widgets.pull_progress import PullPanel
+
+    port = free_port()
+    server = FakeOllama(port=port).start()
+    server.pull_delay = 0.2
+    app = app_at(server.url, health_backoff_max=0.5)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await chat_ready(app, pilot)
+            await pilot.press("alt+2")
+            tab = await wait_for(
+                lambda: next((t for t in app.query(ModelsTab) if t.built), None), pilot=pilot
+            )
+            await wait_for(lambda: tab.table.row_count == len(app.models), pilot=pilot)
+
+            async def start_pull() -> None:
+                tab.table.focus()
+                await pilot.press("p")
+                await wait_for(lambda: isinstance(app.screen, PullNameScreen), pilot=pilot)
+                await pilot.press(*"tinyllama", "enter")
+
+            await start_pull()
+            panel = await wait_for(lambda: next(iter(app.query(PullPanel)), None), pilot=pilot)
+            await wait_for(lambda: panel.tracker.layers, pilot=pilot, what="a layer")
+            server.stop()
+            await wait_for(lambda: panel.tracker.state == "failed", pilot=pilot)
+            await wait_for(lambda: "Pull failed: tinyllama" in screen_text(app), pilot=pilot)
+            text = flat(app)
+            assert "the pull was cut off: the connection to the server was lost" in text
+            assert "pull again to resume" in text
+            await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
+            await pilot.press("escape")  # closes the failed panel
+            await wait_for(lambda: not app.query(PullPanel), pilot=pilot)
+
+            server = FakeOllama(port=port).start()
+            server.pull_delay = 0.001
+            await wait_for(lambda: app.connection.connected, pilot=pilot)
+            await start_pull()
+            await wait_for(lambda: "tinyllama:latest" in app.model_names(), pilot=pilot)
+            assert "tinyllama:latest" in server.models
+    finally:
+        server.stop()
+
+
+def test_cli_pull_when_the_server_dies_mid_pull_exit_5() -> None:
+    port = free_port()
+    server = FakeOllama(port=port).start()
+    server.pull_delay = 0.3
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pislm_tui", "--host", server.url, "pull", "tinyllama"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().startswith(b"pulling manifest")
+        server.stop()
+        _, err = child.communicate(timeout=30)
+    finally:
+        server.stop()
+    assert child.returncode == 5
+    line = one_error_line(err.decode())
+    assert "the pull was cut off: the connection to the server was lost" in line
+    assert "pull again to resume" in line
