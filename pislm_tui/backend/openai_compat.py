@@ -125,6 +125,8 @@ def translate_openai_error(
         if streaming:
             return StreamInterrupted(f"the server reported: {_error_message(exc)}", partial)
         return ServerError(None, _error_message(exc))
+    if isinstance(exc, UnicodeDecodeError) and streaming:
+        return StreamInterrupted("the server sent text that is not valid UTF-8", partial)
     if isinstance(exc, json.JSONDecodeError | ValueError) and streaming:
         return StreamInterrupted("the server sent data that is not JSON", partial)
     if type(exc).__module__.startswith(("httpx", "httpcore")):  # transport errors left unwrapped
@@ -267,9 +269,11 @@ class OpenAIBackend:
         started = time.perf_counter_ns()
         first: int | None = None
         chunks = 0
+        events = 0
         try:
             stream = await self.openai_client().chat.completions.create(**request)
             async for event in stream:
+                events += 1
                 extra_fields = event.model_extra or {}
                 if extra_fields.get("error"):
                     raise StreamInterrupted(
@@ -306,6 +310,8 @@ class OpenAIBackend:
             raise self._translate(
                 exc, model=model, partial="".join(partial), streaming=True
             ) from None
+        if events == 0:  # not one event: the body was not a stream of chat chunks at all
+            raise BadResponse("no reply events in the stream (the body is not server-sent events)")
         if finish is None:
             raise StreamInterrupted(
                 "the stream ended before the reply was complete", "".join(partial)

@@ -208,13 +208,37 @@ BAD_ANSWERS = [
 ]
 
 
+# The same faults from an OpenAI-compatible /v1 endpoint (--api openai).
+OPENAI_BAD_ANSWERS = [
+    pytest.param(
+        Reply(
+            status=500,
+            body='{"error":{"message":"llama runner process has terminated","type":"api_error"}}',
+        ),
+        "server error (500): llama runner process has terminated",
+        id="500-error-json",
+    ),
+    pytest.param(
+        Reply(status=200, body="not json at all", content_type="text/plain"),
+        "unexpected answer from the server: no reply events in the stream",
+        id="200-not-json",
+    ),
+    pytest.param(
+        Reply(status=502, body=HTML_502, content_type="text/html"),
+        "unexpected answer from the server: an HTML page with status 502",
+        id="502-html",
+    ),
+]
+
+
+@pytest.mark.parametrize("api", ["ollama", "openai"])
 async def test_chat_error_answers_keep_the_prompt_and_the_app_usable(
-    fake_ollama: FakeOllama,
+    fake_ollama: FakeOllama, api: str
 ) -> None:
-    app = app_at(fake_ollama.url)
+    app = app_at(fake_ollama.url, api=api)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         chat = await chat_ready(app, pilot)
-        for n, param in enumerate(BAD_ANSWERS):
+        for n, param in enumerate(BAD_ANSWERS if api == "ollama" else OPENAI_BAD_ANSWERS):
             reply, expected = param.values
             fake_ollama.script(reply)
             prompt = f"question {n} [b]kept[/b]"
@@ -239,12 +263,20 @@ async def test_chat_error_answers_keep_the_prompt_and_the_app_usable(
         assert reply.message.content == "Fine now." and reply.message.status == "complete"
 
 
-@pytest.mark.parametrize(("reply", "expected"), BAD_ANSWERS)
+@pytest.mark.parametrize(
+    ("api", "reply", "expected"),
+    [pytest.param("ollama", *p.values, id=f"ollama-{p.id}") for p in BAD_ANSWERS]
+    + [pytest.param("openai", *p.values, id=f"openai-{p.id}") for p in OPENAI_BAD_ANSWERS],
+)
 def test_cli_ask_error_answers_exit_5_with_one_line(
-    fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str], reply: Reply, expected: str
+    fake_ollama: FakeOllama,
+    capsys: pytest.CaptureFixture[str],
+    api: str,
+    reply: Reply,
+    expected: str,
 ) -> None:
     fake_ollama.script(reply)
-    code = main(["ask", "--host", fake_ollama.url, "hello"])
+    code = main(["ask", "--host", fake_ollama.url, "--api", api, "hello"])
     out, err = capsys.readouterr()
     assert code == 5
     assert out == ""
@@ -498,6 +530,26 @@ def test_cli_ask_prints_hostile_output_as_plain_text(
     code = main(["ask", "--host", fake_ollama.url, "--json", "hi"])
     out, _ = capsys.readouterr()
     assert code == 0 and json.loads(out)["reply"] == CLEAN
+
+
+def test_cli_ask_over_the_openai_api_cleans_output_and_refuses_bad_utf8(
+    fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The openai client cannot decode invalid UTF-8 in an event: the reply is cut there, with
+    a precise reason, and what arrived before it is kept (cleaned)."""
+    tokens = [t for t in HOSTILE_TOKENS if t != BAD_BYTES]
+    fake_ollama.script(Reply(tokens=tokens))
+    code = main(["ask", "--host", fake_ollama.url, "--api", "openai", "hi"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out == CLEAN.replace("\ufffd", "") + "\n"
+    fake_ollama.script(Reply(tokens=["Look:", " \x1b]0;pwned\x07fine", BAD_BYTES, " more"]))
+    code = main(["ask", "--host", fake_ollama.url, "--api", "openai", "hi"])
+    out, err = capsys.readouterr()
+    assert code == 5 and out == "Look: fine\n"
+    assert "the reply was cut off: the server sent text that is not valid UTF-8" in one_error_line(
+        err
+    )
 
 
 # -- the same kinds of faults on other tabs -------------------------------------------------------
