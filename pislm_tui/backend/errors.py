@@ -40,9 +40,16 @@ class UsageError(PislmError):
 class ServerUnreachable(PislmError):
     exit_code = EXIT_UNREACHABLE
 
-    def __init__(self, url: str, detail: str | None = None) -> None:
+    def __init__(self, url: str, detail: str | None = None, *, kind: str = "ollama") -> None:
         self.url = url
         self.detail = detail
+        if kind == "openai":  # any OpenAI-compatible server (llama.cpp, LM Studio, Ollama's /v1)
+            super().__init__(
+                f"cannot reach the OpenAI-compatible server at {url}",
+                "start it (Ollama: `ollama serve`), set --host to the address of its API, "
+                "or tunnel a remote Pi with `ssh -L 11434:127.0.0.1:11434 pi`",
+            )
+            return
         super().__init__(
             f"cannot reach Ollama at {url}",
             "start it with `ollama serve`, set OLLAMA_HOST or --host to the right address, "

@@ -93,8 +93,10 @@ def translate_openai_error(
     model: str | None = None,
     partial: str = "",
     streaming: bool = False,
+    kind: str = "openai",
 ) -> PislmError:
-    """openai's exceptions as ours. Also used by structured output (instructor over /v1)."""
+    """openai's exceptions as ours. Also used by structured output (instructor over /v1), where
+    `kind` is the backend's (Ollama's /v1 is still Ollama)."""
     import openai
 
     if isinstance(exc, PislmError):
@@ -104,7 +106,7 @@ def translate_openai_error(
     if isinstance(exc, openai.APIConnectionError):
         if streaming and partial:
             return StreamInterrupted("the connection to the server was lost", partial)
-        return ServerUnreachable(url, str(exc))
+        return ServerUnreachable(url, str(exc), kind=kind)
     if isinstance(exc, openai.APIStatusError):
         message = _error_message(exc)
         if exc.status_code == 404 and "page not found" in message:
@@ -132,7 +134,7 @@ def translate_openai_error(
     if type(exc).__module__.startswith(("httpx", "httpcore")):  # transport errors left unwrapped
         if streaming:
             return StreamInterrupted("the connection to the server was lost", partial)
-        return ServerUnreachable(url, str(exc))
+        return ServerUnreachable(url, str(exc), kind=kind)
     raise exc
 
 

@@ -172,6 +172,7 @@ def _translate(exc: BaseException, backend: Backend, model: str) -> PislmError:
             url=backend.url,
             read_timeout=getattr(backend, "read_timeout", None),
             model=model,
+            kind=backend.kind,
         )
     except Exception:
         return ServerError(None, f"{type(exc).__name__}: {exc}")

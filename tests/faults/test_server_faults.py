@@ -98,6 +98,11 @@ def test_cli_with_the_server_down_prints_one_line_and_exits_3() -> None:
         line = one_error_line(done.stderr)
         assert f"cannot reach Ollama at {url}" in line and "ollama serve" in line
         assert done.stdout == ""
+    # An OpenAI-compatible server is not called Ollama (it may be llama.cpp, LM Studio...).
+    done = run_cli("--host", url, "--api", "openai", "ask", "--model", "m", "hello")
+    assert done.returncode == 3 and done.stdout == ""
+    line = one_error_line(done.stderr)
+    assert f"cannot reach the OpenAI-compatible server at {url}/v1" in line
 
 
 # -- 2. the server dies in the middle of a reply, then comes back ---------------------------------
