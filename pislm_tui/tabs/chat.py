@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -41,11 +43,17 @@ from pislm_tui.chat.store import SessionStore
 from pislm_tui.chat.turn import LiveReply, stream_reply
 from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.image_chips import ImageChips
-from pislm_tui.widgets.message_view import AssistantMessage, UserMessage
 from pislm_tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
+    from pislm_tui.widgets.message_view import AssistantMessage
+
+
+def _message_views() -> Any:
+    """`widgets.message_view`, imported on first use (see `ChatTab.on_mount`)."""
+    return importlib.import_module("pislm_tui.widgets.message_view")
+
 
 _PLACEHOLDER = "Ask something…  Enter sends · Ctrl+J new line · Ctrl+F image · F1 keys"
 
@@ -123,6 +131,11 @@ class ChatTab(Widget):
     def on_mount(self) -> None:
         # The app's active tab, not Show/Hide events: those do not always arrive.
         self.watch(self.app, "active_tab", self._tab_changed)
+        # The message widgets pull in the Markdown parser (~0.1 s of a Pi core): load them
+        # beside the idle app after the first frame instead of before it.
+        self.call_after_refresh(
+            threading.Thread(target=_message_views, name="preload-views", daemon=True).start
+        )
 
     async def _tab_changed(self, tab: str) -> None:
         self._shown = tab == "chat"
@@ -194,8 +207,9 @@ class ChatTab(Widget):
     async def _show_conversation(self, conversation: Conversation) -> None:
         self.conversation = conversation
         log = self.query_one(ChatLog)
+        views = _message_views()
         widgets: list[Widget] = [
-            UserMessage(m) if m.role == "user" else AssistantMessage(m)
+            views.UserMessage(m) if m.role == "user" else views.AssistantMessage(m)
             for m in conversation.messages
         ]
         with self.app.batch_update():
@@ -426,7 +440,7 @@ class ChatTab(Widget):
         with self.app.batch_update():  # one frame for the whole send
             prompt.set_text("")
             await chips.clear()
-            await self._start_reply(UserMessage(message))
+            await self._start_reply(_message_views().UserMessage(message))
 
     async def _mount_messages(self, *widgets: Widget) -> None:
         log = self.query_one(ChatLog)
@@ -442,7 +456,7 @@ class ChatTab(Widget):
         reply = ChatMessage("assistant", model=model)
         live = LiveReply(reply)
         log = self.query_one(ChatLog)
-        view = AssistantMessage(reply, streaming=True, page_lines=log.page_lines)
+        view = _message_views().AssistantMessage(reply, streaming=True, page_lines=log.page_lines)
         self._live, self._reply_view = live, view
         conversation.messages.append(reply)
         log.scroll_end(animate=False, immediate=True)  # follow this reply (anchored)

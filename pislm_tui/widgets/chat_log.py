@@ -6,10 +6,14 @@ does not crawl up under the reader, and the terminal is not redrawn for every ne
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 
-from pislm_tui.widgets.message_view import AssistantMessage
+if TYPE_CHECKING:
+    from pislm_tui.widgets.message_view import AssistantMessage
+
 
 # The part of the view a page turn moves on (two thirds: the last third stays for context).
 PAGE_FRACTION = 2 / 3
