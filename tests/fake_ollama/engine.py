@@ -72,6 +72,8 @@ def _stream(x: Exchange, req: GenRequest, plan: Plan, wire: Wire) -> None:
             return
         if not x.streaming:
             x.open_stream(wire.stream_type)
+        if r.stall_after == i:
+            x.sleep(24 * 3600)  # a stalled runner: ends (Stopping) when the server stops
         if i == len(events):
             break
         if r.rate:

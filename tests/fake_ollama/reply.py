@@ -58,6 +58,7 @@ class Reply:
     error_after: int | None = None
     error_message: str = "an error was encountered while running the model"
     drop_after: int | None = None
+    stall_after: int | None = None  # streams: N tokens, then silence until the server stops
     status: int | None = None
     body: str | bytes | None = None
     content_type: str | None = None

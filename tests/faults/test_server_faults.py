@@ -375,6 +375,44 @@ async def test_esc_stops_a_silent_wait_at_once(fake_ollama: FakeOllama) -> None:
         assert second.message.content == "Here now."
 
 
+async def test_a_reply_broken_by_an_error_line_or_by_silence_keeps_what_arrived(
+    fake_ollama: FakeOllama,
+) -> None:
+    app = app_at(fake_ollama.url, read_timeout=1)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat_ready(app, pilot)
+        cases = [
+            # an {"error": ...} line after three tokens (the runner crashed mid-reply)
+            (
+                Reply(text="alpha beta gamma delta", error_after=3),
+                "alpha beta gamma",
+                "the server reported: an error was encountered while running the model",
+            ),
+            # two tokens, then nothing for longer than read_timeout
+            (
+                Reply(tokens=["one", " two", " three"], stall_after=2),
+                "one two",
+                f"no answer from {fake_ollama.url} within 1 s",
+            ),
+        ]
+        for n, (reply, partial, reason) in enumerate(cases, start=1):
+            fake_ollama.script(reply)
+            await send(pilot, f"question {n}")
+            view = await reply_ended(app, pilot, n)
+            assert view.message.status == "error"
+            assert view.message.content == partial
+            assert reason in (view.message.error or "")
+            await wait_for(lambda reason=reason: reason[:40] in flat(app), pilot=pilot)
+            assert prompt_text(app) == ""  # the prompt was answered (in part): not given back
+        rows = stored_messages()
+        assert [(r[0], r[1], r[2]) for r in rows] == [
+            ("user", "complete", "question 1"),
+            ("assistant", "error", "alpha beta gamma"),
+            ("user", "complete", "question 2"),
+            ("assistant", "error", "one two"),
+        ]
+
+
 def test_cli_ask_against_a_silent_server_times_out_exit_5(
     fake_ollama: FakeOllama,
     capsys: pytest.CaptureFixture[str],
