@@ -66,6 +66,10 @@ async def open_models(app: PislmApp, pilot: Any) -> ModelsTab:
     await wait_for(lambda: app.models and chat_settled(app), pilot=pilot, what="the app's start")
     tab: ModelsTab = await wait_for(lambda: show_models(app), pilot=pilot, what="the Models tab")
     await wait_for(lambda: tab.table.row_count == len(app.models), pilot=pilot, what="rows")
+    # The tab focuses its table once shown; until that focus has landed, switching away would
+    # be undone by it.
+    await wait_for(lambda: app.focused is tab.table, pilot=pilot, what="the table's focus")
+    await pilot.pause()
     return tab
 
 
@@ -114,10 +118,12 @@ async def test_details_scroll_to_parameters_template_license(
         tab = await open_models(app, pilot)
         await select(tab, pilot, "gemma2:2b")
         pane = app.query_one("#models-details")
+        # gemma2:2b's own details (the previous row's stay until the highlight arrives)
         await wait_for(
-            lambda: "Parameters" in str(pane.query_one("#details-body").render()), pilot=pilot
+            lambda: "Gemma Terms" in str(pane.query_one("#details-body").render()), pilot=pilot
         )
         pane.focus()
+        await wait_for(lambda: app.focused is pane, pilot=pilot, what="the details' focus")
         await pilot.press("end")
         await wait_for(lambda: "Gemma Terms of Use" in screen_text(app), pilot=pilot)
         assert "<start_of_turn>user" in screen_text(app)  # the template, as text

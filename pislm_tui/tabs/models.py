@@ -97,7 +97,8 @@ class ModelsTab(Widget):
 
     # -- building -------------------------------------------------------------------------------
     # The app mounts this tab when it is first shown; the network work (listing details, `ps`)
-    # and the refresh timer start on the first Show, and the timer pauses while hidden.
+    # and the refresh timer start when it is first the active tab, and the timer pauses while
+    # another tab is.
 
     def compose(self) -> ComposeResult:
         from pislm_tui.widgets.bench_panel import BenchPanel
@@ -127,26 +128,15 @@ class ModelsTab(Widget):
         table = self.query_one("#models-table", DataTable)
         for i, label in enumerate(_COLUMNS):
             table.add_column(label, key=str(i))
-        # The app mounts this tab as it is first shown, and a widget laid out for the first time
-        # does not always get a Show event: start here when our pane is the visible one.
-        self.call_after_refresh(self._start_if_shown)
+        # The app's active tab, not Show/Hide events: those do not always arrive. The first
+        # look waits for the layout (the width decides the wide layout, and the focus).
+        self.watch(self.app, "active_tab", self._tab_changed, init=False)
+        self.call_after_refresh(lambda: self._tab_changed(self.papp.active_tab))
 
-    def _outer(self) -> tuple[TabPane | None, TabbedContent | None]:
-        """The app's tab pane holding this tab, and the app's TabbedContent."""
-        pane = next((a for a in self.ancestors if isinstance(a, TabPane)), None)
-        tabs = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
-        return pane, tabs
-
-    def _start_if_shown(self) -> None:
-        pane, tabs = self._outer()
-        if pane is None or tabs is None or tabs.active == pane.id:
+    def _tab_changed(self, tab: str) -> None:
+        if tab == "models":
             self._start()
-
-    def on_show(self) -> None:
-        self._start()
-
-    def on_hide(self) -> None:
-        if self._timer is not None:
+        elif self._timer is not None:
             self._timer.pause()
 
     def _start(self) -> None:
@@ -159,23 +149,16 @@ class ModelsTab(Widget):
             self._timer = self.set_interval(
                 self.papp.settings.models.refresh_interval, self.refresh_loaded
             )
-            pane, tabs = self._outer()
-            if pane is not None and tabs is not None:
-                # Show/Hide are not sent reliably when the app switches tabs; its `active` is.
-                self.watch(
-                    tabs, "active", lambda active: self._tab_switched(active == pane.id), init=False
-                )
-            if self.papp.active_tab == "models":  # focusing into a hidden pane would switch to it
-                self.table.focus()
+            self.call_later(self._take_focus)
         elif self._timer is not None:
             self._timer.resume()
         self.refresh_loaded()
 
-    def _tab_switched(self, shown: bool) -> None:
-        if shown:
-            self._start()
-        elif self._timer is not None:
-            self._timer.pause()
+    def _take_focus(self) -> None:
+        """Focus the table unless the user has already moved on (a focus in a hidden pane would
+        make the app's TabbedContent switch back to it)."""
+        if self.papp.active_tab == "models":
+            self.screen.set_focus(self.table)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= WIDE, "-wide")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.events import Hide, Resize, Show
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -70,19 +70,21 @@ class MonitorTab(Widget):
 
     def on_mount(self) -> None:
         self.watch(self.app, "monitor_sample", self._on_sample, init=False)
+        # The app's active tab, not Show/Hide events: those do not always arrive.
+        self.watch(self.app, "active_tab", self._tab_changed)
 
-    def on_show(self, event: Show) -> None:
-        self.app.monitor.set_monitor_visible(True)  # type: ignore[attr-defined]
-        self.call_later(self._take_focus)
+    def _tab_changed(self, tab: str) -> None:
+        """Full-rate readings only while this tab is the one on screen."""
+        shown = tab == "monitor"
+        self.app.monitor.set_monitor_visible(shown)  # type: ignore[attr-defined]
+        if shown:
+            self.call_later(self._take_focus)
 
     def _take_focus(self) -> None:
         """Focus the tab's body so `s` and `p` work at once, unless the user has already moved on
         (a focus in a hidden pane would make TabbedContent switch back to it)."""
-        if self.app.monitor.monitor_visible:  # type: ignore[attr-defined]
+        if self.app.active_tab == "monitor":  # type: ignore[attr-defined]
             self.screen.set_focus(self)
-
-    def on_hide(self, event: Hide) -> None:
-        self.app.monitor.set_monitor_visible(False)  # type: ignore[attr-defined]
 
     def on_resize(self, event: Resize) -> None:
         self._keys.clear()

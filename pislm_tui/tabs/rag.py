@@ -134,24 +134,26 @@ class RagTab(Widget):
 
     # -- start-up: only when first shown ------------------------------------------------------
 
-    def on_show(self) -> None:
-        self._first_show()
-        for answer in self.query(RagAnswer):
-            answer.resume()
-
-    def on_hide(self) -> None:
-        for answer in self.query(RagAnswer):
-            answer.pause()  # a streaming answer is drawn when the tab is back
-
     def on_mount(self) -> None:
-        # Mounted into a pane that is already showing, a Show event may not come: look.
-        self.call_after_refresh(self._first_show, only_if_visible=True)
+        # The app's active tab, not Show/Hide events: those do not always arrive.
+        self.watch(self.app, "active_tab", self._tab_changed)
 
-    def _first_show(self, only_if_visible: bool = False) -> None:
-        if self._started or (only_if_visible and not self.region):
-            return
-        self._started = True
-        self._open_store()
+    def _tab_changed(self, tab: str) -> None:
+        shown = tab == "rag"
+        if shown and not self._started:
+            self._started = True
+            self._open_store()
+        for answer in self.query(RagAnswer):
+            if shown:
+                answer.resume()
+            else:
+                answer.pause()  # a streaming answer is drawn when the tab is back
+
+    def _focus(self, widget: Widget) -> None:
+        """Focus `widget` if this tab is on screen (focusing into a hidden pane would switch the
+        app back to it); work that ends in a worker may end after the user moved on."""
+        if self.pislm.active_tab == "rag":
+            widget.focus()
 
     @work(exclusive=True, group="rag-store", exit_on_error=False)
     async def _open_store(self) -> None:
@@ -179,7 +181,7 @@ class RagTab(Widget):
         side = self.query_one(RagCollections)
         side.set_collections(infos, select=select)
         if not infos:
-            self.query_one("#rag-collections", OptionList).focus()
+            self._focus(self.query_one("#rag-collections", OptionList))
 
     # -- the side panel -----------------------------------------------------------------------
 
@@ -522,7 +524,7 @@ class RagTab(Widget):
             if question:
                 box = self.query_one("#rag-question", Input)
                 box.value = question
-                box.focus()
+                self._focus(box)
 
     # -- pulling a missing embedding model -----------------------------------------------------
 
