@@ -486,7 +486,7 @@ async def test_a_100k_token_reply_at_full_speed(fake_ollama: FakeOllama) -> None
         # Bounded: the widget tree does not grow with the text (1,600+ paragraphs), and memory
         # grows by far less than a copy of the per-token objects would cost.
         assert peak["widgets"] - base_widgets < 20, peak
-        assert peak["rss"] - base_rss < 200, (peak, base_rss)
+        assert peak["rss"] - base_rss < 150, (peak, base_rss)  # measured: about 70 MB
         print(
             f"\n100k tokens: {elapsed:.1f} s in the app, key handled in {latency:.2f} s, "
             f"RSS +{peak['rss'] - base_rss:.0f} MB, widgets {base_widgets} -> {peak['widgets']}"
