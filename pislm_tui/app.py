@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -39,6 +40,22 @@ from pislm_tui.theming import (
 )
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
+
+# Worker groups that are long jobs the user waits on (the live strip never rests during them).
+LONG_WORK_GROUPS = frozenset(
+    {
+        "chat-stream",
+        "chat-send",
+        "models-action",
+        "pull",
+        "bench",
+        "rag-ask",
+        "rag-ingest",
+        "tools-where",
+        "tools-image",
+        "tools-calls",
+    }
+)
 
 
 class PislmApp(App[int]):
@@ -79,6 +96,7 @@ class PislmApp(App[int]):
     # do not always arrive when a tab is first mounted or switched.
     active_tab: var[str] = var("chat", init=False)
     monitor_sample: var[Sample | None] = var(None, init=False)  # from `self.monitor`
+    strip_resting: var[bool] = var(False, init=False)  # the live strip holds its figures
 
     def __init__(
         self,
@@ -111,6 +129,7 @@ class PislmApp(App[int]):
         # Only changed cells go to the terminal (see display.py).
         self._shadow = TerminalShadow() if self.settings.diff_output else None
         self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
+        self.last_input = time.monotonic()  # the last key or mouse event
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -315,6 +334,22 @@ class PislmApp(App[int]):
         self._forget_terminal()
         self.refresh(repaint=True, layout=True)
         self.screen.refresh(repaint=True, layout=True)
+
+    # -- activity (the live strip rests over SSH while nothing happens) -------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.last_input = time.monotonic()
+            self.monitor.wake()
+        await super().on_event(event)
+
+    def idle_for(self) -> float:
+        """Seconds since the last key or mouse event."""
+        return time.monotonic() - self.last_input
+
+    def busy(self) -> bool:
+        """Whether a long job (a reply, a pull, a bench, an ingest…) is running."""
+        return any(w.group in LONG_WORK_GROUPS and w.is_running for w in self.workers)
 
     # -- SSH: no blinking cursors (each blink is a repaint sent over the link) -------------------
 

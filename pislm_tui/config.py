@@ -61,6 +61,10 @@ class MonitorSettings(_Section):
     vcgencmd: str = "vcgencmd"  # command line; "" turns vcgencmd off
     vcgencmd_interval: float = Field(5.0, ge=1)  # vcgencmd and /api/ps are asked this often
     show_strip: bool = True  # the live strip (cores, temperature, RAM) in the status line
+    # Over SSH the strip rests (keeps its last figures, dimmed; nothing is read or sent) after
+    # this many seconds without a key or the mouse while no reply, pull, bench or ingest runs.
+    # Any key wakes it. 0: never rest.
+    strip_rest_after: float = Field(30.0, ge=0)
     top_processes: int = Field(12, ge=0, le=50)  # at most this many by CPU and by memory
     proc_root: str = "/proc"  # another machine's /proc and /sys, e.g. mounted into a container
     sys_root: str = "/sys"

@@ -4,7 +4,8 @@ Each reading is published on `app.monitor_sample`; the live strip and the Monito
 Rate: `monitor.interval` (1 s) while the Monitor tab is shown; otherwise only the live strip
 needs figures, at most once a second (every 2 s over SSH), and only cheap ones (no process
 list, no vcgencmd unless it is the only thermometer, no /api/ps). With the strip off and the
-tab hidden, nothing runs. Headless runs (tests, snapshots) leave the strip idle until
+tab hidden, nothing runs. Over SSH the strip rests while the user and the app are idle
+(`monitor.strip_rest_after`): an idle app then reads nothing and sends no bytes. Headless runs (tests, snapshots) leave the strip idle until
 `start_strip()` is called, so other tabs' snapshots do not show this machine's live load."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class MonitorFeed:
         self._timer: Timer | None = None
         self._interval: float | None = None
         self._failed = False
+        self.resting = False
         # True: no timer; whoever set it calls sample_now() (tests that replay a recording).
         self.manual = False
 
@@ -92,7 +94,32 @@ class MonitorFeed:
             self._timer = None
         self._interval = wanted
         if wanted is not None:
-            self._timer = self.app.set_interval(wanted, self.sample_now, name="monitor")
+            self._timer = self.app.set_interval(wanted, self.tick, name="monitor")
+
+    def should_rest(self) -> bool:
+        """Strip only, over SSH, no input for `strip_rest_after` s and no long job running."""
+        after = self.settings.strip_rest_after
+        if self.monitor_visible or not self.app.ssh or after <= 0:
+            return False
+        return self.app.idle_for() >= after and not self.app.busy()
+
+    async def tick(self) -> None:
+        """The timer: a reading, unless the strip should rest."""
+        if self.should_rest():
+            if not self.resting:
+                self.resting = True
+                self.app.strip_resting = True
+            return
+        self.wake()
+        await self.sample_now()
+
+    def wake(self) -> None:
+        """Input arrived or work started: the strip shows live figures again."""
+        if self.resting:
+            self.resting = False
+            self.app.strip_resting = False
+            if self._timer is not None:
+                self.app.run_worker(self.sample_now(), group="monitor-now", exclusive=True)
 
     async def sample_now(self) -> Sample | None:
         """Take one reading and publish it."""

@@ -269,3 +269,59 @@ async def test_readings_stop_while_the_tab_is_hidden_and_resume_when_back(
         await wait_for(lambda: app.monitor.running, pilot=pilot, what="the timer again")
         await wait_for(lambda: len(readings) >= hidden + 3, pilot=pilot, what="readings again")
         assert app.monitor.monitor_visible
+
+
+async def test_live_strip_rests_over_ssh_while_idle_and_any_key_wakes_it(
+    fake_ollama: FakeOllama, hot: Machine
+) -> None:
+    """Over SSH an idle app reads nothing and sends nothing: the strip keeps its figures,
+    dimmed; a key brings it back; a running reply keeps it awake."""
+    app = monitor_app(fake_ollama.url, hot, ssh=True, strip_rest_after=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=30)
+        strip = app.query_one(LiveStrip)
+        app.monitor.sampler.prime()
+        hot.tick([96, 97, 98, 99])
+        await app.monitor.tick()  # the user has just started: a reading
+        assert strip.content.plain == "████ 83°C 3.3G/7.9G"
+        assert not strip.has_class("-resting")
+
+        app.last_input -= 31  # half a minute without a key
+        hot.tick([10, 10, 10, 10])
+        await app.monitor.tick()
+        await pilot.pause()
+        assert app.strip_resting and strip.has_class("-resting")
+        assert strip.content.plain == "████ 83°C 3.3G/7.9G"  # held: nothing was read
+
+        await pilot.press("x")  # any key
+        await wait_for(lambda: not strip.has_class("-resting"), pilot=pilot)
+        assert not app.strip_resting
+        await app.monitor.tick()  # (with a timer, the key itself asks for a reading)
+        await pilot.pause()
+        assert strip.content.plain.startswith("▁▁▁▁")
+
+
+async def test_live_strip_stays_awake_while_a_reply_streams_and_off_ssh(
+    fake_ollama: FakeOllama, hot: Machine
+) -> None:
+    from tests.fake_ollama import Reply
+
+    app = monitor_app(fake_ollama.url, hot, ssh=True, strip_rest_after=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=30)
+        await wait_for(
+            lambda: app.focused is not None and app.focused.id == "chat-prompt", pilot=pilot
+        )
+        fake_ollama.script(Reply(n_tokens=400, rate=50))
+        await pilot.press(*"hello", "enter")
+        await wait_for(app.busy, pilot=pilot)
+        app.last_input -= 31
+        assert not app.monitor.should_rest()  # a reply is streaming
+        await pilot.press("escape")
+        await wait_for(lambda: not app.busy(), pilot=pilot)
+        app.last_input -= 31
+        assert app.monitor.should_rest()
+    local = monitor_app(fake_ollama.url, hot, ssh=False, strip_rest_after=30)
+    async with local.run_test(size=(80, 24)) as pilot:
+        local.last_input -= 31
+        assert not local.monitor.should_rest()  # a local terminal: bytes cost nothing

@@ -32,6 +32,7 @@ def group_cores(cores: tuple[float, ...], bars: int = MAX_BARS) -> list[float]:
 class LiveStrip(Widget):
     DEFAULT_CSS = """
     LiveStrip { width: auto; height: 1; padding: 0 1; text-wrap: nowrap; }
+    LiveStrip.-resting { text-style: dim; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -46,6 +47,11 @@ class LiveStrip(Widget):
             self.display = False
             return
         self.watch(self.app, "monitor_sample", self.show_sample)
+        self.watch(self.app, "strip_resting", self._rest, init=False)
+
+    def _rest(self, resting: bool) -> None:
+        """Over SSH an idle app stops reading: the figures stay, dimmed, until a key."""
+        self.set_class(resting, "-resting")
 
     @property
     def content(self) -> Content:
