@@ -7,7 +7,7 @@ Figures: start-up to the main screen, RSS after start, CPU-seconds per 1,000 str
 10 tok/s and at full speed, terminal bytes per token, how long after the server's last token the
 final frame appeared, and idle CPU and bytes/s with the prompt focused in an SSH session.
 
-    .venv/bin/python bench/compare.py [--tokens 2000] [--size 120x40] [--idle 30] [--skip-oterm]
+    .venv/bin/python bench/compare.py [--tokens 2000] [--size 120x40] [--idle 30] [--idle-settle 35] [--skip-oterm]
 
 The first run creates `bench/.cache/oterm-0.26.1/` (a venv, about 2 minutes).
 """
@@ -204,7 +204,7 @@ def stream(
 
 
 def idle(
-    client: Client, server: FakeServer, cols: int, rows: int, seconds: float
+    client: Client, server: FakeServer, cols: int, rows: int, seconds: float, settle: float
 ) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as home:
         app = client.start(server, Path(home), cols, rows)
@@ -212,6 +212,7 @@ def idle(
             app.wait_for(client.main_screen, timeout=120, what=f"{client.name} main screen")
             client.ready(app)
             app.wait_quiet(2.0, timeout=60)
+            time.sleep(settle)  # nobody typing for a while (every client waits the same)
             cpu0, bytes0, t0 = app.cpu(), app.bytes_total, time.monotonic()
             time.sleep(seconds)
             cpu, written, elapsed = (
@@ -253,6 +254,13 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle measurement")
+    parser.add_argument(
+        "--idle-settle",
+        type=float,
+        default=35.0,
+        help="seconds without input before the idle measurement starts (pislm's live strip "
+        "rests after 30 s over SSH)",
+    )
     parser.add_argument("--start-runs", type=int, default=3)
     parser.add_argument("--skip-oterm", action="store_true")
     args = parser.parse_args()
@@ -284,7 +292,11 @@ def main() -> None:
             if got:
                 f.cpu_fast, f.bytes_fast, f.lag_fast = got
             if not isinstance(client, Minimal):
-                got = guarded(f, "idle", lambda c=client: idle(c, server, cols, rows, args.idle))
+                got = guarded(
+                    f,
+                    "idle",
+                    lambda c=client: idle(c, server, cols, rows, args.idle, args.idle_settle),
+                )
                 if got:
                     f.idle_cpu_pct, f.idle_bytes_s = got
             results.append(f)
