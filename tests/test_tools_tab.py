@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, TabbedContent
 
 from pislm_tui.config import Location
-from pislm_tui.screens.tools_image_picker import ImagePickerScreen
+from pislm_tui.screens.chat_attach import AttachImageScreen, ImageTree
 from pislm_tui.screens.tools_location import LocationScreen
 from pislm_tui.tools.history import append_history, history_path
 from pislm_tui.tools.where import WhereResult
@@ -195,12 +195,47 @@ async def test_picking_an_image_with_the_browser(
         await open_tools(app, pilot)
         app.query_one("#image-path", Input).value = str(photos / "x.png")
         await pilot.press("ctrl+o")
-        await wait_for(lambda: isinstance(app.screen, ImagePickerScreen), pilot=pilot)
+        await wait_for(lambda: isinstance(app.screen, AttachImageScreen), pilot=pilot)
         await wait_for(lambda: "machu.png" in screen_text(app), pilot=pilot)
+        assert "Pick a photo of a city" in screen_text(app)
         assert "notes.txt" not in screen_text(app)
+        await pilot.press("down")  # from the path box into the folder tree
+        await wait_for(lambda: isinstance(app.focused, ImageTree), pilot=pilot)
         await pilot.press("down", "enter")
         await wait_for(lambda: "Cusco" in card_text(app, "#image-card"), pilot=pilot, timeout=30)
         assert app.query_one("#image-path", Input).value == str(photos / "machu.png")
+
+
+async def test_the_photo_browser_goes_up_and_reports_a_bad_file(
+    make_app, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "fake.png").write_text("not a photo")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_tools(app, pilot)
+        app.query_one("#image-path", Input).value = str(photos / "gone" / "x.png")  # no folder
+        await pilot.press("ctrl+o")
+        screen = await wait_for(
+            lambda: isinstance(app.screen, AttachImageScreen) and app.screen, pilot=pilot
+        )
+        tree = screen.query_one(ImageTree)
+        assert Path(tree.path) == Path.home()  # a folder that is not there: the home folder
+        tree.path = photos
+        await wait_for(lambda: "fake.png" in screen_text(app), pilot=pilot)
+        tree.focus()
+        await wait_for(lambda: app.focused is tree, pilot=pilot)
+        await pilot.press("backspace")
+        await wait_for(lambda: Path(tree.path) == tmp_path, pilot=pilot, what="the parent")
+        screen.query_one("#path", Input).value = str(photos / "fake.png")
+        screen.query_one("#path", Input).focus()
+        await wait_for(lambda: app.focused is screen.query_one("#path", Input), pilot=pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: "is not an image" in screen_text(app), pilot=pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, AttachImageScreen), pilot=pilot)
+        assert fake_ollama.requests_to("/api/chat") == []
 
 
 async def test_tool_calling_pane_shows_calls_and_answer(make_app, fake_ollama: FakeOllama) -> None:

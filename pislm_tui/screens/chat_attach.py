@@ -1,5 +1,6 @@
-"""Attach an image: type a path (Tab completes it) or pick one in the folder tree. The file is
-read and checked (exists, is a picture) before the dialog closes."""
+"""Pick an image: type a path (Tab completes it) or pick one in the folder tree (Backspace there
+goes to the parent folder). The file is read and checked (exists, is a picture) before the
+dialog closes. The Chat tab attaches images with it, the Tools tab picks a photo of a city."""
 
 from __future__ import annotations
 
@@ -43,13 +44,25 @@ class PathInput(Input):
             self.screen.focus_next()
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a folder we may not read, a link loop
+        return False
+
+
 class ImageTree(DirectoryTree):
     """Folders and picture files only."""
 
+    BINDINGS = [Binding("backspace", "up", "Parent folder", id="chat.attach_up")]
+
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
-            p for p in paths if not p.name.startswith(".") and (p.is_dir() or looks_like_image(p))
+            p for p in paths if not p.name.startswith(".") and (looks_like_image(p) or _is_dir(p))
         ]
+
+    def action_up(self) -> None:
+        self.path = Path(self.path).parent
 
 
 class AttachImageScreen(ModalScreen[ImageAttachment | None]):
@@ -65,14 +78,19 @@ class AttachImageScreen(ModalScreen[ImageAttachment | None]):
     )
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="chat.attach_cancel")]
 
-    def __init__(self, start: Path, warning: str | None = None) -> None:
+    def __init__(
+        self, start: Path, warning: str | None = None, *, title: str = "Attach an image"
+    ) -> None:
+        """`start`: the folder the tree shows first (the home folder if it is not one);
+        `warning`: shown from the start (e.g. the model cannot read images)."""
         super().__init__()
-        self.start = start
+        self.start = start if _is_dir(start) else Path.home()
         self.warning = warning
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Attach an image", classes="title")
+            yield Static(self.title_text, classes="title", markup=False)
             yield PathInput(
                 placeholder="path to a PNG, JPEG, GIF, WebP or BMP file",
                 suggester=PathSuggester(),

@@ -23,6 +23,7 @@ from pislm_tui.widgets.tools_where import Found
 
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
+    from pislm_tui.chat.images import ImageAttachment
 
 
 class ImagePane(Vertical):
@@ -88,18 +89,18 @@ class ImagePane(Vertical):
             self.go(self.query_one("#image-path", Input).value)
 
     def browse(self) -> None:
-        from pislm_tui.screens.tools_image_picker import ImagePickerScreen
+        from pislm_tui.screens.chat_attach import AttachImageScreen
 
         current = self.query_one("#image-path", Input).value.strip()
         start = Path(current).expanduser().parent if current else Path.home()
 
-        def picked(path: Path | None) -> None:
-            if path is not None:
+        def picked(image: ImageAttachment | None) -> None:
+            if image is not None:
                 box = self.query_one("#image-path", Input)
-                box.value = str(path)
-                self.go(str(path))
+                box.value = str(image.path)
+                self.go(str(image.path))
 
-        self.app.push_screen(ImagePickerScreen(start), picked)
+        self.app.push_screen(AttachImageScreen(start, title="Pick a photo of a city"), picked)
 
     def go(self, path: str) -> None:
         self.run_image(path)
