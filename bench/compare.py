@@ -82,7 +82,7 @@ class Pislm(Client):
         return "pislm" in screen and "Chat" in screen and "Ask something" in screen
 
     def ready(self, app):
-        app.wait_for_text("connected", timeout=60)
+        app.wait_for_text("Ollama 0.", timeout=60)
 
 
 class Oterm(Client):

@@ -56,7 +56,7 @@ def measure(
         args = ["--host", url, "--ssh" if ssh else "--no-ssh"]
         app = PtyProcess(pislm_argv(*args), cols=cols, rows=rows, env=env)
         try:
-            app.wait_for_text("connected")
+            app.wait_for_text("Ollama 0.")
             time.sleep(1.0)  # let the first tab settle (it takes the focus)
             app.send(TABS[tab])
             if tab == "monitor":

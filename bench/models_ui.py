@@ -42,7 +42,7 @@ def main() -> None:
             argv = pislm_argv("--host", server.url, "--ssh" if args.ssh else "--no-ssh")
             app = PtyProcess(argv, cols=cols, rows=rows, env=env)
             try:
-                app.wait_for_text("connected")
+                app.wait_for_text("Ollama 0.")
                 time.sleep(1.0)  # the Chat tab settles and takes the focus
                 app.send(MODELS_KEY)
                 app.wait_for_text("nomic-embed-text")

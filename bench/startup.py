@@ -24,7 +24,7 @@ def measure(url: str, cols: int, rows: int) -> tuple[float, float, float]:
             t_frame = app.wait_for(
                 lambda s: "pislm" in s and "Chat" in s and "palette" in s, what="first frame"
             )
-            t_conn = app.wait_for_text("connected")
+            t_conn = app.wait_for_text("Ollama 0.")
             time.sleep(1.0)  # settle, then read memory
             rss = app.rss()
         finally:

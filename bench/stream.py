@@ -55,7 +55,7 @@ def run_pislm(server: FakeServer, tokens: int, rate: float | None, cols: int, ro
             env=isolated_env(Path(home)),
         )
         try:
-            app.wait_for_text("connected", timeout=60)
+            app.wait_for_text("Ollama 0.", timeout=60)
             app.wait_for_text("Ask something", timeout=60)
             app.wait_quiet(1.0)
             cpu0, bytes0 = app.cpu(), app.bytes_total

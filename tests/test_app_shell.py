@@ -49,7 +49,7 @@ async def test_unreachable_then_server_comes_up(isolated_home) -> None:
             await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=10)
             await pilot.pause()
             text = screen_text(app)
-            assert "connected · Ollama 0.33.0" in text
+            assert "● Ollama 0.33.0" in text or "connected · Ollama 0.33.0" in text
             assert "cannot reach" not in text  # the banner is gone
 
 

@@ -13,21 +13,51 @@ from pislm_tui.backend.health import ConnectionState
 from pislm_tui.widgets.live_strip import LiveStrip
 
 
-def connection_text(state: ConnectionState) -> Content:
+def connection_texts(state: ConnectionState) -> list[Content]:
+    """The connection state from the longest wording to the shortest: the status line shows
+    the longest that fits (at 80 columns the live strip and the model leave ~40)."""
     address = state.url.removeprefix("http://")
     if state.status == "connecting":
-        return Content.assemble(("◌ ", "$text-muted"), f"connecting to {address}…")
+        return [
+            Content.assemble(("◌ ", "$text-muted"), f"connecting to {address}…"),
+            Content.assemble(("◌ ", "$text-muted"), "connecting…"),
+        ]
     if state.status == "connected":
         server = "Ollama" if state.kind == "ollama" else "OpenAI-compatible"
+        short_server = "Ollama" if state.kind == "ollama" else "OpenAI API"
         version = f" {state.version}" if state.version else ""
         count = state.model_count
-        return Content.assemble(
-            ("● ", "$success"),
-            "connected · ",
-            (f"{server}{version}", "bold"),
-            f" · {count} model{'s' if count != 1 else ''} · {address}",
-        )
-    return Content.assemble(("○ ", "$error"), (state.error or "not connected", "$error"))
+        models = f"{count} model{'s' if count != 1 else ''}"
+        dot = ("● ", "$success")
+        return [
+            Content.assemble(
+                dot, "connected · ", (f"{server}{version}", "bold"), f" · {models} · {address}"
+            ),
+            Content.assemble(dot, (f"{server}{version}", "bold"), f" · {models} · {address}"),
+            Content.assemble(dot, (f"{short_server}{version}", "bold"), f" · {models}"),
+            Content.assemble(dot, (f"{short_server}{version}", "bold")),
+            Content.assemble(dot, "connected"),
+        ]
+    return [Content.assemble(("○ ", "$error"), (state.error or "not connected", "$error"))]
+
+
+class ConnectionStatus(Static):
+    """Shows the longest wording of the connection state that fits its width."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self._texts: list[Content] = [Content("")]
+
+    def show(self, state: ConnectionState) -> None:
+        self._texts = connection_texts(state)
+        self.refresh()
+
+    def render(self) -> Content:
+        room = self.content_size.width
+        for text in self._texts:
+            if text.cell_length <= room:
+                return text
+        return self._texts[-1]  # cut with an ellipsis
 
 
 class StatusBar(Horizontal):
@@ -44,7 +74,7 @@ class StatusBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static("pislm", id="status-name")
-        yield Static(id="status-connection", markup=False)
+        yield ConnectionStatus(id="status-connection")
         yield LiveStrip(id="status-strip")  # cores, temperature, RAM (issue #4)
         yield Static(id="status-model", markup=False)
 
@@ -53,7 +83,7 @@ class StatusBar(Horizontal):
         self.watch(self.app, "current_model", self._show_model)
 
     def _show_connection(self, state: ConnectionState) -> None:
-        self.query_one("#status-connection", Static).update(connection_text(state))
+        self.query_one(ConnectionStatus).show(state)
 
     def _show_model(self, model: str | None) -> None:
         self.query_one("#status-model", Static).update(model or "no model")
