@@ -12,14 +12,19 @@ async def wait_for(
     predicate: Callable[[], Any], *, timeout: float = 10.0, pilot: Any = None, what: str = ""
 ) -> Any:
     """Poll `predicate` until it returns something truthy; return it. With a Textual `pilot`,
-    the app gets to process its messages between polls."""
+    the app gets to process its messages between polls, and a timeout reports the focus and
+    the screen (what one needs to see)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+            message = f"timed out after {timeout} s waiting for {what or predicate}"
+            if pilot is not None:
+                app = pilot.app
+                message += f"\nfocused: {app.focused}\n{screen_text(app)}"
+            raise AssertionError(message)
         if pilot is not None:
             await pilot.pause(0.02)
         else:
@@ -27,6 +32,7 @@ async def wait_for(
 
 
 def wait_for_sync(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
+    """`wait_for` for plain threads and processes."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -35,6 +41,16 @@ def wait_for_sync(predicate: Callable[[], Any], *, timeout: float = 10.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(0.02)
+
+
+def patient(timeout: float) -> Callable[..., Any]:
+    """`wait_for` with a longer default timeout, for suites that share a busy 2-core machine."""
+
+    async def wait(predicate: Callable[[], Any], **kw: Any) -> Any:
+        kw.setdefault("timeout", timeout)
+        return await wait_for(predicate, **kw)
+
+    return wait
 
 
 def screen_text(app: Any) -> str:

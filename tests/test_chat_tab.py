@@ -22,23 +22,13 @@ from pislm_tui.widgets.message_view import AssistantMessage, UserMessage
 from pislm_tui.widgets.prompt_input import PromptInput
 from pislm_tui.widgets.stats_line import StatsLine
 from tests.fake_ollama import FakeOllama, Reply
-from tests.helpers import screen_text
-from tests.helpers import wait_for as _wait_for
+from tests.helpers import patient, screen_text
 
 MakeApp = Callable[..., PislmApp]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 
 
-async def wait_for(predicate: Callable[[], Any], **kw: Any) -> Any:
-    """`helpers.wait_for` with room for a busy machine; a timeout shows the screen."""
-    kw.setdefault("timeout", 20.0)
-    try:
-        return await _wait_for(predicate, **kw)
-    except AssertionError as exc:
-        pilot = kw.get("pilot")
-        if pilot is None:
-            raise
-        raise AssertionError(f"{exc}\n{screen_text(pilot.app)}") from None
+wait_for = patient(20.0)
 
 
 def app_for(make_app: MakeApp, **overrides: Any) -> PislmApp:

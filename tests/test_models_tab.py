@@ -20,24 +20,12 @@ from pislm_tui.tabs.models import ModelsTab
 from pislm_tui.widgets.bench_panel import BenchPanel
 from pislm_tui.widgets.pull_progress import PullPanel
 from tests.fake_ollama import FakeModel, FakeOllama, Reply
-from tests.helpers import screen_text
-from tests.helpers import wait_for as _wait_for
+from tests.helpers import patient, screen_text
 
 MakeApp = Callable[..., PislmApp]
 
 
-async def wait_for(predicate: Callable[[], Any], **kw: Any) -> Any:
-    """`helpers.wait_for` with room for a busy 2-core machine (other suites run alongside); a
-    timeout reports the focus and the screen, which is what one needs to see."""
-    kw.setdefault("timeout", 30.0)
-    try:
-        return await _wait_for(predicate, **kw)
-    except AssertionError as exc:
-        pilot = kw.get("pilot")
-        if pilot is None:
-            raise
-        app = pilot.app
-        raise AssertionError(f"{exc}\nfocused: {app.focused}\n{screen_text(app)}") from None
+wait_for = patient(30.0)
 
 
 def app_for(make_app: MakeApp, **overrides: Any) -> PislmApp:

@@ -166,7 +166,9 @@ class StreamingMarkdown(Vertical):
     }
     """
 
-    def __init__(self, markdown: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, markdown: str = "", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._initial = markdown
         self._in_fence = False

@@ -23,6 +23,8 @@ from typing import Any
 
 import pyte
 
+from tests.helpers import wait_for_sync
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -226,11 +228,4 @@ def peek_messages(db_path: Path) -> list[tuple[str, str, str]]:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.02)
+    return wait_for_sync(predicate, timeout=timeout, what=what)

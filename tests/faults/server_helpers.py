@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,8 +21,7 @@ from pislm_tui.config import Paths, load_settings
 from pislm_tui.tabs.chat import ChatTab
 from pislm_tui.widgets.message_view import AssistantMessage
 from pislm_tui.widgets.prompt_input import PromptInput
-from tests.helpers import screen_text
-from tests.helpers import wait_for as _wait_for
+from tests.helpers import patient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,16 +77,7 @@ def junk_server(
 # -- the app ---------------------------------------------------------------------------------------
 
 
-async def wait_for(predicate: Callable[[], Any], **kw: Any) -> Any:
-    """`helpers.wait_for` with room for a busy 2-core machine; a timeout shows the screen."""
-    kw.setdefault("timeout", 20.0)
-    try:
-        return await _wait_for(predicate, **kw)
-    except AssertionError as exc:
-        pilot = kw.get("pilot")
-        if pilot is None:
-            raise
-        raise AssertionError(f"{exc}\n{screen_text(pilot.app)}") from None
+wait_for = patient(20.0)
 
 
 def app_at(url: str, **overrides: Any) -> PislmApp:

@@ -47,8 +47,7 @@ from tests.faults.env_helpers import (
     run_cli,
     wait_until,
 )
-from tests.helpers import screen_text
-from tests.helpers import wait_for as _wait_for
+from tests.helpers import patient, screen_text
 
 MakeApp = Callable[..., PislmApp]
 IS_ROOT = os.geteuid() == 0
@@ -56,16 +55,7 @@ TABS = ["chat", "models", "rag", "tools", "monitor"]
 FKEYS = {"rag": b"\x1bOS", "monitor": b"\x1b[17~"}  # F4, F6 as an xterm sends them
 
 
-async def wait_for(predicate: Callable[[], Any], **kw: Any) -> Any:
-    """`helpers.wait_for` with room for a busy machine; a timeout shows the screen."""
-    kw.setdefault("timeout", 20.0)
-    try:
-        return await _wait_for(predicate, **kw)
-    except AssertionError as exc:
-        pilot = kw.get("pilot")
-        if pilot is None:
-            raise
-        raise AssertionError(f"{exc}\n{screen_text(pilot.app)}") from None
+wait_for = patient(20.0)
 
 
 def notes(app: PislmApp) -> list[str]:
