@@ -207,11 +207,13 @@ class ChatTab(Widget):
     async def _show_conversation(self, conversation: Conversation) -> None:
         self.conversation = conversation
         log = self.query_one(ChatLog)
-        views = _message_views()
-        widgets: list[Widget] = [
-            views.UserMessage(m) if m.role == "user" else views.AssistantMessage(m)
-            for m in conversation.messages
-        ]
+        widgets: list[Widget] = []
+        if conversation.messages:  # (an empty chat does not need the Markdown widgets yet)
+            views = _message_views()
+            widgets = [
+                views.UserMessage(m) if m.role == "user" else views.AssistantMessage(m)
+                for m in conversation.messages
+            ]
         with self.app.batch_update():
             await log.messages.remove_children()
             await log.messages.mount_all(widgets or [_empty_hint()])
