@@ -142,7 +142,11 @@ class PislmApp(App[int]):
                 with TabPane(title, id=tab_id):
                     if tab_id == "chat":
                         yield self._tab_widget(tab_id)
-        yield Footer()
+        footer = Footer()
+        # Compose the keys with the first frame: by default the footer waits for a bindings
+        # change and one more refresh, which left the first ~0.3 s of start-up without it.
+        footer.set_reactive(Footer._bindings_ready, True)
+        yield footer
 
     # Tab widgets by module: only Chat is imported at start-up, the others on first show.
     _TAB_WIDGETS: ClassVar[dict[str, tuple[str, str]]] = {

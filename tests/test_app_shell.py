@@ -47,7 +47,7 @@ async def test_unreachable_then_server_comes_up(isolated_home) -> None:
         assert "ollama serve" in text and "OLLAMA_HOST" in text
         with FakeOllama(port=port).start():
             await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=10)
-            await pilot.pause()
+            await wait_for(lambda: "Ollama 0.33.0" in screen_text(app), pilot=pilot)
             text = screen_text(app)
             assert "● Ollama 0.33.0" in text or "connected · Ollama 0.33.0" in text
             assert "cannot reach" not in text  # the banner is gone
