@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from pislm_tui.backend.errors import PislmError, UsageError
 from pislm_tui.rag.errors import CollectionNotFound, EmbeddingMismatch, StoreError, StoreUnreachable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
@@ -131,7 +134,7 @@ class RagStore:
         )
         try:
             where.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(where), settings=chroma_settings)
+            client = _open_persistent(chromadb, where, chroma_settings)
         except (FileExistsError, NotADirectoryError):
             raise StoreError(f"{where} is not a folder", aside) from None
         except OSError as exc:
@@ -417,3 +420,21 @@ def _metadata(source: str, chunk: int, page: int | None) -> dict[str, str | int]
     if page is not None:
         meta["page"] = page
     return meta
+
+
+def _open_persistent(chromadb: Any, where: Path, settings: Any) -> Any:
+    """`PersistentClient`, tried again when another pislm is creating the same new store at
+    that moment (Chroma's first-run migrations then collide: "table … already exists",
+    "database is locked")."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for attempt in range(6):
+        try:
+            return chromadb.PersistentClient(path=str(where), settings=settings)
+        except Exception as exc:
+            racing = any(s in str(exc) for s in ("already exists", "database is locked"))
+            if not racing or attempt == 5:
+                raise
+            SharedSystemClient.clear_system_cache()  # drop the half-opened system
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -285,14 +285,16 @@ class ChatTab(Widget):
         current = app.current_model
         if current and current not in names:
             names.insert(0, current)
+        # The capabilities worker can end while the app closes and the picker (or its overlay)
+        # is already gone: nothing to show then.
         try:
             select = self.query_one("#chat-model", Select)
-        except NoMatches:  # the capabilities worker ended while the app closes
+            with select.prevent(Select.Changed):
+                select.set_options([(Content(self._model_label(n)), n) for n in names])
+                if current in names:
+                    select.value = current
+        except NoMatches:
             return
-        with select.prevent(Select.Changed):
-            select.set_options([(Content(self._model_label(n)), n) for n in names])
-            if current in names:
-                select.value = current
 
     @work(exclusive=True, group="chat-caps")
     async def _fetch_capabilities(self) -> None:
