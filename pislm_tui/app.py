@@ -58,6 +58,9 @@ LONG_WORK_GROUPS = frozenset(
 )
 
 
+IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
+
+
 class PislmApp(App[int]):
     CSS_PATH = "pislm.tcss"
     TITLE = "pislm"
@@ -346,6 +349,17 @@ class PislmApp(App[int]):
             self.last_input = time.monotonic()
             self.monitor.wake()
         await super().on_event(event)
+
+    def watch_strip_resting(self, resting: bool) -> None:
+        """While the app rests over SSH the server is checked less often; a key checks it at
+        once."""
+        if self.watcher is None:
+            return
+        if resting:
+            self.watcher.interval = max(self.settings.health_interval, IDLE_HEALTH_INTERVAL)
+        else:
+            self.watcher.interval = self.settings.health_interval
+            self.watcher.check_now()
 
     def idle_for(self) -> float:
         """Seconds since the last key or mouse event."""

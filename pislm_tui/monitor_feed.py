@@ -109,6 +109,8 @@ class MonitorFeed:
             if not self.resting:
                 self.resting = True
                 self.app.strip_resting = True
+                if self._timer is not None:
+                    self._timer.pause()  # not even a wake-up until a key
             return
         self.wake()
         await self.sample_now()
@@ -119,6 +121,7 @@ class MonitorFeed:
             self.resting = False
             self.app.strip_resting = False
             if self._timer is not None:
+                self._timer.resume()
                 self.app.run_worker(self.sample_now(), group="monitor-now", exclusive=True)
 
     async def sample_now(self) -> Sample | None:

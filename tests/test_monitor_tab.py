@@ -292,10 +292,12 @@ async def test_live_strip_rests_over_ssh_while_idle_and_any_key_wakes_it(
         await pilot.pause()
         assert app.strip_resting and strip.has_class("-resting")
         assert strip.content.plain == "████ 83°C 3.3G/7.9G"  # held: nothing was read
+        assert app.watcher is not None and app.watcher.interval == 60  # the server less often
 
         await pilot.press("x")  # any key
         await wait_for(lambda: not strip.has_class("-resting"), pilot=pilot)
         assert not app.strip_resting
+        assert app.watcher.interval == app.settings.health_interval
         await app.monitor.tick()  # (with a timer, the key itself asks for a reading)
         await pilot.pause()
         assert strip.content.plain.startswith("▁▁▁▁")
