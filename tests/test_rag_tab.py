@@ -72,7 +72,7 @@ async def test_first_show_opens_the_store_and_typing_never_triggers_letter_keys(
         assert not app.query(RagTab) and not app.paths.chroma_dir.exists()
         tab = await open_rag(app, pilot)
         assert app.paths.chroma_dir.is_dir()
-        assert "No collections yet." in message(app)
+        await wait_for(lambda: "No collections yet." in message(app), pilot=pilot)  # listed
         assert "Press d to load the bee-facts sample" in message(app)
         assert app.focused is app.query_one("#rag-collections")
         assert tab.query_one(RagCollections).names == []
