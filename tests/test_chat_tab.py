@@ -17,58 +17,23 @@ from pislm_tui.config import Paths
 from pislm_tui.screens.chat_attach import AttachImageScreen
 from pislm_tui.screens.chat_sessions import SessionsScreen
 from pislm_tui.screens.chat_settings import ChatSettingsScreen
-from pislm_tui.tabs.chat import ChatTab
-from pislm_tui.widgets.message_view import AssistantMessage, UserMessage
+from pislm_tui.widgets.message_view import UserMessage
 from pislm_tui.widgets.prompt_input import PromptInput
 from pislm_tui.widgets.stats_line import StatsLine
+from tests.chat_helpers import chat_ready as ready
+from tests.chat_helpers import chat_tab as tab
+from tests.chat_helpers import notes, replies, send, wait_for
+from tests.chat_helpers import reply_ended as finished
 from tests.fake_ollama import FakeOllama, Reply
-from tests.helpers import patient, screen_text
+from tests.helpers import screen_text
 
 MakeApp = Callable[..., PislmApp]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 
 
-wait_for = patient(20.0)
-
-
 def app_for(make_app: MakeApp, **overrides: Any) -> PislmApp:
     overrides.setdefault("monitor", {"show_strip": False})
     return make_app(**overrides)
-
-
-def tab(app: PislmApp) -> ChatTab:
-    return app.query_one(ChatTab)
-
-
-async def ready(app: PislmApp, pilot: Any) -> ChatTab:
-    chat = tab(app)
-    await wait_for(
-        lambda: app.current_model and chat.conversation is not None, pilot=pilot, what="start"
-    )
-    await wait_for(lambda: isinstance(app.focused, PromptInput), pilot=pilot, what="prompt focus")
-    return chat
-
-
-async def send(pilot: Any, text: str) -> None:
-    prompt = pilot.app.query_one(PromptInput)
-    prompt.set_text(text)
-    await pilot.press("enter")
-
-
-def replies(app: PislmApp) -> list[AssistantMessage]:
-    return list(app.query(AssistantMessage))
-
-
-async def finished(app: PislmApp, pilot: Any, count: int = 1) -> AssistantMessage:
-    chat = tab(app)
-    await wait_for(
-        lambda: len(replies(app)) >= count and not chat.streaming, pilot=pilot, what="reply end"
-    )
-    return replies(app)[count - 1]
-
-
-def notes(app: PislmApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def chat_requests(fake: FakeOllama) -> list[dict[str, Any]]:

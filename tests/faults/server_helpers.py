@@ -18,10 +18,16 @@ from typing import Any
 
 from pislm_tui.app import PislmApp
 from pislm_tui.config import Paths, load_settings
-from pislm_tui.tabs.chat import ChatTab
-from pislm_tui.widgets.message_view import AssistantMessage
 from pislm_tui.widgets.prompt_input import PromptInput
-from tests.helpers import patient
+from tests.chat_helpers import (  # noqa: F401  (re-exported for the fault tests)
+    chat_ready,
+    chat_tab,
+    notes,
+    replies,
+    reply_ended,
+    send,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,51 +83,14 @@ def junk_server(
 # -- the app ---------------------------------------------------------------------------------------
 
 
-wait_for = patient(20.0)
-
-
 def app_at(url: str, **overrides: Any) -> PislmApp:
     """The app against `url` (no live strip: its sampler is not what these tests are about)."""
     overrides.setdefault("monitor", {"show_strip": False})
     return PislmApp(load_settings(overrides={"host": url, **overrides}))
 
 
-def chat_tab(app: PislmApp) -> ChatTab:
-    return app.query_one(ChatTab)
-
-
 def prompt_text(app: PislmApp) -> str:
     return app.query_one(PromptInput).text
-
-
-async def chat_ready(app: PislmApp, pilot: Any) -> ChatTab:
-    chat = chat_tab(app)
-    await wait_for(
-        lambda: app.current_model and chat.conversation is not None, pilot=pilot, what="start"
-    )
-    await wait_for(lambda: isinstance(app.focused, PromptInput), pilot=pilot, what="focus")
-    return chat
-
-
-async def send(pilot: Any, text: str) -> None:
-    pilot.app.query_one(PromptInput).set_text(text)
-    await pilot.press("enter")
-
-
-def replies(app: PislmApp) -> list[AssistantMessage]:
-    return list(app.query(AssistantMessage))
-
-
-async def reply_ended(app: PislmApp, pilot: Any, count: int = 1) -> AssistantMessage:
-    chat = chat_tab(app)
-    await wait_for(
-        lambda: len(replies(app)) >= count and not chat.streaming, pilot=pilot, what="reply end"
-    )
-    return replies(app)[count - 1]
-
-
-def notes(app: PislmApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def stored_messages() -> list[tuple[str, str, str, str | None]]:
