@@ -428,13 +428,12 @@ def _open_persistent(chromadb: Any, where: Path, settings: Any) -> Any:
     "database is locked")."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    for attempt in range(6):
+    for attempt in range(5):
         try:
             return chromadb.PersistentClient(path=str(where), settings=settings)
         except Exception as exc:
-            racing = any(s in str(exc) for s in ("already exists", "database is locked"))
-            if not racing or attempt == 5:
+            if not any(s in str(exc) for s in ("already exists", "database is locked")):
                 raise
             SharedSystemClient.clear_system_cache()  # drop the half-opened system
             time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return chromadb.PersistentClient(path=str(where), settings=settings)  # last try: errors out
