@@ -1,6 +1,7 @@
-"""`RagAnswer`: the grounded answer, streamed into a `StreamingMarkdown` from a buffer a few
-times a second (not per token), then a line with the elapsed time and generation figures. The
-flush timer runs only while an answer streams, so a finished answer costs nothing."""
+"""`RagAnswer`: the grounded answer, streamed into a `ReplyMarkdown` (the Chat reply's widget)
+from a buffer a few times a second (not per token), then a line with the elapsed time and
+generation figures. The flush timer runs only while an answer streams, so a finished answer costs
+nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
-from pislm_tui.widgets.streaming_markdown import StreamingMarkdown
+from pislm_tui.widgets.reply_markdown import ReplyMarkdown
+
+# Blank lines kept below a streaming answer, so that its new lines need no layout of the screen
+# (the answer grows by this many lines at a time).
+PAGE_LINES = 4
 
 
 def figures_line(elapsed_s: float, stats: GenerationStats | None) -> Content:
@@ -36,10 +41,8 @@ class RagAnswer(Vertical):
         display: none;
         &.-shown { display: block; }
         #rag-answer-title { text-style: bold; color: $text-muted; margin-top: 1; }
-        StreamingMarkdown { height: auto; }
-        StreamingMarkdown LiveBlock { padding: 0; }
-        StreamingMarkdown Markdown { margin: 0; padding: 0; background: transparent; }
-        StreamingMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
+        ReplyMarkdown { height: auto; margin: 0; padding: 0; background: transparent; }
+        ReplyMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
         #rag-answer-figures { color: $text-muted; height: auto; }
         &.-failed #rag-answer-figures { color: $error; }
     }
@@ -56,7 +59,7 @@ class RagAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Answer", id="rag-answer-title", markup=False)
-        yield StreamingMarkdown()
+        yield self._new_markdown()
         yield Static(id="rag-answer-figures", markup=False)
 
     @property
@@ -93,14 +96,18 @@ class RagAnswer(Vertical):
         self.text = ""
         self.remove_class("-shown", "-failed")
         # A fresh widget per answer: the finished one holds the old text as Markdown.
-        await self.query(StreamingMarkdown).remove()
-        await self.mount(StreamingMarkdown(), before="#rag-answer-figures")
+        await self.query(ReplyMarkdown).remove()
+        await self.mount(self._new_markdown(), before="#rag-answer-figures")
+
+    @staticmethod
+    def _new_markdown() -> ReplyMarkdown:
+        return ReplyMarkdown(streaming=True, page_lines=PAGE_LINES)
 
     async def _end(self) -> None:
         self._stop_timer()
         async with self._flushing:
             await self._flush_now()
-            await self.query_one(StreamingMarkdown).finish()
+            await self.query_one(ReplyMarkdown).finish()
 
     async def _flush(self) -> None:
         async with self._flushing:
@@ -114,7 +121,7 @@ class RagAnswer(Vertical):
         scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
         # Follow a growing answer, unless the reader scrolled up to read something else.
         follow = scroller is not None and scroller.scroll_y >= scroller.max_scroll_y - 1
-        await self.query_one(StreamingMarkdown).append(chunk)
+        await self.query_one(ReplyMarkdown).append_text(chunk)
         if self._waiting:
             self._waiting = False
             self.query_one("#rag-answer-figures", Static).update("")
