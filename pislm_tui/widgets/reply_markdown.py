@@ -24,6 +24,7 @@ replies stream through the stock `Markdown.append`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -151,18 +152,25 @@ class ReplyMarkdown(Markdown):
         return result
 
     async def append_text(self, text: str) -> None:
-        """Append streamed text (see the module docstring)."""
+        """Append streamed text (see the module docstring). The caller may be cancelled (a
+        flush timer stopped when the reply ends): the text is taken in all the same, whole."""
         if not text:
             return
         if not (self.streaming and self.FAST):
-            await self.append(text)
+            await asyncio.shield(self.append(text))
             return
+        await asyncio.shield(self._append_text(text))
+
+    async def _append_text(self, text: str) -> None:
         async with self.lock:
             self._text += text
             await self._advance()
 
     async def finish(self) -> None:
         """The reply has ended: Textual's widgets for all of it, no reserved space."""
+        await asyncio.shield(self._finish())
+
+    async def _finish(self) -> None:
         if not self.streaming:
             return
         self.streaming = False
@@ -186,6 +194,7 @@ class ReplyMarkdown(Markdown):
                     if self.children:
                         # It is the last child now (`:last-child` styles, as in the RAG answer).
                         self.children[-1].update_node_styles(animate=False)
+                        self.refresh(layout=True)
             self._tail = None
             self._block = None
             self._frozen = []
