@@ -346,6 +346,7 @@ class FenceBlock:
 class OpenBlock(Protocol):
     kind: str
     start: int
+    width: int  # the width its lines were drawn at (0: not drawn yet)
     lines: list[Strip]
 
     def feed(self, text: str) -> Verdict: ...

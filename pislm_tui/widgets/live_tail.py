@@ -16,13 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from markdown_it.token import Token as _Token
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.widgets.markdown import MarkdownBlock
+from textual.visual import Visual
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
     from markdown_it.token import Token
+    from textual.visual import VisualStyle
     from textual.widgets import Markdown
+
+    from pislm_tui.widgets.live_blocks import OpenBlock
+    from pislm_tui.widgets.live_text import Counters
 
 # Blank lines kept below the text when no page size is given.
 SLACK_LINES = 4
@@ -53,6 +61,7 @@ class LiveTail(MarkdownBlock):
     def __init__(self, markdown: Markdown, token: Token, page: int) -> None:
         super().__init__(markdown, token)
         self.lines: list[Strip] = []
+        self.open_at = 0  # where the open block's lines start
         self.page = page
         self._reserved = max(page - 1, 1) if page else 0
         self._width = -1
@@ -90,6 +99,41 @@ class LiveTail(MarkdownBlock):
         self._width = -1
         self.refresh(layout=True)
 
+    def lay_out_blocks(
+        self,
+        blocks: list[OpenBlock],
+        open_last: bool,
+        text: str,
+        width: int,
+        redraw: bool,
+        above: int | None,
+    ) -> list[Strip]:
+        """Lines for `blocks` (finished ones, then the open one if `open_last`), with the blank
+        lines Textual puts between blocks (margins collapse); `above`: the bottom margin of the
+        widget above the tail. `redraw`: lay every block out again (new width, new colours)."""
+        lines: list[Strip] = []
+        blank = Strip.blank(width, self.visual_style.rich_style) if width > 0 else None
+        bottom = above
+        ansi = self.app.native_ansi_color
+        for index, block in enumerate(blocks):
+            # Margins from Textual's CSS: code blocks 1 0 (0 in ANSI colours), others 0 0 1 0.
+            top, below = ((0, 0) if ansi else (1, 1)) if block.kind == "fence" else (0, 1)
+            gap = (
+                top if bottom is None else max(top - bottom, 0) if index == 0 else max(top, bottom)
+            )
+            if blank is not None:
+                lines += [blank] * gap
+            if open_last and index == len(blocks) - 1:
+                self.open_at = len(lines)
+            if redraw or block.width != width or not block.lines:
+                lines += block.draw(text, width)
+            else:
+                lines += block.lines
+            bottom = below
+        if not open_last:
+            self.open_at = len(lines)
+        return lines
+
     def _grow(self, lines: int) -> None:
         self._reserved = lines + (self.page or SLACK_LINES)
 
@@ -122,3 +166,57 @@ class LiveTail(MarkdownBlock):
         if y < len(self.lines):
             return self.lines[y]
         return Strip.blank(width, self.visual_style.rich_style)
+
+
+class TailContext:
+    """What the open blocks (`live_blocks.Context`) need to draw themselves in the tail: inline
+    Markdown as Textual's paragraph makes it, strips as Textual renders them, the tail's
+    styles, code highlighting as `MarkdownFence` does it. Public Textual API only."""
+
+    def __init__(self, markdown: Markdown, parser: MarkdownIt, counters: Counters) -> None:
+        self.markdown = markdown
+        self.parser = parser
+        self.counters = counters
+        self.tail: LiveTail | None = None
+        self._scratch: MarkdownBlock | None = None
+
+    @property
+    def ansi(self) -> bool:
+        return self.markdown.app.native_ansi_color
+
+    def to_content(self, source: str) -> Content:
+        return self.content_of(self.parser.parseInline(source)[0])
+
+    def content_of(self, inline: Token) -> Content:
+        """The `Content` a Markdown block makes of an inline token (`build_from_token`)."""
+        if self._scratch is None:
+            self._scratch = MarkdownBlock(self.markdown, _Token("paragraph_open", "p", 1))
+        self._scratch.build_from_token(inline)
+        content = self._scratch.content
+        assert isinstance(content, Content)
+        return content
+
+    def to_strips(
+        self, content: Content, width: int, style: VisualStyle | None = None
+    ) -> list[Strip]:
+        tail = self.tail
+        assert tail is not None
+        return Visual.to_strips(
+            tail, content, width, None, style if style is not None else tail.visual_style
+        )
+
+    def style(self, component: str) -> VisualStyle:
+        tail = self.tail
+        assert tail is not None
+        return tail.get_visual_style(component) if component else tail.visual_style
+
+    def highlight(self, code: str, language: str) -> Content:
+        app = self.markdown.app
+        return MarkdownFence.highlight(
+            code, language, ansi=app.native_ansi_color, dark=app.current_theme.dark
+        )
+
+    def guess_language(self, code: str) -> str:
+        from textual.highlight import guess_language
+
+        return guess_language(code, None)

@@ -2,15 +2,15 @@
 tab that streams Markdown (the Chat reply, the RAG answer).
 
 `Markdown.append` parses the last block again on every call and lays the screen out again, so
-a flush costs more the longer the block being written: a long paragraph, a whole script in one
-code block, a long list or table. Here, while a reply streams:
+a flush costs more the longer the block being written (a long paragraph, a whole script in one
+code block, a long list or table). Here, while a reply streams:
 
-- a block that has ended is drawn by Textual's own widgets, built once from its source and never
-  parsed again;
-- the block still being written is followed by `live_blocks` (paragraph, code, list, table),
-  which look only at what arrived since the last flush, and drawn by `LiveTail` line by line;
-  other blocks (headings, quotes...) are short and are parsed again on each flush, as Textual
-  does;
+- the block being written is followed by `live_blocks` (paragraph, code, list, table), which
+  look only at what arrived since the last flush, and drawn line by line by `LiveTail`; blocks of
+  other kinds (headings, quotes...) are short and parsed again on each flush, as Textual does;
+- finished paragraphs, lists and code stay in the tail (no layout of the screen per block) until
+  a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
+  widgets, built once from their source;
 - `finish()` builds Textual's widgets for what is left, so the final frame is what `Markdown`
   draws for the whole text at once.
 
@@ -29,11 +29,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from markdown_it.token import Token
-from textual.content import Content
 from textual.strip import Strip
-from textual.visual import Visual
 from textual.widgets import Markdown
-from textual.widgets.markdown import MarkdownBlock, MarkdownFence
+from textual.widgets.markdown import MarkdownBlock
 
 from pislm_tui.widgets.live_blocks import (
     REPARSE,
@@ -46,13 +44,12 @@ from pislm_tui.widgets.live_blocks import (
 )
 from pislm_tui.widgets.live_lists import ListBlock, simple_list
 from pislm_tui.widgets.live_table import TableBlock
-from pislm_tui.widgets.live_tail import LiveTail
+from pislm_tui.widgets.live_tail import LiveTail, TailContext
 from pislm_tui.widgets.live_text import Counters
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from textual.await_complete import AwaitComplete
-    from textual.visual import VisualStyle
 
 # Textual versions whose `Markdown._parse_markdown` was checked (tests/test_streaming_shapes.py).
 KNOWN_TEXTUAL = ((8, 2), (8, 3))
@@ -71,11 +68,11 @@ def _fast_streaming_supported() -> bool:
 
 FAST_STREAMING = _fast_streaming_supported()
 
-# A link reference definition: `[label]: url` at the start of a line.
 # A block parsed on every flush (a heading, a quote) shows the line being written only once it
 # is this long: each change of such a block is a layout of the screen.
 GENERIC_PARTIAL = 60
 
+# A link reference definition: `[label]: url` at the start of a line.
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
 
 _parser: MarkdownIt | None = None
@@ -126,8 +123,7 @@ class ReplyMarkdown(Markdown):
         self._generic_tokens: list[Token] | None = None
         self._shown_generic = -1  # end of the text its widgets show
         self._tail: LiveTail | None = None
-        self._open_at = 0  # where the open block's lines start in the tail's lines
-        self._scratch: MarkdownBlock | None = None
+        self._draw_context = TailContext(self, self.parser, self.counters)
 
     # -- the text --------------------------------------------------------------------------------
 
@@ -309,13 +305,13 @@ class ReplyMarkdown(Markdown):
         start = self._open_start
         block: OpenBlock | None = None
         if kind == "paragraph_open":
-            block = ParagraphBlock(self, start)
+            block = ParagraphBlock(self._draw_context, start)
         elif kind == "fence" and region.lstrip(" ")[:1] in "`~":
-            block = FenceBlock(self, start)
+            block = FenceBlock(self._draw_context, start)
         elif kind in ("bullet_list_open", "ordered_list_open") and simple_list(tokens):
-            block = ListBlock(self, start, tokens)
+            block = ListBlock(self._draw_context, start, tokens)
         elif kind == "table_open":
-            block = TableBlock(self, start)
+            block = TableBlock(self._draw_context, start)
         self._block = block
         self._generic_mode = block is None
         self._shown_generic = -1
@@ -364,6 +360,7 @@ class ReplyMarkdown(Markdown):
         if tail is None:
             tail = self._tail = LiveTail(self, Token("paragraph_open", "p", 1), self.page_lines)
             tail.redraw = self._draw_tail
+            self._draw_context.tail = tail
             await self.mount(tail)
         generic: list[MarkdownBlock] = []
         tokens, self._generic_tokens = self._generic_tokens, None
@@ -385,94 +382,27 @@ class ReplyMarkdown(Markdown):
             elif changed or not isinstance(verdict, Grow) or block is None:
                 old = tail.text_lines
                 lines = self._draw_tail(width, redraw=False) if width > 0 else []
-                tail.show(lines, min(self._open_at, old), old)
+                tail.show(lines, min(tail.open_at, old), old)
             else:
                 lines = tail.lines
                 first = verdict.first_changed
-                lines[self._open_at + first :] = block.lines[first:]
-                tail.show(lines, self._open_at + first, self._open_at + verdict.old_count)
+                lines[tail.open_at + first :] = block.lines[first:]
+                tail.show(lines, tail.open_at + first, tail.open_at + verdict.old_count)
         self.counters.snapshot()
 
-    def _margins(self, block: OpenBlock) -> tuple[int, int]:
-        """Top and bottom margins of a block, as Textual's CSS gives them."""
-        if block.kind == "fence":
-            return (0, 0) if self.ansi else (1, 1)
-        return (0, 1)
-
     def _draw_tail(self, width: int, redraw: bool = True) -> list[Strip]:
-        """The tail's lines: finished blocks kept in it, then the open block, with the blank
-        lines Textual puts between blocks (margins collapse). `redraw`: lay every block out
-        again (a new width, new colours)."""
-        lines: list[Strip] = []
-        blocks = [*self._frozen, *([self._block] if self._block is not None else [])]
-        blank = Strip.blank(width, self.style("").rich_style) if width > 0 else None
-        bottom: int | None = None
-        for block in blocks:
-            top, below = self._margins(block)
-            gap = self.top_gap(top) if bottom is None else max(top, bottom)
-            if blank is not None:
-                lines += [blank] * gap
-            if block is self._block:
-                self._open_at = len(lines)
-            block_lines = (
-                block.draw(self._text, width) if redraw or not block.lines else block.lines
-            )
-            lines += block_lines
-            bottom = below
-        if self._block is None:
-            self._open_at = len(lines)
-        return lines
-
-    # -- the context of the open blocks (see live_blocks.Context) ------------------------------
-
-    @property
-    def ansi(self) -> bool:
-        return self.app.native_ansi_color
-
-    def to_content(self, source: str) -> Content:
-        """Inline Markdown as Textual's paragraph makes it (public API: `build_from_token`)."""
-        return self.content_of(self.parser.parseInline(source)[0])
-
-    def content_of(self, inline: Token) -> Content:
-        if self._scratch is None:
-            self._scratch = MarkdownBlock(self, Token("paragraph_open", "p", 1))
-        self._scratch.build_from_token(inline)
-        content = self._scratch.content
-        assert isinstance(content, Content)
-        return content
-
-    def to_strips(
-        self, content: Content, width: int, style: VisualStyle | None = None
-    ) -> list[Strip]:
-        tail = self._tail
-        assert tail is not None
-        return Visual.to_strips(
-            tail, content, width, None, style if style is not None else tail.visual_style
+        """The tail's lines for the blocks it shows; `redraw`: lay them all out again."""
+        children = self.children
+        above = children[-2].styles.margin.bottom if len(children) >= 2 else None
+        assert self._tail is not None
+        return self._tail.lay_out_blocks(
+            [*self._frozen, *([self._block] if self._block is not None else [])],
+            self._block is not None,
+            self._text,
+            width,
+            redraw,
+            above,
         )
-
-    def style(self, component: str) -> VisualStyle:
-        tail = self._tail
-        assert tail is not None
-        return tail.get_visual_style(component) if component else tail.visual_style
-
-    def top_gap(self, margin: int) -> int:
-        """Blank lines above a block with this top margin, as Textual collapses margins."""
-        tail = self._tail
-        assert tail is not None
-        siblings = [child for child in self.children if child is not tail]
-        if not siblings:
-            return margin
-        return max(0, margin - siblings[-1].styles.margin.bottom)
-
-    def highlight(self, code: str, language: str) -> Content:
-        return MarkdownFence.highlight(
-            code, language, ansi=self.app.native_ansi_color, dark=self.app.current_theme.dark
-        )
-
-    def guess_language(self, code: str) -> str:
-        from textual.highlight import guess_language
-
-        return guess_language(code, None)
 
     # -- reserved space (the chat view follows the end of the text) ----------------------------
 
@@ -487,7 +417,8 @@ class ReplyMarkdown(Markdown):
         tail = self._tail
         if tail is not None and tail.is_mounted and tail.text_lines:
             return tail.content_region.y + tail.text_lines
-        blocks = [child for child in self.children if child is not tail]
+        children = self.children
+        blocks = children[:-1] if tail is not None and children else children
         if not blocks:
             return self.content_region.y
         return blocks[-1].region.bottom
