@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.strip import Strip
 
@@ -58,9 +59,10 @@ class Context(Protocol):
     def to_content(self, source: str) -> Content: ...
     def content_of(self, inline: Token) -> Content: ...
     def to_strips(
-        self, content: Content, width: int, style: VisualStyle | None = None
+        self, content: Content, width: int, style: VisualStyle | None = None, pad: bool = False
     ) -> list[Strip]: ...
     def style(self, component: str) -> VisualStyle: ...
+    def padding(self, width: int) -> Strip: ...
     def highlight(self, code: str, language: str) -> Content: ...
     def guess_language(self, code: str) -> str: ...
     @property
@@ -105,13 +107,18 @@ def plain_start(line: str) -> bool:
     return _PLAIN_START.match(first) is not None
 
 
+def background(style: VisualStyle) -> RichStyle:
+    """Blank cells in this style, as Textual pads lines (the background colour only)."""
+    return RichStyle(bgcolor=style.rich_style.bgcolor)
+
+
 def blank_strip(width: int, style: VisualStyle) -> Strip:
-    return Strip.blank(width, style.rich_style)
+    return Strip.blank(width, background(style))
 
 
 def fit(strip: Strip, width: int, style: VisualStyle) -> Strip:
-    """Exactly `width` cells: cropped, or padded in `style`."""
-    return strip.crop(0, width).extend_cell_length(width, style.rich_style)
+    """Exactly `width` cells: cropped, or padded with the background of `style`."""
+    return strip.crop(0, width).extend_cell_length(width, background(style))
 
 
 class ParagraphBlock:
@@ -323,7 +330,7 @@ class FenceBlock:
             rendered = context.to_strips(line, max(line.cell_length, 1), style)
             strip = rendered[0] if rendered else Strip([])
             if pad:
-                strip = Strip.join([Strip([Segment(" " * pad, style.rich_style)]), strip])
+                strip = Strip.join([Strip([Segment(" " * pad, background(style))]), strip])
             strips.append(fit(strip, width, style))
         context.counters.rendered += len(strips)
         return strips

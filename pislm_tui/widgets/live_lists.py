@@ -142,7 +142,9 @@ class ListBlock:
             if verdict == "continue":
                 self.shown_end = len(text)
             elif verdict == "item":
-                self.partial_item = self._item_at(text, self.lines_end, len(text))
+                item = self._item_at(text, self.lines_end, len(text))
+                if text[item.text_start :].strip():  # (a bullet alone: shown with its text)
+                    self.partial_item = item
         old = len(self.lines)
         first = self._update(text, self.shown_end, self.partial_item)
         return Grow(first, old)
@@ -176,8 +178,8 @@ class ListBlock:
         bullet = context.to_strips(
             Content(symbol), bullet_width, context.style("live-tail--bullet")
         )
-        blank = Strip.blank(bullet_width, context.style("").rich_style)
-        text_lines = layout.lines or [Strip.blank(self.width - bullet_width)]
+        blank = context.padding(bullet_width)
+        text_lines = layout.lines or [Strip([])]
         return [
             Strip.join([bullet[0] if y == 0 else blank, line]) for y, line in enumerate(text_lines)
         ]

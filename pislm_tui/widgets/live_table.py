@@ -1,10 +1,11 @@
 """A table being written, row by row: each row is parsed once (with the header and the
 delimiter row, so its cells are split as Markdown splits them) and drawn as lines.
 
-While it streams, the table is drawn the way Textual's `MarkdownTable` draws one that fits the
-width (thin lines around and between cells, columns widened in proportion to their contents);
-when it has ended, Textual's own table takes its place. Rows are drawn again only when a new row
-changes the width of a column."""
+While the reply streams, the table is drawn the way Textual's `MarkdownTable` draws one that fits
+the width (thin lines around and between cells, columns widened in proportion to their
+contents); when the reply has ended, Textual's own table takes its place (a table wider than the
+screen is narrowed by Textual in its own way: it may change then). Rows are drawn again only
+when a new row changes the width of a column."""
 
 from __future__ import annotations
 
@@ -127,49 +128,50 @@ class TableBlock:
         return self._fit(Strip([Segment(left + inner + right, style)]))
 
     def _fit(self, strip: Strip) -> Strip:
-        style = self.context.style("").rich_style
-        return strip.crop(0, self.width).extend_cell_length(self.width, style)
+        return strip.crop(0, self.width)
 
-    def _row(self, cells: list[Content], style: VisualStyle) -> list[Strip]:
+    def _row(self, cells: list[Content], style: VisualStyle, header: bool) -> list[Strip]:
         context = self.context
         keyline = context.style("live-tail--keyline").rich_style
-        plain = context.style("")
+        padding = context.padding(1).crop(0, 1)
+        background = next(iter(padding)).style if padding.cell_length else None
         columns: list[list[Strip]] = []
         for index, width in enumerate(self._columns):
             cell = cells[index] if index < len(cells) else Content("")
             inner = max(1, width - 2)
-            lines = context.to_strips(cell, inner, style) if cell else []
-            columns.append(lines or [Strip.blank(inner, plain.rich_style)])
+            # (Header cells are aligned to the bottom: Textual pads them in their style.)
+            lines = context.to_strips(cell, inner, style, pad=header) if cell else []
+            columns.append(lines or [Strip([])])
         height = max(len(lines) for lines in columns)
         out = []
         bar = Strip([Segment("│", keyline)])
-        space = Strip([Segment(" ", plain.rich_style)])
         for y in range(height):
             parts = [bar]
             for width, lines in zip(self._columns, columns, strict=True):
                 inner = max(1, width - 2)
-                line = lines[y] if y < len(lines) else Strip.blank(inner, plain.rich_style)
-                line = line.crop(0, inner).extend_cell_length(inner, plain.rich_style)
-                parts += [space, line, space, bar]
+                line = lines[y] if y < len(lines) else Strip([])
+                line = line.crop(0, inner).extend_cell_length(inner, background)
+                parts += [padding, line, padding, bar]
             out.append(self._fit(Strip.join(parts)))
         self.context.counters.rendered += height
         return out
 
     def _row_lines(self, index: int, cells: list[Content]) -> list[Strip]:
         style = self.context.style("live-tail--table-header" if index == 0 else "")
-        lines = self._row(cells, style)
+        lines = self._row(cells, style, header=index == 0)
         return [self._keyline("├", "┼", "┤"), *lines] if index else lines
 
     def _update(self) -> int:
         if not self.width or not self.rows:
             return 0
         columns = self._column_widths()
-        if columns != self._columns:
+        first_changed = self._done
+        if columns != self._columns:  # every row is drawn again
             self._columns = columns
             self.lines = [self._keyline("┌", "┬", "┐")]
             self._done = 1
             self._drawn_rows = 0
-        first_changed = self._done
+            first_changed = 0
         while self._drawn_rows < len(self.rows):
             lines = self._row_lines(self._drawn_rows, self.rows[self._drawn_rows])
             self.lines[self._done :] = lines
@@ -179,16 +181,18 @@ class TableBlock:
         if self.partial is not None:
             tail += self._row_lines(len(self.rows), self.partial)
         tail.append(self._keyline("└", "┴", "┘"))
-        old = self.lines[self._done :]
-        for a, b in zip(old, tail, strict=False):
-            if a != b:
-                break
-            first_changed += 1
+        if first_changed == self._done:
+            for a, b in zip(self.lines[self._done :], tail, strict=False):
+                if a != b:
+                    break
+                first_changed += 1
         self.lines[self._done :] = tail
         return first_changed
 
     def close(self, text: str) -> None:
-        """(A table that has ended is drawn by Textual's own widget.)"""
+        """The table has ended (its rows are all taken in)."""
+        self.partial = None
+        self._update()
 
     def draw(self, text: str, width: int) -> list[Strip]:
         self.width = width

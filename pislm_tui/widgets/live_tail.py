@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from markdown_it.token import Token as _Token
+from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 # Blank lines kept below the text when no page size is given.
 SLACK_LINES = 4
+# A blank line: Textual pads it as it pads the end of a line of text (same cells on screen, so
+# nothing is sent again when text appears on it).
+_BLANK = Strip([])
 
 
 class LiveTail(MarkdownBlock):
@@ -53,7 +57,7 @@ class LiveTail(MarkdownBlock):
         & > .live-tail--fence { color: rgb(210,210,210); background: black 10%; }
         &:light > .live-tail--fence { background: white 30%; }
         &:ansi > .live-tail--fence { background: transparent; }
-        & > .live-tail--table-header { color: $primary; text-style: bold; }
+        & > .live-tail--table-header { color: $primary; }
         & > .live-tail--keyline { color: $foreground 20%; }
     }
     """
@@ -112,7 +116,6 @@ class LiveTail(MarkdownBlock):
         lines Textual puts between blocks (margins collapse); `above`: the bottom margin of the
         widget above the tail. `redraw`: lay every block out again (new width, new colours)."""
         lines: list[Strip] = []
-        blank = Strip.blank(width, self.visual_style.rich_style) if width > 0 else None
         bottom = above
         ansi = self.app.native_ansi_color
         for index, block in enumerate(blocks):
@@ -121,8 +124,8 @@ class LiveTail(MarkdownBlock):
             gap = (
                 top if bottom is None else max(top - bottom, 0) if index == 0 else max(top, bottom)
             )
-            if blank is not None:
-                lines += [blank] * gap
+            if width > 0:
+                lines += [_BLANK] * gap
             if open_last and index == len(blocks) - 1:
                 self.open_at = len(lines)
             if redraw or block.width != width or not block.lines:
@@ -165,7 +168,7 @@ class LiveTail(MarkdownBlock):
             self._redraw(width)
         if y < len(self.lines):
             return self.lines[y]
-        return Strip.blank(width, self.visual_style.rich_style)
+        return _BLANK  # padded by Textual as it pads the end of a line of text
 
 
 class TailContext:
@@ -197,18 +200,24 @@ class TailContext:
         return content
 
     def to_strips(
-        self, content: Content, width: int, style: VisualStyle | None = None
+        self, content: Content, width: int, style: VisualStyle | None = None, pad: bool = False
     ) -> list[Strip]:
         tail = self.tail
         assert tail is not None
-        return Visual.to_strips(
-            tail, content, width, None, style if style is not None else tail.visual_style
-        )
+        if style is None:
+            style = tail.visual_style
+        return Visual.to_strips(tail, content, width, None, style, pad=pad)
 
     def style(self, component: str) -> VisualStyle:
         tail = self.tail
         assert tail is not None
         return tail.get_visual_style(component) if component else tail.visual_style
+
+    def padding(self, width: int) -> Strip:
+        """Blank cells as Textual pads a line of the tail (its background only)."""
+        tail = self.tail
+        assert tail is not None
+        return Strip.blank(width, RichStyle(bgcolor=tail.visual_style.rich_style.bgcolor))
 
     def highlight(self, code: str, language: str) -> Content:
         app = self.markdown.app

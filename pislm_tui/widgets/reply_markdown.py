@@ -110,11 +110,13 @@ class ReplyMarkdown(Markdown):
         self.parser = _shared_parser()
         self.counters = Counters()
         self._text = markdown or ""
-        # text[:_stock_end] is drawn by Textual's widgets; text[_stock_end:_open_start] by
-        # finished blocks kept in the live tail (`_frozen`); the rest is the open block.
+        # text[:_stock_end] is drawn by Textual's widgets and closed tails (`_closed`: tail,
+        # start, line of start, end); text[_stock_end:_open_start] by finished blocks kept in
+        # the live tail (`_frozen`); the rest is the open block.
         self._stock_end = self._stock_line = 0
         self._open_start = self._open_line = 0  # (offsets and line numbers)
         self._frozen: list[OpenBlock] = []
+        self._closed: list[tuple[LiveTail, int, int, int]] = []
         self._block: OpenBlock | None = None
         # A block of another kind (a heading, a quote...): parsed on every flush, drawn by
         # Textual's widgets.
@@ -135,6 +137,7 @@ class ReplyMarkdown(Markdown):
         self._text = markdown
         self._block = None
         self._frozen = []
+        self._closed = []
         self._generic_mode = False
         self._generic = []
         self._tail = None  # (a MarkdownBlock: removed with the others)
@@ -181,6 +184,9 @@ class ReplyMarkdown(Markdown):
             blocks = self._stock(self._stock_end, self._stock_line, len(self._text))
             tail = self._tail
             with self.app.batch_update():
+                for closed, start, line, end in self._closed:
+                    await self.mount_all(self._stock(start, line, end), before=closed)
+                    await closed.remove()
                 for widget in self._generic:
                     await widget.remove()
                 if blocks:
@@ -194,6 +200,7 @@ class ReplyMarkdown(Markdown):
             self._tail = None
             self._block = None
             self._frozen = []
+            self._closed = []
             self._generic = []
             self._generic_mode = False
 
@@ -219,13 +226,7 @@ class ReplyMarkdown(Markdown):
                 block.close(self._text)
                 self._move_open(verdict.offset)
                 self._block = None
-                if block.kind == "table":
-                    # Drawn by Textual's table from now on (the live one only looks like it).
-                    mount += self._thaw()
-                    mount += self._stock(self._stock_end, self._stock_line, verdict.offset)
-                    self._stock_end, self._stock_line = self._open_start, self._open_line
-                else:
-                    self._frozen.append(block)
+                self._frozen.append(block)
                 reparsed = False
                 continue
             if verdict == REPARSE:
@@ -242,16 +243,26 @@ class ReplyMarkdown(Markdown):
         self._open_line += self._text.count("\n", self._open_start, offset)
         self._open_start = offset
 
-    def _thaw(self) -> list[MarkdownBlock]:
-        """Textual's widgets for the finished blocks kept in the tail (something else comes
-        after them: a block of another kind)."""
-        if not self._frozen:
-            self._stock_end, self._stock_line = self._open_start, self._open_line
-            return []
+    def _close_tail(self) -> None:
+        """Textual's widgets for a block of another kind go after what the tail shows: the tail
+        keeps its finished blocks and stays where it is (closed); a new one will follow. Its
+        blocks become Textual's widgets when the reply ends (one layout, not one per block)."""
+        tail = self._tail
+        if self._frozen and tail is not None:
+            blocks = self._frozen
+            tail.redraw = lambda width: tail.lay_out_blocks(
+                blocks, False, self._text, width, True, self._margin_above(tail)
+            )
+            tail.trim()
+            self._closed.append((tail, self._stock_end, self._stock_line, self._open_start))
+            self._tail = None
         self._frozen = []
-        blocks = self._stock(self._stock_end, self._stock_line, self._open_start)
         self._stock_end, self._stock_line = self._open_start, self._open_line
-        return blocks
+
+    def _margin_above(self, widget: MarkdownBlock) -> int | None:
+        children = list(self.children)
+        index = children.index(widget)
+        return children[index - 1].styles.margin.bottom if index else None
 
     def _end_blocks(self, mount: list[MarkdownBlock]) -> bool:
         """Blocks of the open part followed by another block (on complete lines) have ended:
@@ -277,7 +288,7 @@ class ReplyMarkdown(Markdown):
             lines = last.map[0]
         else:
             return False
-        mount += self._thaw()
+        self._close_tail()
         mount += self._widgets(tokens[:cut], self._open_line)
         offset = self._open_start
         for _ in range(lines):
@@ -335,7 +346,7 @@ class ReplyMarkdown(Markdown):
         region = text[self._open_start : end]
         self._generic_tokens = self.parser.parse(region) if region.strip() else []
         if self._generic_tokens:
-            mount += self._thaw()  # Textual's widgets for it go after the finished blocks
+            self._close_tail()  # Textual's widgets for it go after the finished blocks
         self.counters.reparsed += len(region)
         return False
 
@@ -380,9 +391,10 @@ class ReplyMarkdown(Markdown):
                 moved = tail.text_lines
                 tail.carry(self._draw_tail(width, redraw=False) if width > 0 else [], moved)
             elif changed or not isinstance(verdict, Grow) or block is None:
-                old = tail.text_lines
+                # From the block that was open: it may have changed as it ended.
+                old, first = tail.text_lines, tail.open_at
                 lines = self._draw_tail(width, redraw=False) if width > 0 else []
-                tail.show(lines, min(tail.open_at, old), old)
+                tail.show(lines, min(first, old), old)
             else:
                 lines = tail.lines
                 first = verdict.first_changed
