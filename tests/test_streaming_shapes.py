@@ -177,7 +177,8 @@ async def test_while_it_streams_each_frame_is_what_markdown_draws(shape: str) ->
     up to its last complete line (a line being written that may start another block, a heading
     or a code fence, is shown once complete)."""
     size = (60, 60)
-    tokens = shaped_tokens(shape, 100)
+    # (The mixed reply: past its second heading, where a new live tail starts.)
+    tokens = shaped_tokens(shape, 200 if shape == "mixed" else 100)
     markdown = ReplyMarkdown(streaming=True, page_lines=8)
     app = Alone(markdown)
     async with app.run_test(size=size) as pilot:

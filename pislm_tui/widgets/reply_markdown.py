@@ -110,13 +110,13 @@ class ReplyMarkdown(Markdown):
         self.parser = _shared_parser()
         self.counters = Counters()
         self._text = markdown or ""
-        # text[:_stock_end] is drawn by Textual's widgets and closed tails (`_closed`: tail,
+        # text[:_stock_end] is drawn by Textual's widgets and closed tails (`_closed_tails`: tail,
         # start, line of start, end); text[_stock_end:_open_start] by finished blocks kept in
         # the live tail (`_frozen`); the rest is the open block.
         self._stock_end = self._stock_line = 0
         self._open_start = self._open_line = 0  # (offsets and line numbers)
         self._frozen: list[OpenBlock] = []
-        self._closed: list[tuple[LiveTail, int, int, int]] = []
+        self._closed_tails: list[tuple[LiveTail, int, int, int]] = []
         self._block: OpenBlock | None = None
         # A block of another kind (a heading, a quote...): parsed on every flush, drawn by
         # Textual's widgets.
@@ -137,7 +137,7 @@ class ReplyMarkdown(Markdown):
         self._text = markdown
         self._block = None
         self._frozen = []
-        self._closed = []
+        self._closed_tails = []
         self._generic_mode = False
         self._generic = []
         self._tail = None  # (a MarkdownBlock: removed with the others)
@@ -184,7 +184,7 @@ class ReplyMarkdown(Markdown):
             blocks = self._stock(self._stock_end, self._stock_line, len(self._text))
             tail = self._tail
             with self.app.batch_update():
-                for closed, start, line, end in self._closed:
+                for closed, start, line, end in self._closed_tails:
                     await self.mount_all(self._stock(start, line, end), before=closed)
                     await closed.remove()
                 for widget in self._generic:
@@ -200,7 +200,7 @@ class ReplyMarkdown(Markdown):
             self._tail = None
             self._block = None
             self._frozen = []
-            self._closed = []
+            self._closed_tails = []
             self._generic = []
             self._generic_mode = False
 
@@ -254,7 +254,7 @@ class ReplyMarkdown(Markdown):
                 blocks, False, self._text, width, True, self._margin_above(tail)
             )
             tail.trim()
-            self._closed.append((tail, self._stock_end, self._stock_line, self._open_start))
+            self._closed_tails.append((tail, self._stock_end, self._stock_line, self._open_start))
             self._tail = None
         self._frozen = []
         self._stock_end, self._stock_line = self._open_start, self._open_line
