@@ -1,0 +1,95 @@
+"""Which model a chat starts with when the user did not name one — one rule for the app,
+`pislm ask` and every other place that needs a default chat model:
+
+1. the first of the preferred names (the model last used with this server) that qualifies;
+2. else the first model that qualifies, in the server's order (the newest first).
+
+A model qualifies when this server runs it (no cloud entry, no entry of size 0) and it can chat.
+What it can do is asked of the server (/api/show's `capabilities`, one request per candidate
+until one qualifies); the family/name guess is only used where the server does not say."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+
+from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.types import ModelInfo
+from pislm_tui.models.listing import can_chat, find_model, runs_here
+
+# What the server says a model can do; None when it does not say (an OpenAI-compatible server).
+CapabilityLookup = Callable[[str], Awaitable[frozenset[str] | None]]
+
+
+async def choose_chat_model(
+    models: Sequence[ModelInfo],
+    *,
+    preferred: Iterable[str | None] = (),
+    capabilities: CapabilityLookup | None = None,
+) -> str | None:
+    """The model a chat should start with, or None when no installed model qualifies."""
+    candidates: list[ModelInfo] = []
+    for name in preferred:
+        found = find_model(models, name) if name else None
+        if found is not None and found not in candidates:
+            candidates.append(found)
+    candidates += [m for m in models if m not in candidates]
+    for model in candidates:
+        if not runs_here(model):
+            continue
+        said = None
+        if capabilities is not None and not model.capabilities:
+            try:
+                said = await capabilities(model.name)
+            except PislmError:
+                said = None  # the server would not say: fall back to the guess
+        if can_chat(model, said):
+            return model.name
+    return None
+
+
+def server_key(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+class LastUsedModels:
+    """The model last used with each server (by URL), in a small JSON file in the data dir.
+    Best effort: a missing or damaged file reads as empty, a failed write is skipped (the
+    next start then falls back to the server's order, nothing else is lost)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cache: dict[str, dict[str, object]] | None = None
+
+    def _read(self) -> dict[str, dict[str, object]]:
+        if self._cache is None:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                servers = data.get("servers") if isinstance(data, dict) else None
+                self._cache = {k: v for k, v in (servers or {}).items() if isinstance(v, dict)}
+            except (OSError, ValueError):
+                self._cache = {}
+        return self._cache
+
+    def get(self, url: str) -> str | None:
+        model = self._read().get(server_key(url), {}).get("model")
+        return model if isinstance(model, str) and model else None
+
+    def remember(self, url: str, model: str) -> bool:
+        """Store `model` for the server at `url`; False when the file could not be written."""
+        if not model or self.get(url) == model:
+            return True
+        servers = dict(self._read())
+        servers[server_key(url)] = {"model": model, "at": round(time.time())}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            tmp.write_text(json.dumps({"servers": servers}, indent=1), encoding="utf-8")
+            tmp.replace(self.path)  # never a half-written file
+        except OSError:
+            return False
+        self._cache = servers
+        return True
