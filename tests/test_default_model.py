@@ -276,3 +276,20 @@ def test_ask_starts_on_the_model_last_used_with_this_server(
     code, _, _ = run(capsys, "ask", "--host", fake_ollama.url, "again")
     assert code == 0
     assert chat_models_sent(fake_ollama) == ["qwen3:1.7b", "qwen3:1.7b"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("bench", "--runs", "1", "--no-export"), ("where", "France", "--json")],
+    ids=["bench", "where"],
+)
+def test_other_commands_pick_by_the_same_rule(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOllama(models=embedding_listed_first()).start() as server:
+        code, _, err = run(capsys, *argv, "--host", server.url)
+        assert code == 0, err
+        sent = chat_models_sent(server) + [
+            r.json["model"] for r in server.requests_to("/v1/chat/completions") if r.json
+        ]
+        assert sent and set(sent) == {"llama3.2:1b"}

@@ -81,17 +81,9 @@ async def pick_model(backend: Backend, wanted: str | None, last_used: str | None
     the model last used with this server, else the first that runs here and can chat."""
     if wanted:
         return wanted
-    from pislm_tui.models.choice import choose_chat_model
-    from pislm_tui.models.details import ModelDetailsCache
+    from pislm_tui.models.choice import default_chat_model
 
-    chosen = await choose_chat_model(
-        await backend.list_models(),
-        preferred=[last_used],
-        capabilities=ModelDetailsCache(backend).capabilities,
-    )
-    if chosen:
-        return chosen
-    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    return await default_chat_model(backend, preferred=[last_used])
 
 
 async def check_vision(backend: Backend, model: str) -> None:

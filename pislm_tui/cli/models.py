@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from pislm_tui.backend.errors import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_SERVER, UsageError
 from pislm_tui.cli.common import print_error, print_json
 from pislm_tui.models.listing import (
-    chat_model_names,
     human_ago,
     human_bytes,
     loaded_json,
@@ -272,7 +271,9 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     prompt = args.prompt if args.prompt is not None else settings.bench_prompt
     installed: list[str] = []
     if not args.models and not ctx.settings.model:
-        installed = chat_model_names(await ctx.backend.list_models())
+        from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+        installed = [await default_chat_model(ctx.backend)]
     models = _bench_models(args, ctx, installed)
     unload = settings.bench_unload and not args.keep_loaded
     runner = BenchRunner(ctx.backend, models, prompt, runs, unload=unload)

@@ -15,10 +15,14 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.errors import PislmError, UsageError
 from pislm_tui.backend.types import ModelInfo
 from pislm_tui.models.listing import can_chat, find_model, runs_here
+
+if TYPE_CHECKING:
+    from pislm_tui.backend.base import Backend
 
 # What the server says a model can do; None when it does not say (an OpenAI-compatible server).
 CapabilityLookup = Callable[[str], Awaitable[frozenset[str] | None]]
@@ -49,6 +53,21 @@ async def choose_chat_model(
         if can_chat(model, said):
             return model.name
     return None
+
+
+async def default_chat_model(backend: Backend, *, preferred: Iterable[str | None] = ()) -> str:
+    """`choose_chat_model` over what `backend` lists, asking its /api/show; `UsageError` when
+    nothing installed can chat. For the CLI commands and core functions that need a model."""
+    from pislm_tui.models.details import ModelDetailsCache
+
+    chosen = await choose_chat_model(
+        await backend.list_models(),
+        preferred=preferred,
+        capabilities=ModelDetailsCache(backend).capabilities,
+    )
+    if chosen is None:
+        raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    return chosen
 
 
 def server_key(url: str) -> str:
