@@ -28,9 +28,9 @@ from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.display import TerminalShadow
-from pislm_tui.models.choice import LastUsedModels, choose_chat_model
+from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
-from pislm_tui.models.listing import chat_model_names, find_model
+from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.theming import (
@@ -220,14 +220,12 @@ class PislmApp(App[int]):
         return [m.name for m in self.models]
 
     def chat_models(self) -> list[str]:
-        """Installed models that can chat (embedding-only models left out): what /api/show
-        said where it has been asked, the listing's family and name otherwise."""
+        """Installed models that can chat (by /api/show where asked, else by family/name)."""
         return chat_model_names(self.models, self.model_details.known_capabilities())
 
     def follow_chat_model(self, model: str | None, *, resumed: bool = False) -> None:
-        """A saved chat was opened: go on with its model if this server has it (checked once
-        the server has listed its models), else with the default, saying so. A model named
-        on the command line (or in the config) wins over the chat resumed at start."""
+        """A saved chat was opened: go on with its model if this server has it, else with the
+        default, saying so. --model (or the config's) wins over the chat resumed at start."""
         if not model or (resumed and self.settings.model):
             return
         self._chat_model_wish = model
@@ -236,44 +234,22 @@ class PislmApp(App[int]):
 
     @work(exclusive=True, group="model-choice")
     async def _settle_model(self) -> None:
-        """Make the chat model one this server has: a reopened chat's model when it is
-        installed; the --model one always (sending then says how to pull it); otherwise the
-        default (`models.choice`: the last one used with this server, else the first that
-        runs here and can chat)."""
+        """Make the chat model one this server has (`models.choice.settle_chat_model`)."""
         wish = self._chat_model_wish
-        current = self.current_model
-        chosen = None
-        if wish is not None:
-            found = find_model(self.models, wish)
-            chosen = found.name if found is not None else None
-        if chosen is None and current:
-            found = find_model(self.models, current)
-            if found is not None:
-                chosen = found.name  # (`phi3.5` becomes the listed `phi3.5:latest`)
-            elif current == self.settings.model:
-                chosen = current
-        if chosen is None:
-            chosen = await choose_chat_model(
-                self.models,
-                preferred=[self.last_models.get(self.backend.url)],
-                capabilities=self.model_details.capabilities,
-            )
+        settled = await settle_chat_model(
+            self.models,
+            current=self.current_model,
+            pinned=self.settings.model,
+            wish=wish,
+            preferred=[self.last_models.get(self.backend.url)],
+            capabilities=self.model_details.capabilities,
+        )
         if self._chat_model_wish == wish:
             self._chat_model_wish = None
-        lost = wish if wish is not None and find_model(self.models, wish) is None else None
-        if lost is None and current and current != chosen and current != self.settings.model:
-            lost = current if find_model(self.models, current) is None else None
-        if chosen != current:
-            self.current_model = chosen
-        if lost:
-            then = f"it goes on with {chosen}" if chosen else "no installed model can chat"
-            self.notify(
-                f"{lost} is not on this server; {then}.",
-                title="Model",
-                severity="warning",
-                timeout=8,
-                markup=False,
-            )
+        if settled.model != self.current_model:
+            self.current_model = settled.model
+        if settled.note:
+            self.notify(settled.note, title="Model", severity="warning", timeout=8, markup=False)
 
     def set_model(self, model: str) -> None:
         self.current_model = model

@@ -138,6 +138,31 @@ async def test_an_openai_compatible_server_falls_back_to_the_name_guess(
         await backend.aclose()
 
 
+async def test_settling_the_model_when_the_server_lists_its_models() -> None:
+    from pislm_tui.models.choice import settle_chat_model
+
+    models = [ModelInfo("all-minilm:latest", family="bert"), ModelInfo("phi3.5:latest")]
+    models += [ModelInfo("qwen3:1.7b")]
+    settled = await settle_chat_model(models, current=None, wish="gemma3-270m")
+    assert (settled.model, settled.lost) == ("phi3.5:latest", "gemma3-270m")
+    assert settled.note == "gemma3-270m is not on this server; it goes on with phi3.5:latest."
+    settled = await settle_chat_model(models, current="phi3.5", wish="qwen3:1.7b")
+    assert (settled.model, settled.note) == ("qwen3:1.7b", None)
+    settled = await settle_chat_model(models, current="phi3.5", wish=None)
+    assert (settled.model, settled.note) == ("phi3.5:latest", None)  # as the server names it
+    # named by the user: kept even when missing (sending says how to pull it)
+    settled = await settle_chat_model(models, current="nope:1b", pinned="nope:1b", wish="x")
+    assert (settled.model, settled.lost) == ("nope:1b", "x")
+    # gone (deleted, or another server): the default, said
+    settled = await settle_chat_model(models, current="gone:1b", preferred=["qwen3:1.7b"])
+    assert (settled.model, settled.lost) == ("qwen3:1.7b", "gone:1b")
+    settled = await settle_chat_model(models[:1], current=None, wish="x")
+    assert (
+        settled.model is None
+        and settled.note == "x is not on this server; no installed model can chat."
+    )
+
+
 def test_the_last_model_is_kept_per_server(tmp_path: Any) -> None:
     from pislm_tui.models.choice import LastUsedModels
 

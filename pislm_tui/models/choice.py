@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,53 @@ async def choose_chat_model(
         if can_chat(model, said):
             return model.name
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """The chat model to use now, and the one wanted that this server does not have."""
+
+    model: str | None
+    lost: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """One line for the user when a wanted model was not there."""
+        if not self.lost:
+            return None
+        then = f"it goes on with {self.model}" if self.model else "no installed model can chat"
+        return f"{self.lost} is not on this server; {then}."
+
+
+async def settle_chat_model(
+    models: Sequence[ModelInfo],
+    *,
+    current: str | None,
+    pinned: str | None = None,
+    wish: str | None = None,
+    preferred: Iterable[str | None] = (),
+    capabilities: CapabilityLookup | None = None,
+) -> Settled:
+    """The model a chat goes on with once the server has listed `models`: `wish` (a reopened
+    chat's model) if installed; else `current` if installed (as listed: `phi3.5` becomes
+    `phi3.5:latest`), or kept as it is when it is `pinned` (named by the user: --model or the
+    config; sending then says how to pull it); else the default (`choose_chat_model`). `lost`
+    names the wish, or a current model that went away, when this server lacks it."""
+    lost = None
+    if wish:
+        found = find_model(models, wish)
+        if found is not None:
+            return Settled(found.name)
+        lost = wish
+    if current:
+        found = find_model(models, current)
+        if found is not None:
+            return Settled(found.name, lost)
+        if current == pinned:
+            return Settled(current, lost)
+        lost = lost or current
+    chosen = await choose_chat_model(models, preferred=preferred, capabilities=capabilities)
+    return Settled(chosen, lost)
 
 
 async def default_chat_model(backend: Backend, *, preferred: Iterable[str | None] = ()) -> str:
