@@ -28,6 +28,8 @@ from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.display import TerminalShadow
+from pislm_tui.models.choice import LastUsedModels, settle_chat_model
+from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
@@ -115,6 +117,9 @@ class PislmApp(App[int]):
         self.paths = loaded.paths
         self.ssh = ssh
         self.backend = backend or make_backend(self.settings)
+        self.model_details = ModelDetailsCache(self.backend)  # /api/show, once per model
+        self.last_models = LastUsedModels(self.paths.last_models)
+        self._chat_model_wish: str | None = None  # a reopened chat's model, checked when listed
         self._watch_connection = watch_connection
         self._startup_warnings = list(loaded.warnings)
         super().__init__(driver_class=hangup.SafeLinuxDriver)
@@ -204,10 +209,7 @@ class PislmApp(App[int]):
         self.connection = state
         if state.connected:
             self.models = state.models
-            if self.current_model is None or self.current_model not in self.model_names():
-                default = self._default_model()
-                if self.current_model is None:
-                    self.current_model = default
+            self._settle_model()
 
     def check_connection(self) -> None:
         """Ask for a re-check now (after a failed request, a pull or a delete)."""
@@ -218,16 +220,46 @@ class PislmApp(App[int]):
         return [m.name for m in self.models]
 
     def chat_models(self) -> list[str]:
-        """Installed models that can chat (embedding-only models left out)."""
-        return chat_model_names(self.models)
+        """Installed models that can chat (by /api/show where asked, else by family/name)."""
+        return chat_model_names(self.models, self.model_details.known_capabilities())
 
-    def _default_model(self) -> str | None:
-        names = self.chat_models()
-        return names[0] if names else None
+    def follow_chat_model(self, model: str | None, *, resumed: bool = False) -> None:
+        """A saved chat was opened: go on with its model if this server has it, else with the
+        default, saying so. --model (or the config's) wins over the chat resumed at start."""
+        if not model or (resumed and self.settings.model):
+            return
+        self._chat_model_wish = model
+        if self.connection.connected:
+            self._settle_model()
+
+    @work(exclusive=True, group="model-choice")
+    async def _settle_model(self) -> None:
+        """Make the chat model one this server has (`models.choice.settle_chat_model`)."""
+        wish = self._chat_model_wish
+        settled = await settle_chat_model(
+            self.models,
+            current=self.current_model,
+            pinned=self.settings.model,
+            wish=wish,
+            preferred=[self.last_models.get(self.backend.url)],
+            capabilities=self.model_details.capabilities,
+        )
+        if self._chat_model_wish == wish:
+            self._chat_model_wish = None
+        if settled.model != self.current_model:
+            self.current_model = settled.model
+        if settled.note:
+            self.notify(settled.note, title="Model", severity="warning", timeout=8, markup=False)
 
     def set_model(self, model: str) -> None:
         self.current_model = model
+        self.remember_model(model)
         self.notify(f"Chatting with {model}", timeout=3)
+
+    def remember_model(self, model: str | None) -> None:
+        """The model the user picked or chatted with: the default next time with this server."""
+        if model:
+            self.last_models.remember(self.backend.url, model)
 
     # -- tabs, help, themes --------------------------------------------------------------------
 

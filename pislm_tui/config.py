@@ -170,6 +170,11 @@ class Paths:
     def bench_dir(self) -> Path:
         return self.data_dir / "bench"
 
+    @property
+    def last_models(self) -> Path:
+        """The model last used with each server (models.choice.LastUsedModels)."""
+        return self.data_dir / "last-models.json"
+
 
 @dataclass
 class LoadedSettings:

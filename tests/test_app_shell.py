@@ -31,8 +31,9 @@ async def test_status_line_shows_connection_version_and_models(
         assert "connected" in text and "Ollama 0.33.0" in text
         assert f"{len(fake_ollama.models)} models" in text
         assert fake_ollama.url.removeprefix("http://") in text
-        assert app.current_model == "llama3.2:1b"  # the first chat model: embedders are skipped
         assert elapsed < 5
+        # the first chat model (embedders are skipped), once the server has said it can chat
+        await wait_for(lambda: app.current_model == "llama3.2:1b", pilot=pilot, timeout=5)
 
 
 async def test_unreachable_then_server_comes_up(isolated_home) -> None:

@@ -76,15 +76,14 @@ def read_prompt(words: list[str], stdin: TextIO) -> str:
     return text
 
 
-async def pick_model(backend: Backend, wanted: str | None) -> str:
+async def pick_model(backend: Backend, wanted: str | None, last_used: str | None = None) -> str:
+    """`wanted` (--model or the config) as given; else the app's default (`models.choice`):
+    the model last used with this server, else the first that runs here and can chat."""
     if wanted:
         return wanted
-    from pislm_tui.models.listing import chat_model_names  # the app's rule, shared
+    from pislm_tui.models.choice import default_chat_model
 
-    names = chat_model_names(await backend.list_models())
-    if names:
-        return names[0]
-    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    return await default_chat_model(backend, preferred=[last_used])
 
 
 async def check_vision(backend: Backend, model: str) -> None:
@@ -148,8 +147,11 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
     prompt = read_prompt(args.prompt, sys.stdin)
     options = {**chat.options.to_request(), **parse_options(args.option)}
     images = [load_image(path) for path in args.image]
+    from pislm_tui.models.choice import LastUsedModels
+
     backend = ctx.backend
-    model = await pick_model(backend, ctx.settings.model)
+    last_models = LastUsedModels(ctx.paths.last_models)
+    model = await pick_model(backend, ctx.settings.model, last_models.get(backend.url))
     if images:
         await check_vision(backend, model)
     settings = SessionSettings(
@@ -168,6 +170,8 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
         await stream_reply(backend, conversation.request(), reply, on_chunk=printer)
     finally:
         printer.close()
+    if reply.message.status == "complete":
+        last_models.remember(backend.url, model)  # the default next time, here and in the app
     return _finish(args, reply)
 
 

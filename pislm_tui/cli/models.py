@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from pislm_tui.backend.errors import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_SERVER, UsageError
 from pislm_tui.cli.common import print_error, print_json
 from pislm_tui.models.listing import (
-    chat_model_names,
     human_ago,
     human_bytes,
     loaded_json,
     model_json,
+    short_digest,
     time_left,
 )
 
@@ -96,7 +96,7 @@ async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
     rows = [
         (
             m.name,
-            (m.digest or "")[:12],
+            short_digest(m.digest),
             human_bytes(m.size),
             m.family or "—",
             m.parameter_size or "—",
@@ -136,18 +136,44 @@ async def cmd_ps(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def cmd_rm(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.backend.errors import PislmError
+    from pislm_tui.backend.errors import ModelNotFound, PislmError
 
     failed: PislmError | None = None
     for name in args.names:
         try:
             await ctx.backend.delete(name)
+        except ModelNotFound as exc:
+            # Not "pull it": the user wants it gone, and it is not there.
+            print_error(f"model '{name}' is not installed{await _near_names(ctx, name)}")
+            failed = failed or exc
+            continue
         except PislmError as exc:
             print_error(str(exc))
             failed = failed or exc
             continue
         print(f"deleted '{name}'")
     return failed.exit_code if failed else EXIT_OK
+
+
+async def _near_names(ctx: CliContext, name: str) -> str:
+    """` — did you mean a or b?` from the installed models (`pislm models` lists them all)."""
+    import difflib
+
+    from pislm_tui.backend.errors import PislmError
+
+    try:
+        installed = [m.name for m in await ctx.backend.list_models()]
+    except PislmError:
+        return ""
+    if not installed:
+        return " — no model is installed"
+    bases = {n.split(":", 1)[0]: n for n in installed}  # `llama` is near `llama3.2:1b` too
+    near = difflib.get_close_matches(name, installed, n=3, cutoff=0.6)
+    near += [bases[b] for b in difflib.get_close_matches(name, list(bases), n=3, cutoff=0.6)]
+    near = list(dict.fromkeys(near))[:3]
+    if not near:
+        return " — `pislm models` lists the installed ones"
+    return f" — did you mean {' or '.join(near)}?"
 
 
 # -- pull -------------------------------------------------------------------------------------
@@ -245,7 +271,9 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     prompt = args.prompt if args.prompt is not None else settings.bench_prompt
     installed: list[str] = []
     if not args.models and not ctx.settings.model:
-        installed = chat_model_names(await ctx.backend.list_models())
+        from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+        installed = [await default_chat_model(ctx.backend)]
     models = _bench_models(args, ctx, installed)
     unload = settings.bench_unload and not args.keep_loaded
     runner = BenchRunner(ctx.backend, models, prompt, runs, unload=unload)

@@ -25,8 +25,6 @@ built with (rag.embed_model, default nomic-embed-text); questions use that model
 The store is $XDG_DATA_HOME/pislm/chroma, or a Chroma server at rag.chroma_url.
 Exit codes: 2 bad input, 3 server unreachable, 4 model not installed, 5 server error."""
 
-_EMBEDDING_FAMILIES = ("bert", "nomic-bert")
-
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -259,10 +257,9 @@ async def pick_chat_model(backend: Backend, settings: Settings, explicit: str | 
     chosen = explicit or settings.rag.model or settings.model
     if chosen:
         return chosen
-    for m in await backend.list_models():
-        if m.family not in _EMBEDDING_FAMILIES and "embed" not in m.name.lower():
-            return m.name
-    raise UsageError("no chat model is installed", "pull one, e.g. `pislm pull llama3.2:1b`")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return await default_chat_model(backend)
 
 
 async def run_ask(args: argparse.Namespace, ctx: CliContext) -> int:

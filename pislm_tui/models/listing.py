@@ -5,14 +5,16 @@ Plain functions with an explicit `now`, so callers (and snapshots) control the c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
 
-# Families of embedding-only models (they cannot chat, so they are left out of the bench).
+# Families and name parts of embedding-only models (they cannot chat). Only a fallback: what
+# the server says (`capabilities` from /api/show or /api/tags) wins wherever it is known.
 EMBEDDING_FAMILIES = ("bert", "nomic-bert")
+EMBEDDING_NAME_PARTS = ("embed", "minilm", "bge-", "paraphrase-multilingual")
 # Capabilities in the order they are shown.
 CAPABILITY_ORDER = ("completion", "vision", "tools", "embedding", "thinking", "insert")
 
@@ -118,12 +120,43 @@ def long_date(when: datetime | None) -> str:
 
 
 def is_embedding_model(model: ModelInfo) -> bool:
-    """Embedding-only models, judged from the listing (no `show` needed)."""
-    return model.family in EMBEDDING_FAMILIES or "embed" in model.name.lower()
+    """Embedding-only models, guessed from the listing's family and name (no `show` needed)."""
+    name = model.name.lower()
+    return model.family in EMBEDDING_FAMILIES or any(p in name for p in EMBEDDING_NAME_PARTS)
 
 
-def chat_model_names(models: Iterable[ModelInfo]) -> list[str]:
-    return [m.name for m in models if not is_embedding_model(m)]
+def can_chat(model: ModelInfo, capabilities: frozenset[str] | None = None) -> bool:
+    """Whether `model` can chat: the server's word (`capabilities` from /api/show, else those
+    of the listing) when it gave one, the family/name guess otherwise."""
+    said = capabilities or model.capabilities
+    if said:
+        return "completion" in said
+    return not is_embedding_model(model)
+
+
+def runs_here(model: ModelInfo) -> bool:
+    """False for entries the server lists but does not run itself: cloud entries (forwarded to
+    another host) and entries of size 0 (nothing downloaded). Size None (an OpenAI-compatible
+    listing) says nothing either way."""
+    return not model.remote and model.size != 0
+
+
+def chat_model_names(
+    models: Iterable[ModelInfo], capabilities: Mapping[str, frozenset[str]] | None = None
+) -> list[str]:
+    """The models a chat can use, in the server's order (`capabilities`: what /api/show said,
+    by name, where known)."""
+    said = capabilities or {}
+    return [m.name for m in models if can_chat(m, said.get(m.name))]
+
+
+def short_digest(digest: str | None) -> str:
+    """`ollama list`'s ID: the digest's first 12 hex digits; `—` when the server gives none
+    (an empty or all-zero digest, as servers without real blobs send)."""
+    text = (digest or "").removeprefix("sha256:")
+    if not text.strip("0"):
+        return "—"
+    return text[:12]
 
 
 def ordered_capabilities(details: ModelDetails) -> list[str]:
@@ -147,8 +180,14 @@ def normalize_name(name: str) -> str:
 
 
 def is_loaded(name: str, loaded: Iterable[LoadedModel]) -> bool:
+    return find_loaded(name, loaded) is not None
+
+
+def find_loaded(name: str, loaded: Iterable[LoadedModel]) -> LoadedModel | None:
+    """`name` among the loaded models (`ollama ps`), by Ollama's naming rules: the server
+    reports `llama3.2:latest` for a chat sent to `llama3.2`."""
     wanted = normalize_name(name).lower()
-    return any(normalize_name(m.name).lower() == wanted for m in loaded)
+    return next((m for m in loaded if normalize_name(m.name).lower() == wanted), None)
 
 
 # -- JSON shapes for the CLI --------------------------------------------------------------------

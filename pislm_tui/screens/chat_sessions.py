@@ -78,14 +78,37 @@ class SessionsScreen(ModalScreen[SessionsResult]):
             empty = Static("No saved chats yet.", classes="empty")
             empty.display = False
             yield empty
-            yield Static(
-                "Enter open · R rename · D delete · E export · / search · Esc close",
-                classes="hint",
-            )
+            yield Static(classes="hint", id="keys-hint", markup=False)
+
+    # The hint's keys, read from the bindings (a `[keys]` remap included), written the way the
+    # footer writes them: `r rename`, not `R` (which reads as Shift+R).
+    _HINT_KEYS = (
+        ("chat.sessions_rename", "rename"),
+        ("chat.sessions_delete", "delete"),
+        ("chat.sessions_export", "export"),
+        ("chat.sessions_search", "search"),
+        ("chat.sessions_close", "close"),
+    )
 
     def on_mount(self) -> None:
         self._reload(keep=str(self.current) if self.current is not None else None)
         self.query_one(OptionList).focus()
+        self.query_one("#keys-hint", Static).update(self._keys_hint())
+
+    def _keys_hint(self) -> str:
+        remapped = getattr(getattr(self.app, "settings", None), "keys", None) or {}
+        keys: dict[str, str] = {}
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                key = remapped.get(binding.id, binding.key).split(",")[0].strip()
+                shown = self.app.get_key_display(Binding(key, binding.action))
+                keys[binding.id] = shown if len(shown) == 1 else shown.capitalize()
+        parts = ["Enter open"] + [
+            f"{keys[binding_id]} {what}"
+            for binding_id, what in self._HINT_KEYS
+            if binding_id in keys
+        ]
+        return " · ".join(parts)
 
     def _reload(self, keep: str | None = None) -> None:
         query = self.query_one("#search", Input).value

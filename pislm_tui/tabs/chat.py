@@ -27,9 +27,10 @@ from textual.widget import Widget
 from textual.widgets import Select, Static
 from textual.worker import Worker
 
-from pislm_tui.backend.errors import PislmError, Unsupported
+from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import ModelDetails
 from pislm_tui.chat.blocks import code_blocks
+from pislm_tui.chat.context import context_window, gauge_text, gauge_tooltip
 from pislm_tui.chat.conversation import (
     ChatMessage,
     Conversation,
@@ -41,6 +42,7 @@ from pislm_tui.chat.export import export_markdown
 from pislm_tui.chat.images import ImageAttachment
 from pislm_tui.chat.store import SessionStore
 from pislm_tui.chat.turn import LiveReply, stream_reply
+from pislm_tui.models.listing import find_loaded, find_model, normalize_name
 from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.image_chips import ImageChips
 from pislm_tui.widgets.prompt_input import PromptInput
@@ -102,7 +104,6 @@ class ChatTab(Widget):
         self._started = False
         self._shown = False
         self._sending = False
-        self._caps: dict[str, ModelDetails | None] = {}  # None: the server does not say
         self._runtime_ctx: dict[str, int] = {}  # context size the server runs a model with
         self._live: LiveReply | None = None
         self._reply_view: AssistantMessage | None = None
@@ -116,6 +117,12 @@ class ChatTab(Widget):
     @property
     def pislm(self) -> PislmApp:
         return self.app  # type: ignore[return-value]
+
+    @property
+    def _caps(self) -> dict[str, ModelDetails | None]:
+        """What /api/show said of each model asked so far (None: the server does not say),
+        shared with the rest of the app."""
+        return self.pislm.model_details.known
 
     # -- layout and start-up -----------------------------------------------------------------------
 
@@ -166,7 +173,7 @@ class ChatTab(Widget):
                 latest = None
             if latest is not None:
                 conversation = self._load(latest)
-        await self._show_conversation(conversation or self._new_conversation())
+        await self._show_conversation(conversation or self._new_conversation(), resumed=True)
         self.watch(app, "models", self._models_changed)
         self.watch(app, "current_model", self._model_changed)
         if self.pislm.active_tab == "chat":  # focusing into a hidden tab would switch to it
@@ -204,7 +211,10 @@ class ChatTab(Widget):
             self.pislm.show_error(exc)
             return None
 
-    async def _show_conversation(self, conversation: Conversation) -> None:
+    async def _show_conversation(
+        self, conversation: Conversation, *, resumed: bool = False
+    ) -> None:
+        """Show `conversation`; `resumed`: the last chat, reopened at start."""
         self.conversation = conversation
         log = self.query_one(ChatLog)
         widgets: list[Widget] = []
@@ -218,10 +228,14 @@ class ChatTab(Widget):
             await log.messages.remove_children()
             await log.messages.mount_all(widgets or [_empty_hint()])
         log.call_after_refresh(log.scroll_end, animate=False)
+        app = self.pislm
         model = conversation.settings.model
-        installed = not self.pislm.models or model in self.pislm.model_names()
-        if model and model != self.pislm.current_model and installed:
-            self.pislm.current_model = model
+        if conversation.id is not None and model != app.current_model:  # a saved chat
+            # Its model, if this server has it (the app checks once the models are listed).
+            app.follow_chat_model(model, resumed=resumed)
+            if resumed and app.settings.model:  # --model wins: the chat goes on with it
+                conversation.settings.model = app.current_model
+                self._save_settings()
         self._show_title()
         self._show_context()
         self.refresh_bindings()
@@ -268,10 +282,15 @@ class ChatTab(Widget):
         self._show_context()
         if model and model not in self._caps:
             self._fetch_capabilities()
+        if model:
+            self._fetch_runtime_context(model)  # it may be loaded already
 
     def _model_label(self, name: str) -> str:
         details = self._caps.get(name)
         marks = []
+        info = find_model(self.pislm.models, name)
+        if info is not None and info.remote:
+            marks.append("cloud")
         if details is not None:
             if details.supports_vision:
                 marks.append("vision")
@@ -313,9 +332,7 @@ class ChatTab(Widget):
     async def _details(self, model: str) -> ModelDetails | None:
         if model not in self._caps:
             try:
-                self._caps[model] = await self.pislm.backend.show(model)
-            except Unsupported:
-                self._caps[model] = None
+                await self.pislm.model_details.get(model)
             except PislmError:
                 return None
             self._show_context()
@@ -328,16 +345,20 @@ class ChatTab(Widget):
 
     @work(exclusive=True, group="chat-ctx")
     async def _fetch_runtime_context(self, model: str) -> None:
-        """The context size the server actually runs the model with (`ollama ps`): often much
-        smaller than what the model was trained for (Ollama's default is a few thousand)."""
+        """The context size the server actually runs the model with (`ollama ps`, for a loaded
+        model): often much smaller than what the model was trained for. Asked when the model
+        changes and after each reply (a new num_ctx reloads the model with another size)."""
+        app = self.pislm
+        if app.backend.kind != "ollama" or not app.connection.connected:
+            return  # (an OpenAI-compatible server has no `ps`)
         try:
-            loaded = await self.pislm.backend.loaded()
+            loaded = await app.backend.loaded()
         except PislmError:
             return
-        for entry in loaded:
-            if entry.name == model and entry.context_length:
-                self._runtime_ctx[model] = entry.context_length
-                self._show_context()
+        entry = find_loaded(model, loaded)
+        if entry is not None and entry.context_length:
+            self._runtime_ctx[normalize_name(model).lower()] = entry.context_length
+            self._show_context()
 
     def _show_context(self) -> None:
         try:
@@ -347,17 +368,16 @@ class ChatTab(Widget):
         conversation = self.conversation
         used = conversation.context_used() if conversation else None
         model = self.pislm.current_model
-        size = conversation.settings.options.get("num_ctx") if conversation else None
-        if size is None and model:
-            size = self._runtime_ctx.get(model)
-        if size is None and model and self._caps.get(model) is not None:
-            size = self._caps[model].context_length  # type: ignore[union-attr]
-        if used and size:
-            label.update(f"ctx {used:,}/{size:,} ({100 * used / size:.0f}%)")
-        elif used:
-            label.update(f"ctx {used:,}")
-        else:
-            label.update("")
+        kind = self.pislm.backend.kind
+        num_ctx = conversation.settings.options.get("num_ctx") if conversation else None
+        details = self._caps.get(model) if model else None
+        window = context_window(
+            num_ctx=num_ctx if kind == "ollama" else None,  # an OpenAI API drops num_ctx
+            running=self._runtime_ctx.get(normalize_name(model).lower()) if model else None,
+            trained=details.context_length if details is not None else None,
+        )
+        label.update(gauge_text(used, window))
+        label.tooltip = gauge_tooltip(used, window, model, kind) if used else None
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -566,14 +586,10 @@ class ChatTab(Widget):
             self._show_context()
             self.refresh_bindings()  # Esc (stop) goes from the footer, Ctrl+R comes back
         model = live.message.model
-        options = self.conversation.settings.options if self.conversation else {}
-        if (
-            model
-            and live.message.stats
-            and "num_ctx" not in options
-            and model not in self._runtime_ctx
-        ):
-            self._fetch_runtime_context(model)
+        if model and live.message.stats:
+            self._fetch_runtime_context(model)  # the size it was just run with
+        if model and live.message.status == "complete":
+            self.pislm.remember_model(model)  # it answered: the default next time
 
     async def _fail_reply(self, live: LiveReply, error: PislmError) -> None:
         """Nothing arrived: take the exchange back and give the prompt back."""
@@ -657,10 +673,6 @@ class ChatTab(Widget):
             return not self.streaming and bool(
                 conversation and conversation.last_index("user") is not None
             )
-        if action == "toggle_think":
-            model = self.pislm.current_model
-            details = self._caps.get(model) if model else None
-            return details is None or details.supports_thinking
         return True
 
     def action_stop(self) -> None:
@@ -773,8 +785,14 @@ class ChatTab(Widget):
         if self._busy():
             return
         self._editing = False
+        prompt = self.query_one(PromptInput)
+        # An unsent prompt (one that failed comes back to the box) must not run into the next
+        # one: the new chat starts empty, and the prompt waits in the history.
+        if prompt.stash():
+            await self.query_one(ImageChips).clear()
+            self.pislm.notify("The unsent prompt is in the history: ↑ brings it back.", timeout=5)
         await self._show_conversation(self._new_conversation())
-        self.query_one(PromptInput).focus()
+        prompt.focus()
 
     @work(group="chat-dialog")
     async def action_sessions(self) -> None:
@@ -847,6 +865,15 @@ class ChatTab(Widget):
         if conversation is None or not model:
             return
         details = self._caps.get(model)
+        if details is not None and not details.supports_thinking:
+            self.pislm.notify(
+                f"{model} cannot think (the server lists no thinking capability for it): "
+                "Ctrl+T works with models that do, such as qwen3.",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
         current = conversation.settings.think
         effective = current if current is not None else bool(details and details.supports_thinking)
         conversation.settings.think = not effective

@@ -136,11 +136,9 @@ async def pick_model(backend: Backend, preferred: str | None) -> str:
     """`preferred`, else the first installed model that can chat (embedding models skipped)."""
     if preferred:
         return preferred
-    for info in await backend.list_models():
-        family = (info.family or "").lower()
-        if "embed" not in info.name.lower() and family not in ("bert", "nomic-bert"):
-            return info.name
-    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return await default_chat_model(backend)
 
 
 def _measure(city: CityCoord, origin: Location) -> float:

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.types import ModelDetails, ModelInfo
-from pislm_tui.models.listing import human_bytes, long_date, ordered_capabilities
+from pislm_tui.models.listing import human_bytes, long_date, ordered_capabilities, short_digest
 from pislm_tui.text import clean_output
 
 _LICENSE_LINES = 40  # licenses run to hundreds of lines; the head says which one it is
@@ -64,7 +64,7 @@ def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Con
     modified = details.modified_at or (info.modified_at if info else None)
     lines.append(_field("Modified", long_date(modified)))
     if info and info.digest:
-        lines.append(_field("Digest", info.digest[:12]))
+        lines.append(_field("Digest", short_digest(info.digest)))
     if details.system:
         lines += _section("System prompt", details.system)
     lines += _section("Parameters", details.parameters)

@@ -98,6 +98,18 @@ class PromptInput(TextArea):
             self._history.insert(0, text)
         self._history_pos = -1
 
+    def stash(self) -> str:
+        """Empty the box; what it held goes first in the history (Up brings it back). Returns
+        that text ("" when the box was empty)."""
+        text = self.text
+        if not text.strip():
+            return ""
+        if self._history is None:
+            self._history = list(self._history_source()) if self._history_source else []
+        self.remember(text)
+        self.set_text("")
+        return text
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()

@@ -124,6 +124,13 @@ class FakeModel:
     vram: int = 0
     # Addition to the brief: `details.families`; None -> [family] (+ "clip" for vision models).
     families: list[str] | None = None
+    # A cloud entry (Ollama's `remote_host`/`remote_model` in /api/tags); empty for local models.
+    remote_host: str = ""
+    remote_model: str = ""
+    # Listed but not runnable here: chat/generate answer 500 with this text (see catalogues.py).
+    unavailable: str = ""
+    # List `capabilities` in /api/tags too, as newer servers may (otherwise only /api/show).
+    list_capabilities: bool = False
 
     def __post_init__(self) -> None:
         self.name = normalize_name(self.name)

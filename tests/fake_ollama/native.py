@@ -133,6 +133,8 @@ def _think(req: dict[str, Any]) -> bool | None:
 
 def _check_caps(m: FakeModel, sent: str, verb: str, tools: list[Any], think: bool | None) -> None:
     """Capability errors in the order Ollama's scheduler checks them."""
+    if m.unavailable:
+        raise ApiError(500, m.unavailable)
     if not m.has("completion"):
         raise ApiError(400, f"{json.dumps(sent)} does not support {verb}")
     if tools and not m.has("tools"):
@@ -165,18 +167,20 @@ def version(x: Exchange) -> None:
 def tags(x: Exchange) -> None:
     with x.fake._lock:
         models = sorted(x.fake.models.values(), key=lambda m: m.modified_epoch(), reverse=True)
-        items = [
-            {
-                "name": m.name,
-                "model": m.name,
-                "modified_at": m.modified_at,
-                "size": m.size,
-                "digest": m.digest,
-                "details": m.details(),
-            }
-            for m in models
-        ]
+        items = [_tags_entry(m) for m in models]
     x.send_json(200, {"models": items})
+
+
+def _tags_entry(m: FakeModel) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": m.name, "model": m.name}
+    if m.remote_model:  # omitempty: only cloud entries carry these two
+        entry["remote_model"] = m.remote_model
+    if m.remote_host:
+        entry["remote_host"] = m.remote_host
+    entry.update(modified_at=m.modified_at, size=m.size, digest=m.digest, details=m.details())
+    if m.list_capabilities:
+        entry["capabilities"] = list(m.capabilities)
+    return entry
 
 
 def ps(x: Exchange) -> None:
