@@ -82,7 +82,7 @@ class PislmApp(App[int]):
         # Priority: they must work while a text field has the focus.
         *(
             Binding(
-                f"alt+{n},f{n + 1}",
+                f"f{n + 1},alt+{n}",
                 f"show_tab('{tab}')",
                 title,
                 show=False,
@@ -277,6 +277,13 @@ class PislmApp(App[int]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """F1 and the palette's "Keys": the focused tab's keys first (widgets/keys_help.py)."""
+        from pislm_tui.widgets.keys_help import KeysHelp
+
+        if not self.screen.query("HelpPanel"):
+            self.screen.mount(KeysHelp())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
