@@ -33,6 +33,7 @@ from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
+from pislm_tui.tabs import TabBody
 from pislm_tui.theming import (
     DEFAULT_THEME,
     SIXTEEN_COLOUR_THEME,
@@ -83,7 +84,7 @@ class PislmApp(App[int]):
         # Priority: they must work while a text field has the focus.
         *(
             Binding(
-                f"alt+{n},f{n + 1}",
+                f"f{n + 1},alt+{n}",
                 f"show_tab('{tab}')",
                 title,
                 show=False,
@@ -169,12 +170,20 @@ class PislmApp(App[int]):
         module, name = self._TAB_WIDGETS[tab_id]
         return getattr(importlib.import_module(module), name)(id=f"{tab_id}-tab")
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Every switch of the tab bar (keys, palette, mouse, arrows on the bar) ends here: the
+        tab's widget is built on its first show, then its main control gets the focus, so the
+        tab's keys work at once."""
         pane = event.pane
-        if pane.id and not pane.children:
-            pane.mount(self._tab_widget(pane.id))
-        if pane.id:
-            self.active_tab = pane.id
+        if event.tabbed_content.id != "tabs" or not pane.id:
+            return
+        if pane.id != event.tabbed_content.active:
+            return  # passed over (keys typed faster than handled): another event follows
+        self.active_tab = pane.id
+        if not pane.children:
+            # Awaited: the focus below needs the tab's widgets (keys typed meanwhile wait).
+            await pane.mount(self._tab_widget(pane.id))
+        self.focus_tab()
 
     def on_mount(self) -> None:
         for warning in self._startup_warnings:
@@ -264,10 +273,33 @@ class PislmApp(App[int]):
     # -- tabs, help, themes --------------------------------------------------------------------
 
     def show_tab(self, tab_id: str) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active == tab_id:
+            self.focus_tab()  # no switch, no TabActivated: back to the tab's main control
+            return
         # Hiding a focused widget makes Textual focus a sibling in the same (hidden) pane, and
-        # TabbedContent then switches straight back: drop the focus first.
+        # TabbedContent then switches straight back: drop the focus first (`focus_tab` sets it
+        # once the tab is shown).
         self.screen.set_focus(None)
-        self.query_one("#tabs", TabbedContent).active = tab_id
+        tabs.active = tab_id
+
+    def focus_tab(self) -> None:
+        """Focus the active tab's main control (`TabBody.main_control()`); when that cannot take
+        the focus (disabled, not built yet), the first widget of the tab that can. Never a widget
+        of another tab: a focus in a hidden pane would switch to it."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        if not tabs.active or tabs.active != self.active_tab:
+            return
+        pane = tabs.get_pane(tabs.active)
+        body = next(iter(pane.children), None)
+        if body is None:
+            return
+        target = body.main_control() if isinstance(body, TabBody) else None
+        screen = pane.screen
+        if target is None or not target.focusable or pane not in target.ancestors:
+            target = next((w for w in screen.focus_chain if pane in w.ancestors), None)
+        if target is not None:
+            screen.set_focus(target)
 
     def action_show_tab(self, tab_id: str) -> None:
         self.show_tab(tab_id)
@@ -277,6 +309,13 @@ class PislmApp(App[int]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """F1 and the palette's "Keys": the focused tab's keys first (widgets/keys_help.py)."""
+        from pislm_tui.widgets.keys_help import KeysHelp
+
+        if not self.screen.query("HelpPanel"):
+            self.screen.mount(KeysHelp())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

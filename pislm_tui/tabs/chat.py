@@ -176,8 +176,10 @@ class ChatTab(Widget):
         await self._show_conversation(conversation or self._new_conversation(), resumed=True)
         self.watch(app, "models", self._models_changed)
         self.watch(app, "current_model", self._model_changed)
-        if self.pislm.active_tab == "chat":  # focusing into a hidden tab would switch to it
-            prompt.focus()
+
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown."""
+        return self.query_one(PromptInput)
 
     def on_unmount(self) -> None:
         if self.store is None:

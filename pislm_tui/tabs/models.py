@@ -149,16 +149,16 @@ class ModelsTab(Widget):
             self._timer = self.set_interval(
                 self.papp.settings.models.refresh_interval, self.refresh_loaded
             )
-            self.call_later(self._take_focus)
         elif self._timer is not None:
             self._timer.resume()
         self.refresh_loaded()
 
-    def _take_focus(self) -> None:
-        """Focus the table unless the user has already moved on (a focus in a hidden pane would
-        make the app's TabbedContent switch back to it)."""
-        if self.papp.active_tab == "models":
-            self.screen.set_focus(self.table)
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the table, or the bench's model list
+        when the Bench view is open."""
+        if self.query_one("#models-views", TabbedContent).active == "models-bench":
+            return self.bench_panel.query_one("#bench-models")
+        return self.table
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= WIDE, "-wide")

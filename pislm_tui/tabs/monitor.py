@@ -77,14 +77,11 @@ class MonitorTab(Widget):
         """Full-rate readings only while this tab is the one on screen."""
         shown = tab == "monitor"
         self.app.monitor.set_monitor_visible(shown)  # type: ignore[attr-defined]
-        if shown:
-            self.call_later(self._take_focus)
 
-    def _take_focus(self) -> None:
-        """Focus the tab's body so `s` and `p` work at once, unless the user has already moved on
-        (a focus in a hidden pane would make TabbedContent switch back to it)."""
-        if self.app.active_tab == "monitor":  # type: ignore[attr-defined]
-            self.screen.set_focus(self)
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the tab's body itself (the process
+        list and the panels are drawings), so `s` sorts the processes and `p` pauses at once."""
+        return self
 
     def on_resize(self, event: Resize) -> None:
         self._keys.clear()

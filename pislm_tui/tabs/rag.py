@@ -149,6 +149,12 @@ class RagTab(Widget):
             else:
                 answer.pause()  # a streaming answer is drawn when the tab is back
 
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the collections list, where the
+        tab's letter keys work (`/` asks, `a` adds files, `d` loads the demo); in the question
+        box they would type."""
+        return self.query_one("#rag-collections", OptionList)
+
     def _focus(self, widget: Widget) -> None:
         """Focus `widget` if this tab is on screen (focusing into a hidden pane would switch the
         app back to it); work that ends in a worker may end after the user moved on."""

@@ -76,7 +76,6 @@ class ToolsTab(Widget):
         self.watch(self.app, "models", lambda _: self._fill_models(), init=False)
         self.watch(self.app, "current_model", lambda _: self._fill_models(), init=False)
         self.load_history()
-        self.call_after_refresh(self._focus_input, "tools-where")
 
     def _show_location(self) -> None:
         tools = self.app.settings.tools
@@ -96,8 +95,13 @@ class ToolsTab(Widget):
             models, app.settings.tools.vision_model
         )
 
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the first field of the open pane."""
+        return self.query_one(FIRST_INPUT[self.query_one("#tools-panes", TabbedContent).active])
+
     def _focus_input(self, pane: str) -> None:
-        self.query_one(FIRST_INPUT[pane]).focus()
+        if self.app.active_tab == "tools":  # a focus in a hidden tab would switch to it
+            self.screen.set_focus(self.query_one(FIRST_INPUT[pane]))
 
     # -- history -----------------------------------------------------------------------------
 
