@@ -74,6 +74,10 @@ class ModelsSettings(_Section):
     bench_prompt: str = "What is the capital of France?"
     bench_runs: int = Field(3, ge=1, le=50)
     bench_unload: bool = True  # unload each model before/after its runs: cold loads, no RAM fight
+    # Each bench request stops after this many tokens (sent as num_predict): a model that does
+    # not stop must not hold the bench for ever.
+    bench_max_tokens: int = Field(256, ge=1, le=32768)
+    bench_timeout: float = Field(300.0, gt=0)  # seconds for one bench request, a load included
     refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
 
 

@@ -119,6 +119,8 @@ class ModelsTab(Widget):
                     prompt=settings.bench_prompt,
                     runs=settings.bench_runs,
                     unload=settings.bench_unload,
+                    max_tokens=settings.bench_max_tokens,
+                    run_timeout=settings.bench_timeout,
                     bench_dir=self.papp.paths.bench_dir,
                     clock=lambda: self.clock().astimezone(),
                     id="bench-panel",
@@ -195,6 +197,16 @@ class ModelsTab(Widget):
         self._fill_table(models)
         bench = self.bench_panel
         bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
+        self._offer_chat_capable(models)
+
+    @work(exclusive=True, group="models-bench-offer", exit_on_error=False)
+    async def _offer_chat_capable(self, models: tuple[ModelInfo, ...]) -> None:
+        """The bench offers only models that can chat: the listing's guess first (at once),
+        then what each model's capabilities say (an embedding model the listing missed)."""
+        from pislm_tui.models.bench import chat_capable
+
+        names = await chat_capable(self.papp.backend, models)
+        self.bench_panel.set_models(names, preselect=self.papp.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table
