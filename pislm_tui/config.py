@@ -107,6 +107,9 @@ class ToolsSettings(_Section):
     vision_model: str = "llava-phi3:3.8b"
     mode: Literal["json", "json_schema"] = "json"
     max_retries: int = Field(10, ge=0, le=50)
+    # Seconds for one question (every retry included), and for a photo's description: past it
+    # the user is told what to try instead of watching "Asking…" for ever.
+    timeout: float = Field(300.0, gt=0)
     units: Literal["km", "mi"] = "km"
     location: Location = Location()
     max_rounds: int = Field(5, ge=1, le=20)
