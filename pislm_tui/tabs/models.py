@@ -94,7 +94,7 @@ class ModelsTab(Widget):
         self._details: dict[tuple[str, str | None], ModelDetails] = {}
         self._select_after: str | None = None
         self._timer: Timer | None = None
-        self.loading: str | None = None  # the model a running load is for
+        self.loading_model: str | None = None  # the model a running load is for
         # How long the load has taken, in the busy line (a big model takes minutes on a Pi).
         self.load_wait = WaitClock(self, self._show_load_wait)
 
@@ -325,7 +325,7 @@ class ModelsTab(Widget):
         if action == "cancel_pull":
             return bool(self.pull_panels())
         if action == "cancel_load":
-            return self.loading is not None
+            return self.loading_model is not None
         return True
 
     def _need_selection(self) -> str | None:
@@ -427,7 +427,7 @@ class ModelsTab(Widget):
 
     @work(group="models-load", exclusive=True, exit_on_error=False)
     async def _load(self, name: str) -> None:
-        self.loading = name
+        self.loading_model = name
         self.load_wait.start()
         self._show_load_wait(0)
         self.refresh_bindings()  # "Esc Stop loading"
@@ -453,21 +453,21 @@ class ModelsTab(Widget):
         self.refresh_loaded()
 
     def _show_load_wait(self, seconds: float) -> None:
-        if self.loading is None:
+        if self.loading_model is None:
             return
         took = f" {elapsed_text(seconds)}" if seconds >= 1 else ""
         self._set_busy(
-            f"Loading {self.loading}…{took} (a big model takes a while on a Pi; Esc stops)"
+            f"Loading {self.loading_model}…{took} (a big model takes a while on a Pi; Esc stops)"
         )
 
     def _end_load(self) -> None:
-        self.loading = None
+        self.loading_model = None
         self.load_wait.stop()
         self._set_busy("")
         self.refresh_bindings()
 
     def action_cancel_load(self) -> None:
-        name = self.loading
+        name = self.loading_model
         if name is None:
             return
         self.workers.cancel_group(self, "models-load")
