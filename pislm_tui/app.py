@@ -123,7 +123,7 @@ class PislmApp(App[int]):
         self._chat_model_wish: str | None = None  # a reopened chat's model, checked when listed
         self._watch_connection = watch_connection
         self._startup_warnings = list(loaded.warnings)
-        super().__init__(driver_class=hangup.SafeLinuxDriver)
+        super().__init__(driver_class=hangup.driver_class())  # TEXTUAL_DRIVER wins (textual-serve)
         self.set_reactive(
             PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
         )
@@ -194,8 +194,8 @@ class PislmApp(App[int]):
             # After the first frame: the first probe imports the HTTP client libraries.
             self.call_after_refresh(self._start_watching)
         self.call_after_refresh(self.monitor.start_strip)
-        if not self.is_headless and isinstance(self._driver, hangup.SafeLinuxDriver):
-            hangup.watch(self, self._driver.fileno)  # a closed terminal or SIGHUP ends the app
+        if not self.is_headless:  # a closed terminal (or textual-serve's pipe) or SIGHUP ends it
+            hangup.watch(self, hangup.input_fileno(self._driver))
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(

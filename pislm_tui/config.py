@@ -74,6 +74,10 @@ class ModelsSettings(_Section):
     bench_prompt: str = "What is the capital of France?"
     bench_runs: int = Field(3, ge=1, le=50)
     bench_unload: bool = True  # unload each model before/after its runs: cold loads, no RAM fight
+    # Each bench request stops after this many tokens (sent as num_predict): a model that does
+    # not stop must not hold the bench for ever.
+    bench_max_tokens: int = Field(256, ge=1, le=32768)
+    bench_timeout: float = Field(300.0, gt=0)  # seconds for one bench request, a load included
     refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
 
 
@@ -103,6 +107,9 @@ class ToolsSettings(_Section):
     vision_model: str = "llava-phi3:3.8b"
     mode: Literal["json", "json_schema"] = "json"
     max_retries: int = Field(10, ge=0, le=50)
+    # Seconds for one question (every retry included), and for a photo's description: past it
+    # the user is told what to try instead of watching "Asking…" for ever.
+    timeout: float = Field(300.0, gt=0)
     units: Literal["km", "mi"] = "km"
     location: Location = Location()
     max_rounds: int = Field(5, ge=1, le=20)

@@ -9,6 +9,11 @@ the first EIO, after which the app blocks for good once 30 frames are queued. So
 - SIGHUP and SIGTERM end the app as Ctrl+Q does (unless the user's shell ignores them);
 - a thread sleeps in poll() on the terminal and ends the app when it hangs up;
 - `SafeLinuxDriver` drops writes to a terminal that is gone instead of losing its output thread.
+
+Under textual-serve (TEXTUAL_DRIVER names Textual's web driver) the app talks over pipes, not a
+terminal: the same poll() thread watches the input pipe, so a textual-serve that is killed (its
+end of the pipe closes) ends the app instead of leaving it running with nobody to talk to.
+Without a terminal and without such a driver the app does not start at all (cli/terminal.py).
 """
 
 from __future__ import annotations
@@ -19,11 +24,16 @@ import functools
 import os
 import select
 import signal
+import stat
+import sys
 import threading
 from typing import IO, Any
 
 from textual.app import App
+from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
+
+from pislm_tui.cli.terminal import driver_from_environment
 
 
 class _TerminalFile:
@@ -52,15 +62,45 @@ class SafeLinuxDriver(LinuxDriver):
         self._file = _TerminalFile(self._file)  # type: ignore[assignment]
 
 
-def watch(app: App[Any], fileno: int) -> None:
+def driver_class() -> type[Driver] | None:
+    """The driver for `App(driver_class=...)`: ours for a terminal, ours for textual-serve's web
+    driver; None (Textual imports it) for any other that TEXTUAL_DRIVER names."""
+    name = driver_from_environment()
+    if name is None:
+        return SafeLinuxDriver
+    from pislm_tui import web_driver
+
+    return web_driver.SafeWebDriver if name == web_driver.NAME else None
+
+
+def input_fileno(driver: Driver | None) -> int | None:
+    """The file the app's input comes from, whose hang-up ends the app: the terminal, or the
+    pipe from textual-serve; None for a driver that reads no file (headless, tests)."""
+    if isinstance(driver, LinuxDriver):
+        return driver.fileno
+    if driver is not None and driver.is_web and sys.__stdin__ is not None:
+        return sys.__stdin__.fileno()  # the web driver's own `fileno` is its output
+    return None
+
+
+def _can_hang_up(fileno: int) -> bool:
+    """A terminal, a pipe or a socket: poll() reports when the other end goes away."""
+    try:
+        mode = os.fstat(fileno).st_mode
+    except OSError:
+        return False
+    return os.isatty(fileno) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def watch(app: App[Any], fileno: int | None) -> None:
     """From the app's mount, on its event loop: end it on SIGHUP/SIGTERM and on a hang-up of
-    the terminal `fileno` (exit code 128 + the signal, as a shell reports it)."""
+    its input `fileno` (exit code 128 + the signal, as a shell reports it)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGHUP, signal.SIGTERM):
         if signal.getsignal(sig) is signal.SIG_DFL:  # nohup and friends are obeyed
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 loop.add_signal_handler(sig, functools.partial(app.exit, return_code=128 + sig))
-    if not os.isatty(fileno):
+    if fileno is None or not _can_hang_up(fileno):
         return
 
     def wait() -> None:

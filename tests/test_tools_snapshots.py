@@ -129,3 +129,21 @@ def test_location_dialog(snap_compare, snapshot_ollama: FakeOllama, size) -> Non
         await steady(app, pilot)
 
     assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_where_waiting_on_a_retry(snap_compare, snapshot_ollama: FakeOllama, size) -> None:
+    """The waiting card: what is asked, for how long, which retry and why (a clock that jumps
+    12 s once the question starts)."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await prepare(app, pilot, "f7")
+        pane = app.query_one(WherePane)
+        pane.wait.clock = lambda: 1000.0 + (12.0 if pane.wait.started is not None else 0.0)
+        snapshot_ollama.script(Reply(text="not json"), Reply(text="{}", first_byte_delay=60))
+        await submit(app, pilot, "#where-country", "Japan")
+        await wait_for(lambda: "12 s" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
+        await steady(app, pilot)
+
+    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)

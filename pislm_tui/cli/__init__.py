@@ -107,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(args, "handler", None)
     if handler is None:
+        refused = _refuse_without_terminal()
+        if refused is not None:
+            return refused
         from pislm_tui.cli.app import run_app
 
         return run_app(loaded)
@@ -128,6 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def _refuse_without_terminal() -> int | None:
+    """The app (not the subcommands) needs a terminal: one line and exit 2 without one."""
+    from pislm_tui.cli.terminal import terminal_problem
+
+    problem = terminal_problem()
+    if problem is None:
+        return None
+    print_error(problem)
+    return EXIT_USAGE
 
 
 async def _run_async(handler: Any, args: argparse.Namespace, ctx: CliContext) -> int:

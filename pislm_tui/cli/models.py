@@ -10,7 +10,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pislm_tui.backend.errors import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_SERVER, UsageError
+from pislm_tui.backend.errors import (
+    EXIT_MODEL_NOT_FOUND,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    UsageError,
+)
 from pislm_tui.cli.common import print_error, print_json
 from pislm_tui.models.listing import (
     human_ago,
@@ -23,7 +29,8 @@ from pislm_tui.models.listing import (
 
 if TYPE_CHECKING:
     from pislm_tui.cli.common import CliContext
-    from pislm_tui.models.bench import BenchProgress, BenchResult
+    from pislm_tui.models.bench import BenchProgress
+    from pislm_tui.models.bench_results import BenchResult
     from pislm_tui.models.pull import PullTracker
 
 
@@ -56,6 +63,19 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         "--keep-loaded",
         action="store_true",
         help="do not unload each model before and after its runs (config: models.bench_unload)",
+    )
+    p.add_argument(
+        "--max-tokens",
+        metavar="N",
+        type=int,
+        help="stop each reply after N tokens (default 256; config: models.bench_max_tokens)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="S",
+        type=float,
+        help="give up on a model whose request takes longer than S seconds, its load included "
+        "(default 300; config: models.bench_timeout)",
     )
     p.add_argument("--no-export", action="store_true", help="do not write the CSV/JSON files")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -253,32 +273,42 @@ async def _pull_with_bars(ctx: CliContext, name: str) -> None:
 # -- bench ------------------------------------------------------------------------------------
 
 
-def _bench_models(args: argparse.Namespace, ctx: CliContext, installed: list[str]) -> list[str]:
+async def _bench_models(args: argparse.Namespace, ctx: CliContext) -> list[str]:
+    """--models, else the configured chat model, else the app's default chat model (never an
+    embedding model: the bench measures chat replies)."""
     if args.models:
         return [m.strip() for m in args.models.split(",") if m.strip()]
     if ctx.settings.model:
         return [ctx.settings.model]
-    if installed:
-        return installed[:1]
-    raise UsageError("no model to bench", "pull one first, or pass --models A,B")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return [await default_chat_model(ctx.backend)]
+
+
+def _positive(value: float | None, flag: str) -> None:
+    if value is not None and value <= 0:
+        raise UsageError(f"{flag} must be more than 0, not {value:g}")
 
 
 async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.models.bench import BenchRunner, export_bench
+    from pislm_tui.models.bench import BenchRunner
+    from pislm_tui.models.bench_results import export_bench
 
     settings = ctx.settings.models
     runs = args.runs if args.runs is not None else settings.bench_runs
     prompt = args.prompt if args.prompt is not None else settings.bench_prompt
-    installed: list[str] = []
-    if not args.models and not ctx.settings.model:
-        from pislm_tui.models.choice import default_chat_model  # the app's rule
-
-        installed = [await default_chat_model(ctx.backend)]
-    models = _bench_models(args, ctx, installed)
+    _positive(args.max_tokens, "--max-tokens")
+    _positive(args.timeout, "--timeout")
+    models = await _bench_models(args, ctx)
     unload = settings.bench_unload and not args.keep_loaded
-    runner = BenchRunner(ctx.backend, models, prompt, runs, unload=unload)
+    runner = BenchRunner(
+        ctx.backend, models, prompt, runs, unload=unload,
+        max_tokens=args.max_tokens or settings.bench_max_tokens,
+        run_timeout=args.timeout or settings.bench_timeout,
+    )  # fmt: skip
 
-    if sys.stdout.isatty() and not args.json:
+    # Progress goes to stderr (stdout carries the result): a bar on a terminal, else lines.
+    if sys.stderr.isatty():
         result = await _bench_with_bar(runner)
     else:
         result = await runner.run(_plain_bench_progress)
@@ -307,20 +337,35 @@ def _bench_exit_code(result: BenchResult) -> int:
     if not failed:
         return EXIT_OK
     codes = {m.error_code for m in failed}
-    return EXIT_MODEL_NOT_FOUND if codes == {EXIT_MODEL_NOT_FOUND} else EXIT_SERVER
+    if len(codes) == 1 and codes <= {EXIT_MODEL_NOT_FOUND, EXIT_USAGE}:
+        return codes.pop()  # all missing, or all unfit (embedding models)
+    return EXIT_SERVER
 
 
 def _plain_bench_progress(p: BenchProgress) -> None:
-    """Progress as lines on stderr (stdout carries the result)."""
-    if p.last is not None or p.phase == "done":
-        print(f"[{p.step}/{p.steps}] {p.describe()}", file=sys.stderr, flush=True)
+    """A line on stderr as each request starts and as it ends (what it measured, or why the
+    model failed), so a log shows at once what the bench is waiting for."""
+    print(f"[{p.step}/{p.steps}] {p.describe()}", file=sys.stderr, flush=True)
 
 
 async def _bench_with_bar(runner: Any) -> BenchResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(
-        TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
+        TextColumn("bench"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        refresh_per_second=2,  # the clock moves by seconds; over SSH every redraw is bytes
     ) as progress:
         task = progress.add_task("", total=runner.steps)
 
@@ -331,7 +376,7 @@ async def _bench_with_bar(runner: Any) -> BenchResult:
 
 
 def _print_bench(result: BenchResult) -> None:
-    from pislm_tui.models.bench import SUMMARY_HEADER, summary_rows
+    from pislm_tui.models.bench_results import SUMMARY_HEADER, summary_rows
 
     print(f"prompt: {result.prompt!r} · {result.runs} run(s) per model after a warm-up")
     print(_table(SUMMARY_HEADER, summary_rows(result), right=set(range(1, len(SUMMARY_HEADER)))))

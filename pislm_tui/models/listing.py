@@ -223,3 +223,10 @@ def loaded_json(m: LoadedModel, now: datetime) -> dict[str, Any]:
         "seconds_left": remaining,
         "until": time_left(m.expires_at, now),
     }
+
+
+def lacks_chat(details: ModelDetails) -> bool:
+    """The server's capabilities say this model cannot chat (e.g. `embedding` alone); a server
+    that lists no capabilities says nothing, so it is not judged."""
+    caps = details.capabilities
+    return bool(caps) and "completion" not in caps

@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.errors import PislmError, RequestTimeout
 from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
 from pislm_tui.models.listing import (
     chat_model_names,
@@ -28,6 +28,7 @@ from pislm_tui.models.listing import (
     is_loaded,
     short_date,
 )
+from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 # The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
 # csv) are imported when the tab is first built or used, so start-up does not pay for them.
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
 
 WIDE = 118  # from this width the details pane sits beside the list (table ~77 + pane 40)
 DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
-INSTALLED_ACTIONS = {"pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull"}
+INSTALLED_ACTIONS = {
+    "pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull", "cancel_load",
+}  # fmt: skip
 _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
@@ -74,6 +77,7 @@ class ModelsTab(Widget):
         Binding("c", "chat", "Chat with", show=False, id="models.use"),
         Binding("r", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("escape", "cancel_pull", "Stop/close pull", id="models.cancel_pull"),
+        Binding("escape", "cancel_load", "Stop loading", id="models.cancel_load"),
     ]
 
     def __init__(
@@ -90,6 +94,9 @@ class ModelsTab(Widget):
         self._details: dict[tuple[str, str | None], ModelDetails] = {}
         self._select_after: str | None = None
         self._timer: Timer | None = None
+        self.loading_model: str | None = None  # the model a running load is for
+        # How long the load has taken, in the busy line (a big model takes minutes on a Pi).
+        self.load_wait = WaitClock(self, self._show_load_wait)
 
     @property
     def papp(self) -> PislmApp:
@@ -119,6 +126,8 @@ class ModelsTab(Widget):
                     prompt=settings.bench_prompt,
                     runs=settings.bench_runs,
                     unload=settings.bench_unload,
+                    max_tokens=settings.bench_max_tokens,
+                    run_timeout=settings.bench_timeout,
                     bench_dir=self.papp.paths.bench_dir,
                     clock=lambda: self.clock().astimezone(),
                     id="bench-panel",
@@ -195,6 +204,16 @@ class ModelsTab(Widget):
         self._fill_table(models)
         bench = self.bench_panel
         bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
+        self._offer_chat_capable(models)
+
+    @work(exclusive=True, group="models-bench-offer", exit_on_error=False)
+    async def _offer_chat_capable(self, models: tuple[ModelInfo, ...]) -> None:
+        """The bench offers only models that can chat: the listing's guess first (at once),
+        then what each model's capabilities say (an embedding model the listing missed)."""
+        from pislm_tui.models.bench import chat_capable
+
+        names = await chat_capable(self.papp.backend, models)
+        self.bench_panel.set_models(names, preselect=self.papp.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table
@@ -305,6 +324,8 @@ class ModelsTab(Widget):
             return False
         if action == "cancel_pull":
             return bool(self.pull_panels())
+        if action == "cancel_load":
+            return self.loading_model is not None
         return True
 
     def _need_selection(self) -> str | None:
@@ -404,17 +425,58 @@ class ModelsTab(Widget):
                 return
         self._load(name)
 
-    @work(group="models-action", exit_on_error=False)
+    @work(group="models-load", exclusive=True, exit_on_error=False)
     async def _load(self, name: str) -> None:
-        self._set_busy(f"Loading {name}… (a big model takes a while on a Pi)")
+        self.loading_model = name
+        self.load_wait.start()
+        self._show_load_wait(0)
+        self.refresh_bindings()  # "Esc Stop loading"
         try:
             await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
+        except RequestTimeout:
+            seconds = self.papp.settings.read_timeout
+            self.papp.show_error(
+                PislmError(
+                    f"{name} did not finish loading within {seconds:g} s",
+                    "the server may still be loading it (In memory shows it once it is there; "
+                    "r refreshes): a big model takes minutes on a Pi; raise read_timeout in the "
+                    "config to wait longer, or pick a smaller model",
+                ),
+                title=f"Load {name}",
+            )
         except PislmError as exc:
             self.papp.show_error(exc, title=f"Load {name}")
         else:
             self.notify(f"{name} is loaded.", title="Models")
         finally:
-            self._set_busy("")
+            self._end_load()
+        self.refresh_loaded()
+
+    def _show_load_wait(self, seconds: float) -> None:
+        if self.loading_model is None:
+            return
+        took = f" {elapsed_text(seconds)}" if seconds >= 1 else ""
+        self._set_busy(
+            f"Loading {self.loading_model}…{took} (a big model takes a while on a Pi; Esc stops)"
+        )
+
+    def _end_load(self) -> None:
+        self.loading_model = None
+        self.load_wait.stop()
+        self._set_busy("")
+        self.refresh_bindings()
+
+    def action_cancel_load(self) -> None:
+        name = self.loading_model
+        if name is None:
+            return
+        self.workers.cancel_group(self, "models-load")
+        self._end_load()
+        self.notify(
+            f"Stopped waiting for {name}; the server may finish loading it anyway "
+            "(In memory shows it; u unloads it).",
+            title="Models",
+        )
         self.refresh_loaded()
 
     def action_unload(self) -> None:

@@ -21,14 +21,14 @@ from textual.worker import Worker, WorkerState
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.models.bench import (
-    BenchExport,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_RUN_TIMEOUT,
     BenchProgress,
-    BenchResult,
     BenchRunner,
-    export_bench,
-    summary_rows,
 )
+from pislm_tui.models.bench_results import BenchExport, BenchResult, export_bench, summary_rows
 from pislm_tui.widgets.bar_chart import Bar, BarChart
+from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 MAX_RUNS = 50
 # Shorter than the CLI's header so the table fits 80 columns; the title line gives the units.
@@ -101,16 +101,22 @@ class BenchPanel(VerticalScroll):
         prompt: str,
         runs: int,
         unload: bool = True,
+        max_tokens: int | None = DEFAULT_MAX_TOKENS,
+        run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
         bench_dir: Path,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._prompt, self._runs, self._unload = prompt, runs, unload
+        self.max_tokens, self.run_timeout = max_tokens, run_timeout
         self.bench_dir = bench_dir
         self.clock = clock
         self.runner: BenchRunner | None = None
         self.export: BenchExport | None = None
+        self._step_text = ""  # what the running request is, before its elapsed time
+        # How long the running request has taken: a load or a slow model shows it is alive.
+        self.wait = WaitClock(self, self._show_elapsed)
 
     @property
     def running(self) -> bool:
@@ -223,6 +229,7 @@ class BenchPanel(VerticalScroll):
         self.runner = BenchRunner(
             self.app.backend,  # type: ignore[attr-defined]
             models, prompt, runs, unload=unload, now=self.clock,
+            max_tokens=self.max_tokens, run_timeout=self.run_timeout,
         )  # fmt: skip
         self.export = None
         self._remember(prompt, runs, unload)
@@ -262,10 +269,21 @@ class BenchPanel(VerticalScroll):
         await runner.run(self._on_progress)
 
     def _on_progress(self, p: BenchProgress) -> None:
-        self.query_one("#bench-status", Static).update(f"[{p.step}/{p.steps}] {p.describe()}")
+        self._step_text = f"[{p.step}/{p.steps}] {p.describe()}"
+        self.query_one("#bench-status", Static).update(self._step_text)
         self.query_one("#bench-progress", ProgressBar).update(total=p.steps, progress=p.step)
-        if p.last is not None:
+        if p.last is None and p.phase in ("unload", "warm-up", "run"):
+            self.wait.start()  # a request is on its way
+        else:
+            self.wait.stop()
+        if p.last is not None or p.phase == "failed":
             self._show_results()
+
+    def _show_elapsed(self, seconds: float) -> None:
+        if seconds >= 1:
+            self.query_one("#bench-status", Static).update(
+                f"{self._step_text} {elapsed_text(seconds)}"
+            )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.node is not self or event.worker.group != "bench":
@@ -273,6 +291,7 @@ class BenchPanel(VerticalScroll):
         event.stop()
         if event.state not in (WorkerState.SUCCESS, WorkerState.CANCELLED, WorkerState.ERROR):
             return
+        self.wait.stop()
         self.remove_class("-running")
         self.query_one("#bench-run", Button).disabled = False
         self.query_one("#bench-cancel", Button).disabled = True

@@ -14,12 +14,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from pislm_tui.backend.errors import PislmError
-from pislm_tui.tools.structured import Clock
+from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import pick_model, where_image
 from pislm_tui.widgets.tools_history import WhereHistory
 from pislm_tui.widgets.tools_model_select import ModelSelect
-from pislm_tui.widgets.tools_result import WhereCard
+from pislm_tui.widgets.tools_result import WhereCard, wait_line
 from pislm_tui.widgets.tools_where import Found
+from pislm_tui.widgets.wait_clock import WaitClock
 
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
@@ -47,6 +48,10 @@ class ImagePane(Vertical):
         super().__init__(**kwargs)
         self.clock = clock
         self._description = ""
+        # While a photo is worked on: the step, how long it has taken, which retry this is.
+        self.wait = WaitClock(self, lambda _seconds: self._show_wait())
+        self._doing = ""
+        self._attempt: Attempt | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -135,7 +140,10 @@ class ImagePane(Vertical):
             )
             self.query_one("#image-step2", Label).update(Text(f"Step 2 · {model} finds the city"))
             self._show_description(f"Sending the photo to {vision}… (Esc stops)")
-            card.show_busy("")
+            self._doing = f"{vision} is describing the photo…"
+            self._attempt = None
+            self.wait.start()
+            self._show_wait()
             result = await where_image(
                 app.backend,
                 app.settings.tools,
@@ -144,6 +152,7 @@ class ImagePane(Vertical):
                 vision_model=vision,
                 on_text=self._on_text,
                 on_step=self._on_step,
+                on_attempt=self._on_attempt,
                 clock=self.clock,
             )
         except PislmError as exc:
@@ -152,6 +161,8 @@ class ImagePane(Vertical):
             if exc.exit_code == 3:
                 app.check_connection()
             return
+        finally:
+            self.wait.stop()
         self._set_step(0)
         card.show_result(result)
         self.post_message(Found(result))
@@ -159,7 +170,18 @@ class ImagePane(Vertical):
     def _on_step(self, step: int) -> None:
         self._set_step(step)
         if step == 2:
-            self.card.show_busy("Extracting the city, country and coordinates… (Esc stops)")
+            self._doing = "Extracting the city, country and coordinates…"
+            self._attempt = None
+            self.wait.start()  # the time of this step
+            self._show_wait()
+
+    def _on_attempt(self, attempt: Attempt) -> None:
+        self._attempt = attempt
+        self._show_wait()
+
+    def _show_wait(self) -> None:
+        if self.wait.running:
+            self.card.show_busy(wait_line(self._doing, self.wait.elapsed, self._attempt))
 
     def on_worker_state_changed(self) -> None:
         self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
@@ -169,6 +191,7 @@ class ImagePane(Vertical):
         for worker in running:
             worker.cancel()
         if running:
+            self.wait.stop()
             self._set_step(0)
             self.card.show_busy("Stopped.")
         return bool(running)

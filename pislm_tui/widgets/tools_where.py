@@ -12,11 +12,12 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label
 
 from pislm_tui.backend.errors import PislmError
-from pislm_tui.tools.structured import Clock
+from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import WhereResult, pick_model, where_country
 from pislm_tui.widgets.tools_history import WhereHistory
 from pislm_tui.widgets.tools_model_select import ModelSelect
-from pislm_tui.widgets.tools_result import WhereCard
+from pislm_tui.widgets.tools_result import WhereCard, wait_line
+from pislm_tui.widgets.wait_clock import WaitClock
 
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
@@ -46,6 +47,10 @@ class WherePane(Vertical):
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.clock = clock
+        # While a question runs: what is asked, how long it has taken, which retry this is.
+        self.wait = WaitClock(self, lambda _seconds: self._show_wait())
+        self._asking = ""
+        self._attempt: Attempt | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -83,19 +88,35 @@ class WherePane(Vertical):
         card = self.card
         try:
             model = await pick_model(app.backend, self.model_wanted())
-            card.show_busy(
-                f"Asking {model} for the capital of {country.strip() or '…'} (Esc stops)"
-            )
+            self._asking = f"Asking {model} for the capital of {country.strip() or '…'}…"
+            self._attempt = None
+            self.wait.start()
+            self._show_wait()
             result = await where_country(
-                app.backend, app.settings.tools, country, model=model, clock=self.clock
+                app.backend,
+                app.settings.tools,
+                country,
+                model=model,
+                on_attempt=self._on_attempt,
+                clock=self.clock,
             )
         except PislmError as exc:
             card.show_error(str(exc))
             if exc.exit_code == 3:
                 app.check_connection()
             return
+        finally:
+            self.wait.stop()
         card.show_result(result)
         self.post_message(Found(result))
+
+    def _on_attempt(self, attempt: Attempt) -> None:
+        self._attempt = attempt
+        self._show_wait()
+
+    def _show_wait(self) -> None:
+        if self.wait.running:
+            self.card.show_busy(wait_line(self._asking, self.wait.elapsed, self._attempt))
 
     def on_worker_state_changed(self) -> None:
         self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
@@ -106,5 +127,6 @@ class WherePane(Vertical):
         for worker in running:
             worker.cancel()
         if running:
+            self.wait.stop()
             self.card.show_busy("Stopped.")
         return bool(running)

@@ -427,6 +427,7 @@ def chat(x: Exchange) -> None:
         return
     _check_caps(m, sent, "chat", tools, think)
     if not messages:
+        x.sleep(x.fake.load_delay)  # a big model loading from an SD card: silence meanwhile
         x.fake._load(m.name, keep_alive, opts.get("num_ctx"))
         _load_reply(x, "message", sent, m, "load")
         return
@@ -469,6 +470,7 @@ def generate(x: Exchange) -> None:
     if req.get("suffix") and not m.has("insert"):
         raise ApiError(400, f"{json.dumps(sent)} does not support insert")
     if not prompt and not images:
+        x.sleep(x.fake.load_delay)
         x.fake._load(m.name, keep_alive, opts.get("num_ctx"))
         _load_reply(x, "response", sent, m, "load")
         return
