@@ -1,9 +1,11 @@
 """Start the Textual app. Textual reads its frame rate and animation switch from the environment
-when it is imported, so SSH mode is decided before that import."""
+when it is imported, so SSH mode is decided before that import. An app ended by an internal
+error says so on stderr, with the crash log's path, and exits non-zero (see crash.py)."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 from pislm_tui.config import LoadedSettings
 
@@ -25,4 +27,7 @@ def run_app(loaded: LoadedSettings) -> int:
 
     app = PislmApp(loaded, ssh=ssh)
     app.run()
-    return app.return_code or 0
+    message = app.error_guard.exit_message()
+    if message:
+        print(message, file=sys.stderr)
+    return app.error_guard.exit_code(app.return_code)
