@@ -26,7 +26,10 @@ def run_app(loaded: LoadedSettings) -> int:
     from pislm_tui.app import PislmApp
 
     app = PislmApp(loaded, ssh=ssh)
-    app.run()
+    try:
+        app.run()
+    except Exception as error:  # raised while the app stopped (Textual lets these out)
+        app.error_guard.report(error, "the app stopping", survived=False)
     message = app.error_guard.exit_message()
     if message:
         print(message, file=sys.stderr)
