@@ -8,11 +8,12 @@ import importlib
 import os
 import time
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.console import RenderableType
 from rich.control import Control
-from textual import events, work
+from textual import events, on, work
 from textual._ansi_sequences import SYNC_END, SYNC_START
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,12 +22,14 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import Worker
 
 from pislm_tui import compositor_patch, hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
+from pislm_tui.crash import CRASH_LOG, ErrorGuard, caller_name
 from pislm_tui.display import TerminalShadow
 from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
@@ -124,6 +127,7 @@ class PislmApp(App[int]):
         self._watch_connection = watch_connection
         self._startup_warnings = list(loaded.warnings)
         super().__init__(driver_class=hangup.driver_class())  # TEXTUAL_DRIVER wins (textual-serve)
+        self.error_guard = ErrorGuard(self, self.paths.data_dir / CRASH_LOG)  # see crash.py
         self.set_reactive(
             PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
         )
@@ -204,7 +208,9 @@ class PislmApp(App[int]):
             interval=self.settings.health_interval,
             backoff_max=self.settings.health_backoff_max,
         )
-        self.run_worker(self.watcher.run(), name="connection", group="connection")
+        self.run_worker(
+            self.watcher.run(), name="connection", group="connection", exit_on_error=False
+        )
 
     async def on_unmount(self) -> None:
         if self._shadow is not None and self._driver is not None and not self.is_headless:
@@ -361,6 +367,32 @@ class PislmApp(App[int]):
         if isinstance(error, PislmError) and error.exit_code == 3:
             self.check_connection()
 
+    # -- unhandled errors: logged, shown, survived (crash.py) ------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        guard: ErrorGuard | None = getattr(self, "error_guard", None)
+        if guard is None or not guard.handle_exception(error, caller_name()):
+            super()._handle_exception(error)
+
+    def call_next(self, callback: Any, *args: Any, **kwargs: Any) -> None:
+        guard: ErrorGuard | None = getattr(self, "error_guard", None)
+        if guard is not None and guard.enabled:  # Textual's widget removals end in these
+            callback = guard.guard_callback(partial(callback, *args, **kwargs))
+            args, kwargs = (), {}
+        super().call_next(callback, *args, **kwargs)
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: Any = None) -> None:
+        guard: ErrorGuard | None = getattr(self, "error_guard", None)
+        if guard is not None:
+            guard.exit_requested = True
+        super().exit(result, return_code, message)
+
+    @on(Worker.StateChanged)
+    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (not ending it on error): a failure is shown, not silent.
+        Tabs' workers that end the app on error reach `_handle_exception` instead."""
+        self.error_guard.worker_state_changed(event)
+
     # -- terminal output -------------------------------------------------------------------------
 
     def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
@@ -446,7 +478,7 @@ class PislmApp(App[int]):
         if self.ssh and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
-    @work
+    @work(exit_on_error=False)  # a failure is shown (_worker_state_changed), not fatal
     async def refresh_models(self) -> None:
         """Re-read the installed models (after pull/delete)."""
         self.check_connection()

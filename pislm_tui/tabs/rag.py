@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 
 from pislm_tui.backend.errors import ModelNotFound, PislmError
+from pislm_tui.crash import run_to_end
 from pislm_tui.rag import (
     Document,
     IngestOptions,
@@ -518,7 +519,7 @@ class RagTab(Widget):
         finally:
             self._ingesting = False
             self._results_for = collection
-            await panel.remove()
+            await run_to_end(panel.remove(), self)  # the app may cancel us again (shutdown)
             self.refresh_bindings()
             await self._reload(select=collection)
         if report is not None:

@@ -1,10 +1,16 @@
 """`RagAnswer`: the grounded answer, streamed into a `StreamingMarkdown` from a buffer a few
 times a second (not per token), then a line with the elapsed time and generation figures. The
-flush timer runs only while an answer streams, so a finished answer costs nothing."""
+flush timer runs only while an answer streams, so a finished answer costs nothing.
+
+Every change of the Markdown (a flush, the end, clearing) runs one at a time and to its end,
+even when the task asking for it is cancelled: stopping the timer cancels its task, and a
+flush cancelled while Textual removes a block (a list being re-laid out) cancelled the removed
+widgets' own tasks half-way, which ended the whole app silently (issue #12, see crash.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
@@ -13,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.crash import run_to_end
 from pislm_tui.widgets.streaming_markdown import StreamingMarkdown
 
 
@@ -51,7 +58,7 @@ class RagAnswer(Vertical):
         self._buffer: list[str] = []
         self._timer: Timer | None = None
         self._waiting = False  # "waiting for the model…" is shown
-        self._flushing = asyncio.Lock()  # a timer tick and the end of the answer never interleave
+        self._changing = asyncio.Lock()  # flushes, the end and clearing never interleave
         self.text = ""  # everything received so far
 
     def compose(self) -> ComposeResult:
@@ -78,33 +85,60 @@ class RagAnswer(Vertical):
             self.text += text
 
     async def finish(self, figures: Content) -> None:
-        await self._end()
-        self.query_one("#rag-answer-figures", Static).update(figures)
+        async def end() -> None:
+            await self._end()
+            self.query_one("#rag-answer-figures", Static).update(figures)
+
+        await self._one_at_a_time(end)
 
     async def fail(self, message: str) -> None:
         """Keep what arrived; say why it stopped."""
-        await self._end()
-        self.add_class("-failed")
-        self.query_one("#rag-answer-figures", Static).update(Content(message))
+
+        async def end() -> None:
+            await self._end()
+            self.add_class("-failed")
+            self.query_one("#rag-answer-figures", Static).update(Content(message))
+
+        await self._one_at_a_time(end)
 
     async def clear(self) -> None:
-        self._stop_timer()
-        self._buffer.clear()
-        self.text = ""
-        self.remove_class("-shown", "-failed")
-        # A fresh widget per answer: the finished one holds the old text as Markdown.
-        await self.query(StreamingMarkdown).remove()
-        await self.mount(StreamingMarkdown(), before="#rag-answer-figures")
+        async def clear() -> None:
+            self._stop_timer()
+            self._buffer.clear()
+            self.text = ""
+            self.remove_class("-shown", "-failed")
+            # A fresh widget per answer: the finished one holds the old text as Markdown.
+            await self.query(StreamingMarkdown).remove()
+            await self.mount(StreamingMarkdown(), before="#rag-answer-figures")
+
+        await self._one_at_a_time(clear)
+
+    async def _one_at_a_time(self, change: Callable[[], Awaitable[None]]) -> None:
+        """Run `change` after the ones before it, to its end (see the module docstring)."""
+
+        async def locked() -> None:
+            async with self._changing:
+                await change()
+
+        await run_to_end(locked(), self)
 
     async def _end(self) -> None:
+        # Under the lock: no flush is running, so stopping the timer cancels no change (a tick
+        # waiting for the lock finds the timer gone and does nothing).
         self._stop_timer()
-        async with self._flushing:
-            await self._flush_now()
-            await self.query_one(StreamingMarkdown).finish()
+        await self._flush_now()
+        await self.query_one(StreamingMarkdown).finish()
 
     async def _flush(self) -> None:
-        async with self._flushing:
-            await self._flush_now()
+        """The timer's tick."""
+        if not self._buffer:
+            return  # (no task, no lock while the model has not answered yet)
+
+        async def flush() -> None:
+            if self._timer is not None:  # still streaming
+                await self._flush_now()
+
+        await self._one_at_a_time(flush)
 
     async def _flush_now(self) -> None:
         if not self._buffer:
