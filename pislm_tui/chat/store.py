@@ -97,6 +97,20 @@ class SessionSummary:
     model: str | None
 
 
+def _use_wal(db: sqlite3.Connection, tries: int = 40) -> None:
+    """Switch to the WAL journal. On a new database, another pislm opening it at the same
+    moment can hold the lock the switch needs, and SQLite answers "database is locked" at once
+    instead of waiting (`timeout` does not cover it): try again for a moment."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -111,7 +125,7 @@ class SessionStore:
             self._db = sqlite3.connect(
                 path, timeout=5.0, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
