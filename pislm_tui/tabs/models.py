@@ -211,7 +211,7 @@ class ModelsTab(Widget):
         then what each model's capabilities say (an embedding model the listing missed)."""
         from pislm_tui.models.bench import chat_capable
 
-        names = await chat_capable(self.papp.backend, models)
+        names = await chat_capable(self.papp.backend, models, self.papp.model_details)
         self.bench_panel.set_models(names, preselect=self.papp.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
