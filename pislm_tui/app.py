@@ -121,7 +121,9 @@ class PislmApp(App[int]):
         self.paths = loaded.paths
         self.ssh = ssh
         self.backend = backend or make_backend(self.settings)
-        self.model_details = ModelDetailsCache(self.backend)  # /api/show, once per model
+        # /api/show once per model (and digest), shared by the tabs and the core they call
+        self.model_details = ModelDetailsCache(self.backend)
+        self.model_details.listed = lambda: self.models
         self.last_models = LastUsedModels(self.paths.last_models)
         self._chat_model_wish: str | None = None  # a reopened chat's model, checked when listed
         self._watch_connection = watch_connection

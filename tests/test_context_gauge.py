@@ -67,7 +67,7 @@ async def test_before_the_server_says_the_trained_length_is_only_a_bound(
     app = app_on(fake_ollama, model="llama3.2:3b", chat={"keep_alive": "0"})
     async with app.run_test(size=(80, 24)) as pilot:
         chat = await chat_ready(app, pilot)
-        await wait_for(lambda: "llama3.2:3b" in chat._caps, pilot=pilot)
+        await wait_for(lambda: "llama3.2:3b" in chat.pislm.model_details.known, pilot=pilot)
         await send(pilot, "hi")
         await reply_ended(app, pilot)
         used = used_tokens(fake_ollama)

@@ -78,7 +78,9 @@ def test_connected_with_models(
         await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=SLOW_START)
         await chat_ready(app, pilot)
         chat = app.query_one(ChatTab)
-        await wait_for(lambda: len(chat._caps) >= 6, pilot=pilot, what="model capabilities")
+        await wait_for(
+            lambda: len(chat.pislm.model_details.known) >= 6, pilot=pilot, what="model capabilities"
+        )
         await feed_strip(app, pilot, machine, hot_busy, hot_processes)
         await wait_for(lambda: "7 models" in screen_text(app), pilot=pilot)
         assert "cannot reach" not in screen_text(app)

@@ -58,7 +58,7 @@ async def test_ctrl_t_on_a_model_that_cannot_think_says_so(fake_ollama: FakeOlla
     app = app_on(fake_ollama)
     async with app.run_test(size=(80, 24)) as pilot:
         chat = await chat_ready(app, pilot)
-        await wait_for(lambda: "llama3.2:1b" in chat._caps, pilot=pilot)
+        await wait_for(lambda: "llama3.2:1b" in chat.pislm.model_details.known, pilot=pilot)
         await pilot.press("ctrl+t")
         await wait_for(lambda: any("cannot think" in n for n in notes(app)), pilot=pilot)
         assert chat.conversation.settings.think is None  # nothing was changed

@@ -1,7 +1,9 @@
 """Saved chats: SQLite in the data dir (`sessions.db`).
 
-WAL journal with `synchronous=NORMAL`: every commit is one append to the log, cheap enough to
-run on the event loop, and a killed process (even `kill -9`) loses no committed transaction.
+WAL journal with `synchronous=NORMAL`: every commit is one append to the log, and a killed
+process (even `kill -9`) loses no committed transaction. The app calls it off the event loop
+(`chat.async_store`: an image BLOB can be 20 MiB); the connection may be used from any thread,
+one call at a time (a lock holds each transaction together).
 Each write below is its own transaction, so a reply cut short by a crash is kept as far as its
 last save (its status stays 'streaming', which the app shows as unfinished). The schema carries a version (`PRAGMA user_version`) and is upgraded step by step."""
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,6 +97,20 @@ class SessionSummary:
     model: str | None
 
 
+def _use_wal(db: sqlite3.Connection, tries: int = 40) -> None:
+    """Switch to the WAL journal. On a new database, another pislm opening it at the same
+    moment can hold the lock the switch needs, and SQLite answers "database is locked" at once
+    instead of waiting (`timeout` does not cover it): try again for a moment."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -104,8 +121,11 @@ class SessionStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._lock = threading.RLock()
+            self._db = sqlite3.connect(
+                path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+            _use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -136,12 +156,13 @@ class SessionStore:
         )
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
         """One committed transaction; any SQLite failure becomes a `StoreError`."""
-        try:
+        with self._lock, self._failing_as(what):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -149,6 +170,17 @@ class SessionStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """Reads, one thread at a time; any SQLite failure becomes a `StoreError`."""
+        with self._lock, self._failing_as(what):
+            yield self._db
+
+    @contextmanager
+    def _failing_as(self, what: str) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.Error as exc:
             raise self._error(what, exc) from None
 
@@ -156,7 +188,8 @@ class SessionStore:
 
     @property
     def version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
         version = self.version
@@ -221,10 +254,8 @@ class SessionStore:
             params += [_like(query.strip())] * 2
         sql += " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?"
         params.append(limit)
-        try:
-            rows = self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the saved chats", exc) from None
+        with self._read("cannot read the saved chats") as db:
+            rows = db.execute(sql, params).fetchall()
         return [
             SessionSummary(
                 id=row[0],
@@ -238,37 +269,33 @@ class SessionStore:
         ]
 
     def latest_session_id(self) -> int | None:
-        try:
-            row = self._db.execute(
+        with self._read("cannot read the saved chats") as db:
+            row = db.execute(
                 "SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
             ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the saved chats", exc) from None
         return None if row is None else int(row[0])
 
     def load(self, session_id: int) -> Conversation:
-        try:
-            head = self._db.execute(
+        with self._read("cannot read the chat") as db:
+            head = db.execute(
                 "SELECT title, created_at, updated_at, settings FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if head is None:
                 raise StoreError(f"chat {session_id} does not exist (deleted?)")
-            rows = self._db.execute(
+            rows = db.execute(
                 "SELECT id, role, content, thinking, model, status, done_reason, error, stats,"
                 " created_at FROM messages WHERE session_id = ? ORDER BY id",
                 (session_id,),
             ).fetchall()
             images: dict[int, list[StoredImage]] = {}
-            for message_id, name, data in self._db.execute(
+            for message_id, name, data in db.execute(
                 "SELECT i.message_id, i.name, i.data FROM images i"
                 " JOIN messages m ON m.id = i.message_id"
                 " WHERE m.session_id = ? ORDER BY i.message_id, i.position",
                 (session_id,),
             ):
                 images.setdefault(message_id, []).append(StoredImage(name, bytes(data)))
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the chat", exc) from None
         messages = [
             ChatMessage(
                 id=row[0],
@@ -333,12 +360,13 @@ class SessionStore:
         """The user's latest prompts across chats, newest first, without repeats. A convenience:
         a database that cannot be read gives none (saving and loading report the problem)."""
         try:
-            rows = self._db.execute(
-                "SELECT content FROM messages WHERE role = 'user' AND content != ''"
-                " ORDER BY id DESC LIMIT ?",
-                (limit * 2,),
-            ).fetchall()
-        except sqlite3.Error:
+            with self._read("cannot read the prompts") as db:
+                rows = db.execute(
+                    "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                    " ORDER BY id DESC LIMIT ?",
+                    (limit * 2,),
+                ).fetchall()
+        except StoreError:
             return []
         return list(dict.fromkeys(row[0] for row in rows))[:limit]
 

@@ -10,13 +10,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pislm_tui.backend.errors import EXIT_SERVER, Unsupported, UsageError
+from pislm_tui.backend.errors import EXIT_SERVER, UsageError
 from pislm_tui.cli.common import print_error, print_json
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
     from pislm_tui.chat.turn import LiveReply
     from pislm_tui.cli.common import CliContext
+    from pislm_tui.models.details import ModelDetailsCache
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -76,23 +77,28 @@ def read_prompt(words: list[str], stdin: TextIO) -> str:
     return text
 
 
-async def pick_model(backend: Backend, wanted: str | None, last_used: str | None = None) -> str:
+async def pick_model(
+    backend: Backend,
+    wanted: str | None,
+    last_used: str | None = None,
+    details: ModelDetailsCache | None = None,
+) -> str:
     """`wanted` (--model or the config) as given; else the app's default (`models.choice`):
     the model last used with this server, else the first that runs here and can chat."""
     if wanted:
         return wanted
     from pislm_tui.models.choice import default_chat_model
 
-    return await default_chat_model(backend, preferred=[last_used])
+    return await default_chat_model(backend, preferred=[last_used], details=details)
 
 
-async def check_vision(backend: Backend, model: str) -> None:
-    """Refuse images for a model that cannot see, before anything is sent."""
-    try:
-        details = await backend.show(model)
-    except Unsupported:
+async def check_vision(details: ModelDetailsCache, model: str) -> None:
+    """Refuse images for a model that cannot see, before anything is sent (asked through the
+    cache that picked the default model: not asked twice)."""
+    said = await details.get(model)
+    if said is None:
         return  # an OpenAI-compatible server does not say; let it answer
-    if details.capabilities and not details.supports_vision:
+    if said.capabilities and not said.supports_vision:
         raise UsageError(
             f"{model} cannot read images",
             "choose a vision model, e.g. --model llava-phi3:3.8b",
@@ -148,12 +154,14 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
     options = {**chat.options.to_request(), **parse_options(args.option)}
     images = [load_image(path) for path in args.image]
     from pislm_tui.models.choice import LastUsedModels
+    from pislm_tui.models.details import ModelDetailsCache
 
     backend = ctx.backend
     last_models = LastUsedModels(ctx.paths.last_models)
-    model = await pick_model(backend, ctx.settings.model, last_models.get(backend.url))
+    details = ModelDetailsCache(backend)  # /api/show once per model for this command
+    model = await pick_model(backend, ctx.settings.model, last_models.get(backend.url), details)
     if images:
-        await check_vision(backend, model)
+        await check_vision(details, model)
     settings = SessionSettings(
         model=model,
         system_prompt=chat.system_prompt if args.system is None else args.system,

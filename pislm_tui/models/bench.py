@@ -30,6 +30,7 @@ from pislm_tui.backend.errors import (
 from pislm_tui.backend.stats import GenerationStats
 from pislm_tui.backend.types import Message, ModelInfo
 from pislm_tui.models.bench_results import BenchResult, ModelBench
+from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names, lacks_chat
 from pislm_tui.text import clean_output
 
@@ -270,18 +271,23 @@ async def run_bench(
     return await runner.run(on_progress)
 
 
-async def chat_capable(backend: Backend, models: Sequence[ModelInfo]) -> list[str]:
+async def chat_capable(
+    backend: Backend, models: Sequence[ModelInfo], details: ModelDetailsCache | None = None
+) -> list[str]:
     """The models a bench can measure, in listing order: the listing's chat models
     (`chat_model_names`), less those whose capabilities (`show`) say they only embed, such as
     an embedding model that the listing cannot tell (no family reported, no "embed" in its
-    name). A model whose details cannot be read stays: the bench then says what went wrong."""
+    name). A model whose details cannot be read stays: the bench then says what went wrong.
+    `details`: the app's shared /api/show cache (each model asked once between the tabs)."""
     names = chat_model_names(models)
+    cache = details or ModelDetailsCache(backend)
 
     async def keep(name: str) -> bool:
         try:
-            return not lacks_chat(await backend.show(name))
+            said = await cache.get(name)
         except PislmError:
             return True
+        return said is None or not lacks_chat(said)
 
     flags = await asyncio.gather(*(keep(name) for name in names))
     return [name for name, ok in zip(names, flags, strict=True) if ok]

@@ -24,6 +24,7 @@ from pislm_tui.models.listing import can_chat, find_model, runs_here
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
+    from pislm_tui.models.details import ModelDetailsCache
 
 # What the server says a model can do; None when it does not say (an OpenAI-compatible server).
 CapabilityLookup = Callable[[str], Awaitable[frozenset[str] | None]]
@@ -103,15 +104,21 @@ async def settle_chat_model(
     return Settled(chosen, lost)
 
 
-async def default_chat_model(backend: Backend, *, preferred: Iterable[str | None] = ()) -> str:
-    """`choose_chat_model` over what `backend` lists, asking its /api/show; `UsageError` when
-    nothing installed can chat. For the CLI commands and core functions that need a model."""
+async def default_chat_model(
+    backend: Backend,
+    *,
+    preferred: Iterable[str | None] = (),
+    details: ModelDetailsCache | None = None,
+) -> str:
+    """`choose_chat_model` over what `backend` lists, asking its /api/show (through `details`,
+    the caller's cache, if it has one); `UsageError` when nothing installed can chat. For the CLI
+    commands and core functions that need a model."""
     from pislm_tui.models.details import ModelDetailsCache
 
     chosen = await choose_chat_model(
         await backend.list_models(),
         preferred=preferred,
-        capabilities=ModelDetailsCache(backend).capabilities,
+        capabilities=(details or ModelDetailsCache(backend)).capabilities,
     )
     if chosen is None:
         raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")

@@ -1,4 +1,5 @@
-"""Saved chats: search, open, rename, delete, export to Markdown."""
+"""Saved chats: search, open, rename, delete, export to Markdown. Every read and write of the
+database runs off the event loop (`chat.async_store`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pislm_tui.backend.errors import PislmError
-from pislm_tui.chat.export import export_markdown
-from pislm_tui.chat.store import SessionStore, SessionSummary
+from pislm_tui.chat.async_store import AsyncSessionStore
+from pislm_tui.chat.store import SessionSummary
 from pislm_tui.screens.chat_dialogs import DIALOG_CSS, Confirm, TextPrompt
 
 
@@ -62,13 +63,21 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         Binding("e", "export", "Export to Markdown", id="chat.sessions_export"),
     ]
 
-    def __init__(self, store: SessionStore, exports_dir: Path, current: int | None) -> None:
+    def __init__(
+        self,
+        store: AsyncSessionStore,
+        exports_dir: Path,
+        current: int | None,
+        sessions: list[SessionSummary],
+    ) -> None:
+        """`sessions`: the list as it opens (read before, so the first frame shows it)."""
         super().__init__()
         self.store = store
         self.exports_dir = exports_dir
         self.current = current
         self.result = SessionsResult()
         self._sessions: dict[int, SessionSummary] = {}
+        self._first = sessions
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -91,7 +100,7 @@ class SessionsScreen(ModalScreen[SessionsResult]):
     )
 
     def on_mount(self) -> None:
-        self._reload(keep=str(self.current) if self.current is not None else None)
+        self._show(self._first, keep=str(self.current) if self.current is not None else None)
         self.query_one(OptionList).focus()
         self.query_one("#keys-hint", Static).update(self._keys_hint())
 
@@ -110,13 +119,18 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         ]
         return " · ".join(parts)
 
-    def _reload(self, keep: str | None = None) -> None:
-        query = self.query_one("#search", Input).value
+    @work(exclusive=True, group="sessions-list")
+    async def _reload(self, keep: str | None = None) -> None:
+        """Read the list again (the search, a rename, a delete); the last ask wins."""
         try:
-            sessions = self.store.list_sessions(query)
+            sessions = await self.store.list_sessions(self.query_one("#search", Input).value)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             sessions = []
+        self._show(sessions, keep)
+
+    def _show(self, sessions: list[SessionSummary], keep: str | None = None) -> None:
+        query = self.query_one("#search", Input).value
         self._sessions = {s.id: s for s in sessions}
         options = self.query_one(OptionList)
         highlighted = keep or (
@@ -178,7 +192,7 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         if not title:
             return
         try:
-            self.store.rename_session(session, title)
+            await self.store.rename_session(session, title)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
@@ -195,19 +209,20 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         if not await self.app.push_screen_wait(Confirm(question, "Delete")):
             return
         try:
-            self.store.delete_session(session)
+            await self.store.delete_session(session)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
         self.result.deleted.add(session)
         self._reload()
 
-    def action_export(self) -> None:
+    @work(group="sessions-export")
+    async def action_export(self) -> None:
         session = self._selected()
         if session is None:
             return
         try:
-            path = export_markdown(self.store.load(session), self.exports_dir)
+            path = await self.store.export(session, self.exports_dir)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from pislm_tui.backend.errors import PislmError, RequestTimeout
-from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.backend.types import LoadedModel, ModelInfo
 from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
@@ -91,7 +91,6 @@ class ModelsTab(Widget):
         self.built = False
         self.loaded: list[LoadedModel] = []
         self._busy = ""
-        self._details: dict[tuple[str, str | None], ModelDetails] = {}
         self._select_after: str | None = None
         self._timer: Timer | None = None
         self.loading_model: str | None = None  # the model a running load is for
@@ -212,7 +211,7 @@ class ModelsTab(Widget):
         then what each model's capabilities say (an embedding model the listing missed)."""
         from pislm_tui.models.bench import chat_capable
 
-        names = await chat_capable(self.papp.backend, models)
+        names = await chat_capable(self.papp.backend, models, self.papp.model_details)
         self.bench_panel.set_models(names, preselect=self.papp.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
@@ -267,7 +266,7 @@ class ModelsTab(Widget):
             return
         info = find_model(self.papp.models, name)
         pane = self.details_pane
-        details = self._details.get((name, info.digest if info else None))
+        details = self.papp.model_details.cached(name)  # shared with the Chat tab
         pane.show_model(info, details)
         if details is None:
             self._fetch_details(name)
@@ -275,18 +274,22 @@ class ModelsTab(Widget):
     @work(exclusive=True, group="models-show", exit_on_error=False)
     async def _fetch_details(self, name: str) -> None:
         await asyncio.sleep(DETAILS_DEBOUNCE)
-        info = find_model(self.papp.models, name)
+        cache = self.papp.model_details
+        failed: PislmError | None = None
         try:
-            details = await self.papp.backend.show(name)
+            details = await cache.get(name)
         except PislmError as exc:
+            failed = exc
+        else:
+            failed = cache.unsupported if details is None else None  # (an OpenAI server)
+        if failed is not None:
             if self.selected() == name:
                 self.details_pane.show_message(
-                    f"Cannot read the details of {name}: {exc}", "$error"
+                    f"Cannot read the details of {name}: {failed}", "$error"
                 )
             return
-        self._details[(name, info.digest if info else None)] = details
         if self.selected() == name:
-            self.details_pane.show_model(info, details)
+            self.details_pane.show_model(find_model(self.papp.models, name), details)
 
     # -- in memory --------------------------------------------------------------------------------
 
@@ -516,7 +519,7 @@ class ModelsTab(Widget):
         self.table.focus()
 
     def action_refresh(self) -> None:
-        self._details.clear()
+        self.papp.model_details.refresh()
         self.papp.check_connection()
         self.refresh_loaded()
         self._show_selected()
