@@ -8,13 +8,12 @@ import random
 
 import pyte
 from rich.console import Console
-from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Footer, Label, Static
 
-from pislm_tui import compositor_patch
+from pislm_tui.textual_compat import compositor as compositor_patch
 
 W, H = 60, 20
 
@@ -51,8 +50,7 @@ def cells(screen: pyte.Screen) -> list[list[tuple[str, str, str, bool]]]:
 
 async def test_patched_partial_updates_paint_the_same_cells() -> None:
     original_render = compositor_patch.ORIGINAL_RENDER_PARTIAL_UPDATE
-    compositor_patch.install()
-    assert Compositor.render_partial_update is not original_render
+    patched_render = compositor_patch.render_partial_update
     console = Console(width=W, height=H, color_system="truecolor", force_terminal=True)
     rng = random.Random(7)
     app = Nested()
@@ -78,7 +76,7 @@ async def test_patched_partial_updates_paint_the_same_cells() -> None:
             dirty = set(compositor._dirty_regions)
             theirs = original_render(compositor)
             compositor._dirty_regions.update(dirty)
-            ours = compositor.render_partial_update()
+            ours = patched_render(compositor)
             screen_a, screen_b = pyte.Screen(W, H), pyte.Screen(W, H)
             paint(base, screen_a)
             paint(base, screen_b)
