@@ -11,11 +11,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
-from rich.control import Control
 from textual import events, on, work
-from textual._ansi_sequences import SYNC_END, SYNC_START
-from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
@@ -24,19 +20,19 @@ from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
 
-from pislm_tui import compositor_patch, hangup
+from pislm_tui import hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.crash import CRASH_LOG, ErrorGuard, caller_name
-from pislm_tui.display import TerminalShadow
 from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.tabs import TabBody
+from pislm_tui.textual_compat.fast_output import FastOutput
 from pislm_tui.theming import (
     DEFAULT_THEME,
     SIXTEEN_COLOUR_THEME,
@@ -140,9 +136,9 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
-        compositor_patch.install()  # partial updates render only the rows that changed
-        # Only changed cells go to the terminal (see display.py).
-        self._shadow = TerminalShadow() if self.settings.diff_output else None
+        # Partial updates render only the rows that changed, and only changed cells go to the
+        # terminal: on a Textual the guard knows, unless display.fast_output is off.
+        self.fast_output = FastOutput(self, self.settings.display.fast_output)
         self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
         self.last_input = time.monotonic()  # the last key or mouse event
 
@@ -160,7 +156,8 @@ class PislmApp(App[int]):
         footer = Footer()
         # Compose the keys with the first frame: by default the footer waits for a bindings
         # change and one more refresh, which left the first ~0.3 s of start-up without it.
-        footer.set_reactive(Footer._bindings_ready, True)
+        # (What the screen's bindings signal calls; before the mount it only marks them ready.)
+        footer.bindings_changed(self.screen)
         yield footer
 
     # Tab widgets by module: only Chat is imported at start-up, the others on first show.
@@ -201,7 +198,8 @@ class PislmApp(App[int]):
             self.call_after_refresh(self._start_watching)
         self.call_after_refresh(self.monitor.start_strip)
         if not self.is_headless:  # a closed terminal (or textual-serve's pipe) or SIGHUP ends it
-            hangup.watch(self, hangup.input_fileno(self._driver))
+            hangup.watch(self, hangup.input_fileno(self))
+        self.fast_output.report(self.log, self.paths.data_dir)
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
@@ -215,8 +213,7 @@ class PislmApp(App[int]):
         )
 
     async def on_unmount(self) -> None:
-        if self._shadow is not None and self._driver is not None and not self.is_headless:
-            self._driver.write("\x1b[0m")  # leave no colour behind for the shell
+        self.fast_output.close()
         await self.monitor.aclose()
         await self.backend.aclose()
 
@@ -397,49 +394,8 @@ class PislmApp(App[int]):
 
     # -- terminal output -------------------------------------------------------------------------
 
-    def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
-        """Send only the cells that changed since the last frame (display.TerminalShadow), as
-        one write, and nothing at all when nothing changed. Textual's own path (kept for
-        inline and headless runs) writes every repainted cell in three separate writes."""
-        shadow = self._shadow
-        driver = self._driver
-        if (
-            shadow is None
-            or not isinstance(renderable, CompositorUpdate)
-            or driver is None
-            or driver.is_inline
-            or self.is_headless
-            or self._batch_count
-            or not self._running
-            or self._closed
-        ):
-            super()._display(screen, renderable)
-            if shadow is not None:
-                shadow.styles_reset()  # Textual's output ends each run with an SGR reset
-            return
-        try:
-            shadow.resize(*self.size)
-            sequence = shadow.diff(renderable, self.console._color_system)
-            if sequence is None:  # an update of a kind the shadow does not know
-                sequence = renderable.render_segments(self.console)
-                shadow.styles_reset()
-            cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
-            if sequence or cursor != self._previous_cursor_position:
-                sequence += Control.move_to(*cursor).segment.text
-                # One run of cells cannot tear: synchronized output only for more.
-                if self._sync_available and shadow.last_runs > 1:
-                    sequence = f"{SYNC_START}{sequence}{SYNC_END}"
-                driver.write(sequence)
-                driver.flush()
-                self._previous_cursor_position = cursor
-        except Exception as error:
-            self._handle_exception(error)
-        finally:
-            self.post_display_hook()
-
     def _forget_terminal(self) -> None:
-        if self._shadow is not None:
-            self._shadow.forget()
+        self.fast_output.forget()
 
     def action_redraw(self) -> None:
         """Repaint everything (if something else wrote over the screen)."""

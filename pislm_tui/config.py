@@ -115,6 +115,13 @@ class ToolsSettings(_Section):
     max_rounds: int = Field(5, ge=1, le=20)
 
 
+class DisplaySettings(_Section):
+    # The output layers (pislm_tui/textual_compat): partial updates rendered from the rows that
+    # changed, and only changed cells sent to the terminal. Off: Textual's own output (the same
+    # screen, more CPU and bytes). They also stay off on a Textual pislm was not verified with.
+    fast_output: bool = True
+
+
 class Settings(_Section):
     host: str = DEFAULT_HOST
     api: Literal["ollama", "openai"] = "ollama"
@@ -127,7 +134,7 @@ class Settings(_Section):
     health_interval: float = Field(15.0, ge=1)  # re-check of a connected server
     health_backoff_max: float = Field(10.0, ge=0.5)  # longest wait between retries when down
     keys: dict[str, str] = {}  # binding id -> key(s), e.g. {"app.tab_chat" = "f2"}
-    diff_output: bool = True  # send only changed cells to the terminal (off: Textual's own output)
+    display: DisplaySettings = DisplaySettings()
     chat: ChatSettings = ChatSettings()
     monitor: MonitorSettings = MonitorSettings()
     models: ModelsSettings = ModelsSettings()
@@ -212,6 +219,7 @@ def load_settings(
     ]
     merged: dict[str, Any] = {}
     for data, origin, source_text in layers:
+        data = _renamed_keys(data, origin, source_text, warnings)
         good = _drop_invalid(data, origin, source_text, warnings)
         _deep_merge(merged, good)
 
@@ -263,6 +271,38 @@ def _env_value(raw: str) -> Any:
     except ValueError:
         return raw
     return value if isinstance(value, dict | list | int | float) else raw
+
+
+# Old key -> its new place, each still read (in its own layer, so precedence holds) with a warning.
+RENAMED_KEYS: dict[str, tuple[str, str]] = {
+    "diff_output": ("display", "fast_output"),
+}
+
+
+def _renamed_keys(
+    data: dict[str, Any], origin: str, source_text: str | None, warnings: list[str]
+) -> dict[str, Any]:
+    """Move each old key of one layer to its new place (the new key wins if both are there)."""
+    if not any(old in data for old in RENAMED_KEYS):
+        return data
+    data = dict(data)
+    for old, (section, key) in RENAMED_KEYS.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        if origin == "environment":
+            new_name = f"{ENV_PREFIX}{section}__{key}".upper()
+            warnings.append(
+                f"{origin}: {ENV_PREFIX}{old.upper()} is now {new_name}; please rename it"
+            )
+        else:
+            line = _find_line(source_text, [old]) if source_text is not None else None
+            where = f", line {line}" if line else ""
+            warnings.append(f"{origin}{where}: {old} is now {section}.{key}; please rename it")
+        table = data.setdefault(section, {})
+        if isinstance(table, dict):  # else the bad table is reported as such
+            data[section] = {key: value, **table}
+    return data
 
 
 def _drop_invalid(

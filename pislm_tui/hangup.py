@@ -8,7 +8,8 @@ the first EIO, after which the app blocks for good once 30 frames are queued. So
 
 - SIGHUP and SIGTERM end the app as Ctrl+Q does (unless the user's shell ignores them);
 - a thread sleeps in poll() on the terminal and ends the app when it hangs up;
-- `SafeLinuxDriver` drops writes to a terminal that is gone instead of losing its output thread.
+- `SafeLinuxDriver` drops writes to a terminal that is gone instead of losing its output thread
+  (`textual_compat.drivers`: Textual offers no public way to give the driver its file).
 
 Under textual-serve (TEXTUAL_DRIVER names Textual's web driver) the app talks over pipes, not a
 terminal: the same poll() thread watches the input pipe, so a textual-serve that is killed (its
@@ -27,39 +28,20 @@ import signal
 import stat
 import sys
 import threading
-from typing import IO, Any
+from typing import Any
 
 from textual.app import App
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 from pislm_tui.cli.terminal import driver_from_environment
-
-
-class _TerminalFile:
-    """The driver's output file; a write to a terminal that is gone is dropped, not raised."""
-
-    def __init__(self, file: IO[str]) -> None:
-        self._file = file
-
-    def write(self, text: str) -> int:
-        try:
-            return self._file.write(text)
-        except OSError:  # EIO after a hang-up: nobody can see it any more
-            return 0
-
-    def flush(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._file, name)
+from pislm_tui.textual_compat.drivers import drop_writes_when_gone
 
 
 class SafeLinuxDriver(LinuxDriver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._file = _TerminalFile(self._file)  # type: ignore[assignment]
+        drop_writes_when_gone(self)
 
 
 def driver_class() -> type[Driver] | None:
@@ -73,13 +55,14 @@ def driver_class() -> type[Driver] | None:
     return web_driver.SafeWebDriver if name == web_driver.NAME else None
 
 
-def input_fileno(driver: Driver | None) -> int | None:
+def input_fileno(app: App[Any]) -> int | None:
     """The file the app's input comes from, whose hang-up ends the app: the terminal, or the
-    pipe from textual-serve; None for a driver that reads no file (headless, tests)."""
-    if isinstance(driver, LinuxDriver):
-        return driver.fileno
-    if driver is not None and driver.is_web and sys.__stdin__ is not None:
-        return sys.__stdin__.fileno()  # the web driver's own `fileno` is its output
+    pipe from textual-serve (both read stdin); None for a driver that reads no file (headless,
+    tests) or one we do not know."""
+    if app.is_headless or sys.__stdin__ is None:
+        return None
+    if issubclass(app.driver_class, LinuxDriver) or app.is_web:
+        return sys.__stdin__.fileno()  # LinuxDriver.fileno; the web driver's is its output
     return None
 
 

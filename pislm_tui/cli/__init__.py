@@ -65,6 +65,17 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     return p
 
 
+class _Version(argparse.Action):
+    """`pislm --version`; a second line when the fast output cannot run with this Textual."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from pislm_tui.textual_compat import verdict
+
+        note = verdict().note()
+        print(f"pislm {__version__}" + (f"\n{note}" if note else ""))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pislm",
@@ -72,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the app.",
         parents=[global_options(suppress=False)],
     )
-    parser.add_argument("--version", action="version", version=f"pislm {__version__}")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show program's version number and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     parents = [global_options(suppress=True)]
     for name in COMMAND_MODULES:
