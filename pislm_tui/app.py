@@ -25,7 +25,8 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
 
 from pislm_tui import compositor_patch, hangup
-from pislm_tui.backend import Backend, ModelInfo, PislmError, ServerUnreachable, make_backend
+from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
+from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
