@@ -22,6 +22,7 @@ from textual.worker import Worker
 
 from pislm_tui import hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
+from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
@@ -360,10 +361,11 @@ class PislmApp(App[int]):
         return True
 
     def show_error(self, error: BaseException, title: str = "Error") -> None:
-        """Our errors carry user-facing text; anything else is a bug, shown plainly."""
+        """Our errors carry user-facing text; anything else is a bug, shown plainly. Only the
+        server's own unreachability re-checks the connection (a Chroma outage is not Ollama's)."""
         text = str(error) if isinstance(error, PislmError) else f"{type(error).__name__}: {error}"
         self.notify(text, title=title, severity="error", timeout=10, markup=False)
-        if isinstance(error, PislmError) and error.exit_code == 3:
+        if isinstance(error, ServerUnreachable):
             self.check_connection()
 
     # -- unhandled errors: logged, shown, survived (crash.py) ------------------------------------

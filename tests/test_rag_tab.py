@@ -223,9 +223,10 @@ async def test_escape_stops_an_ingest_and_leaves_only_whole_files(
         await pilot.click("#add-yes", offset=(4, 0))
         await wait_for(
             lambda: (
-                tab._last_progress is not None
-                and tab._last_progress.files_done >= 1
-                and tab._last_progress.chunks_done % 4 == 2
+                (job := tab.session.ingest) is not None
+                and job.progress is not None
+                and job.progress.files_done >= 1
+                and job.progress.chunks_done % 4 == 2
             ),
             pilot=pilot,
             what="mid-file",

@@ -5,7 +5,12 @@ flush timer runs only while an answer streams, so a finished answer costs nothin
 Every change of the Markdown (a flush, the end, clearing) runs one at a time and to its end,
 even when the task asking for it is cancelled: stopping the timer cancels its task, and a
 flush cancelled while Textual removes a block (a list being re-laid out) cancelled the removed
-widgets' own tasks half-way, which ended the whole app silently (issue #12, see crash.py)."""
+widgets' own tasks half-way, which ended the whole app silently (issue #12, see crash.py).
+
+A reader at the end of the pane follows the answer to its figures line: once the answer is taller
+than the pane, Textual's anchor keeps the end in view through every later layout (one flush may
+add more than a screen, laid out after the flush), until the reader scrolls up; back at the end,
+it follows again."""
 
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ class RagAnswer(Vertical):
         self._timer: Timer | None = None
         self._waiting = False  # "waiting for the model…" is shown
         self._changing = asyncio.Lock()  # flushes, the end and clearing never interleave
+        self._following = False  # the reader was at the end when the answer grew
         self.text = ""  # everything received so far
 
     def compose(self) -> ComposeResult:
@@ -88,6 +94,7 @@ class RagAnswer(Vertical):
         async def end() -> None:
             await self._end()
             self.query_one("#rag-answer-figures", Static).update(figures)
+            self._stop_following()
 
         await self._one_at_a_time(end)
 
@@ -98,12 +105,17 @@ class RagAnswer(Vertical):
             await self._end()
             self.add_class("-failed")
             self.query_one("#rag-answer-figures", Static).update(Content(message))
+            self._stop_following()
 
         await self._one_at_a_time(end)
 
     async def clear(self) -> None:
         async def clear() -> None:
             self._stop_timer()
+            self._following = False
+            scroller = self._scroller()
+            if scroller is not None:
+                scroller.anchor(False)  # anchored, a shorter pane would be pushed down
             self._buffer.clear()
             self.text = ""
             self.remove_class("-shown", "-failed")
@@ -145,15 +157,43 @@ class RagAnswer(Vertical):
             return
         chunk = "".join(self._buffer)
         self._buffer.clear()
-        scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
-        # Follow a growing answer, unless the reader scrolled up to read something else.
-        follow = scroller is not None and scroller.scroll_y >= scroller.max_scroll_y - 1
+        scroller = self._scroller()
+        if scroller is not None and not self._following:
+            # Follow a growing answer, unless the reader scrolled up to read something else.
+            self._following = scroller.scroll_y >= scroller.max_scroll_y - 1
         await self.query_one(StreamingMarkdown).append(chunk)
         if self._waiting:
             self._waiting = False
             self.query_one("#rag-answer-figures", Static).update("")
-        if follow and scroller is not None:
-            self.call_after_refresh(scroller.scroll_end, animate=False)
+        if self._following and scroller is not None and not scroller.is_anchored:
+            self.call_after_refresh(self._anchor, scroller)
+
+    def _scroller(self) -> ScrollableContainer | None:
+        return self.parent if isinstance(self.parent, ScrollableContainer) else None
+
+    def _anchor(self, scroller: ScrollableContainer) -> None:
+        """Anchor the pane once the answer is taller than it (anchoring a shorter pane would
+        push its content down); Textual then keeps the end in view."""
+        if self._following and not scroller.is_anchored and scroller.max_scroll_y > 0:
+            scroller.anchor()
+
+    def _stop_following(self) -> None:
+        """The answer ended: once its end is laid out, bring it into view if the anchor was not
+        set yet (the end came first), then drop the anchor, so sources unfolded later do not
+        move the pane."""
+        scroller = self._scroller()
+        if scroller is None or not self._following:
+            return
+        shown = self.query_one(StreamingMarkdown)
+
+        def settle() -> None:
+            if next(iter(self.query(StreamingMarkdown)), None) is not shown:
+                return  # cleared meanwhile: another answer follows (or not) on its own
+            self._anchor(scroller)
+            self._following = False
+            scroller.call_after_refresh(scroller.anchor, False)
+
+        self.call_after_refresh(settle)
 
     def pause(self) -> None:
         """The tab is hidden: stop redrawing (text keeps arriving in the buffer)."""

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.errors import PislmError, ServerUnreachable
 from pislm_tui.text import clean_output
 from pislm_tui.tools.builtin import ToolContext, default_registry
 from pislm_tui.tools.loop import LoopDone, TextDelta, ToolRan, run_tool_loop, system_prompt
@@ -159,7 +159,7 @@ class ToolCallsPane(Vertical):
                     self._show_done(event, model)
         except PislmError as exc:
             self._add(str(exc), "failed")
-            if exc.exit_code == 3:
+            if isinstance(exc, ServerUnreachable):
                 app.check_connection()
 
     def _show_call(self, event: ToolRan) -> None:

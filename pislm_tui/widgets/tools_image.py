@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.errors import PislmError, ServerUnreachable
 from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import pick_model, where_image
 from pislm_tui.widgets.tools_history import WhereHistory
@@ -158,7 +158,7 @@ class ImagePane(Vertical):
         except PislmError as exc:
             card.show_error(str(exc))
             self._set_step(0)
-            if exc.exit_code == 3:
+            if isinstance(exc, ServerUnreachable):
                 app.check_connection()
             return
         finally:

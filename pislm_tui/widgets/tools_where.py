@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.backend.errors import PislmError, ServerUnreachable
 from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import WhereResult, pick_model, where_country
 from pislm_tui.widgets.tools_history import WhereHistory
@@ -102,7 +102,7 @@ class WherePane(Vertical):
             )
         except PislmError as exc:
             card.show_error(str(exc))
-            if exc.exit_code == 3:
+            if isinstance(exc, ServerUnreachable):
                 app.check_connection()
             return
         finally:

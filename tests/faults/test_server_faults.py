@@ -646,7 +646,7 @@ async def test_rag_ask_error_answers_and_silence_leave_the_tab_usable(
             fake_ollama.script(reply)
             await pilot.press("enter")
             await wait_for(lambda expected=expected: expected in flat(app), pilot=pilot)
-            await wait_for(lambda: not tab._asking, pilot=pilot)
+            await wait_for(lambda: not tab.asking, pilot=pilot)
             assert question.value == asked  # the question stays, to ask again
             assert answer.text == ""
         # The tab still works once the server does.
