@@ -24,7 +24,7 @@ from pislm_tui.monitor import (
     sample_once,
     temp_level,
 )
-from pislm_tui.monitor.fmt import short_bytes, throttle_text, time_left
+from pislm_tui.monitor.fmt import throttle_text, time_left
 from pislm_tui.monitor.sampler import MEASURING
 from pislm_tui.monitor.sysfs import SysSensors
 from pislm_tui.monitor.vcgencmd import (
@@ -35,6 +35,7 @@ from pislm_tui.monitor.vcgencmd import (
     parse_temp,
     parse_throttled,
 )
+from pislm_tui.sizes import short_bytes
 from tests.fake_ollama import FakeOllama
 from tests.fixtures.monitor.recording import FIXTURES, RUNNER_PID, SERVE_PID, Machine
 

@@ -24,10 +24,10 @@ from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
 from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
-    human_bytes,
     is_loaded,
     short_date,
 )
+from pislm_tui.sizes import decimal_bytes
 from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 # The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
@@ -233,7 +233,7 @@ class ModelsTab(Widget):
         return [
             mark,
             Text(m.name),
-            Text(human_bytes(m.size), justify="right"),
+            Text(decimal_bytes(m.size), justify="right"),
             Text(m.family or "—"),
             Text(m.parameter_size or "—", justify="right"),
             Text(m.quantization or "—"),
@@ -380,7 +380,7 @@ class ModelsTab(Widget):
         if name is None:
             return
         info = find_model(self.papp.models, name)
-        size = f" ({human_bytes(info.size)})" if info and info.size else ""
+        size = f" ({decimal_bytes(info.size)})" if info and info.size else ""
         from pislm_tui.screens.models_confirm import ConfirmScreen
 
         screen = ConfirmScreen(

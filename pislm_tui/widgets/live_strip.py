@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from pislm_tui.monitor import Sample, temp_level
-from pislm_tui.monitor.fmt import human_bytes, short_bytes
+from pislm_tui.sizes import binary_bytes, short_bytes
 from pislm_tui.widgets.meters import Steady, temp_style
 
 MINI = "▁▂▃▄▅▆▇█"  # 0 % still shows a baseline cell, on any theme
@@ -101,7 +101,7 @@ class LiveStrip(Widget):
             used = self._ram(s.ram.used / 2**30) or 0.0
             style = "$error" if s.ram.percent >= 90 else ""
             parts.append((f"{used:.1f}G/{short_bytes(s.ram.total)}", style))
-            tips.append(f"RAM {human_bytes(s.ram.used)} of {human_bytes(s.ram.total)} in use")
+            tips.append(f"RAM {binary_bytes(s.ram.used)} of {binary_bytes(s.ram.total)} in use")
         else:
             parts.append(("ram n/a", "$text-muted"))
         return Content.assemble(*parts), " · ".join(tips)
