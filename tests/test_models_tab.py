@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, SelectionList, TabbedContent
 
 from pislm_tui.app import PislmApp
 from pislm_tui.backend.ollama_native import OllamaBackend
-from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.models_pull import PullNameScreen
 from pislm_tui.tabs.models import ModelsTab
 from pislm_tui.widgets.bench_panel import BenchPanel
