@@ -78,6 +78,12 @@ class PislmApp(App[int]):
         ("tools", "Tools"),
         ("monitor", "Monitor"),
     ]
+    # The screen gets the class -wide from this width (the Models tab puts its details pane
+    # beside the list: table ~77 + pane 40), -narrow below.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (118, "-wide"),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Keys", priority=True, id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),

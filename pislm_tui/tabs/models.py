@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from pislm_tui.widgets.model_details import ModelDetailsPane
     from pislm_tui.widgets.pull_progress import PullPanel
 
-WIDE = 118  # from this width the details pane sits beside the list (table ~77 + pane 40)
 DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
 INSTALLED_ACTIONS = {
     "pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull", "cancel_load",
@@ -49,6 +49,9 @@ _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
 class ModelsTab(Widget):
+    # Unscoped: the wide layout follows the screen's breakpoint class (App.HORIZONTAL_BREAKPOINTS:
+    # -wide from 118 columns, where the details pane fits beside the list).
+    SCOPED_CSS = False
     DEFAULT_CSS = """
     ModelsTab {
         height: 1fr;
@@ -61,10 +64,12 @@ class ModelsTab(Widget):
         &.-no-models #models-table { display: none; }
         #models-pulls { height: auto; }
         #models-details { height: 1fr; min-height: 5; }
-        &.-wide #models-split { layout: horizontal; }
-        &.-wide #models-left { width: 80; height: 1fr; }
-        &.-wide #models-table { max-height: 24; }
-        &.-wide #models-details { width: 1fr; min-width: 40; height: 1fr; }
+    }
+    Screen.-wide ModelsTab {
+        #models-split { layout: horizontal; }
+        #models-left { width: 80; height: 1fr; }
+        #models-table { max-height: 24; }
+        #models-details { width: 1fr; min-width: 40; height: 1fr; }
     }
     """
     BINDINGS = [
@@ -79,6 +84,11 @@ class ModelsTab(Widget):
         Binding("escape", "cancel_pull", "Stop/close pull", id="models.cancel_pull"),
         Binding("escape", "cancel_load", "Stop loading", id="models.cancel_load"),
     ]
+    # State the keys depend on (see check_action): the footer follows it by itself.
+    view: var[str] = var("models-installed", bindings=True)  # the inner view: list or bench
+    loading_model: var[str | None] = var(None, bindings=True)  # the model a running load is for
+    pulls: var[int] = var(0, bindings=True)  # pull panels on screen (Esc stops/closes one)
+    no_models: var[bool] = var(False, toggle_class="-no-models")
 
     def __init__(
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
@@ -94,7 +104,6 @@ class ModelsTab(Widget):
         self._details: dict[tuple[str, str | None], ModelDetails] = {}
         self._select_after: str | None = None
         self._timer: Timer | None = None
-        self.loading_model: str | None = None  # the model a running load is for
         # How long the load has taken, in the busy line (a big model takes minutes on a Pi).
         self.load_wait = WaitClock(self, self._show_load_wait)
 
@@ -138,7 +147,7 @@ class ModelsTab(Widget):
         for i, label in enumerate(_COLUMNS):
             table.add_column(label, key=str(i))
         # The app's active tab, not Show/Hide events: those do not always arrive. The first
-        # look waits for the layout (the width decides the wide layout, and the focus).
+        # look waits for the layout (the focus needs it).
         self.watch(self.app, "active_tab", self._tab_changed, init=False)
         self.call_after_refresh(lambda: self._tab_changed(self.papp.active_tab))
 
@@ -152,7 +161,6 @@ class ModelsTab(Widget):
         """First show: watch the app's models and start the `ps` refresh; later: resume it."""
         if not self.built:
             self.built = True
-            self.set_class(self.size.width >= WIDE, "-wide")
             self.watch(self.app, "models", self._models_changed)
             self.watch(self.app, "connection", lambda _state: self._update_empty())
             self._timer = self.set_interval(
@@ -168,9 +176,6 @@ class ModelsTab(Widget):
         if self.query_one("#models-views", TabbedContent).active == "models-bench":
             return self.bench_panel.query_one("#bench-models")
         return self.table
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width >= WIDE, "-wide")
 
     # -- the list ---------------------------------------------------------------------------------
 
@@ -244,7 +249,7 @@ class ModelsTab(Widget):
         if not self.built:
             return
         empty = not self.papp.models
-        self.set_class(empty, "-no-models")
+        self.no_models = empty
         if empty:
             text = (
                 "No models installed yet. Press p to pull one — llama3.2:1b is a good first "
@@ -317,10 +322,10 @@ class ModelsTab(Widget):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "installed":
-            return self.built and self.query_one(TabbedContent).active == "models-bench"
+            return self.built and self.view == "models-bench"
         if action not in INSTALLED_ACTIONS:
             return True
-        if not self.built or self.query_one(TabbedContent).active != "models-installed":
+        if not self.built or self.view != "models-installed":
             return False
         if action == "cancel_pull":
             return bool(self.pull_panels())
@@ -351,7 +356,7 @@ class ModelsTab(Widget):
         from pislm_tui.widgets.pull_progress import PullPanel
 
         self.query_one("#models-pulls").mount(PullPanel(name, clock=self.pull_clock))
-        self.refresh_bindings()  # "Esc cancels the pull" appears in the footer
+        self._count_pulls()  # "Esc Stop/close pull" appears in the footer
 
     async def on_pull_panel_finished(self, event: PullPanel.Finished) -> None:
         if event.ok:
@@ -363,17 +368,20 @@ class ModelsTab(Widget):
             self.notify(f"Pull of {event.model} cancelled.", title="Models")
             await event.panel.remove()
         # A failure stays on screen with the server's message until closed.
-        self.refresh_bindings()
+        self._count_pulls()
 
-    def action_cancel_pull(self) -> None:
+    async def action_cancel_pull(self) -> None:
         """Cancel the newest running pull; with none running, close the newest finished panel."""
         panels = self.pull_panels()
         running = [p for p in panels if p.running]
         if running:
             running[-1].cancel()
         elif panels:
-            panels[-1].remove()
-            self.call_after_refresh(self.refresh_bindings)  # after the removal
+            await panels[-1].remove()
+            self._count_pulls()
+
+    def _count_pulls(self) -> None:
+        self.pulls = len(self.pull_panels())
 
     def action_delete(self) -> None:
         name = self._need_selection()
@@ -427,10 +435,9 @@ class ModelsTab(Widget):
 
     @work(group="models-load", exclusive=True, exit_on_error=False)
     async def _load(self, name: str) -> None:
-        self.loading_model = name
+        self.loading_model = name  # "Esc Stop loading" appears in the footer
         self.load_wait.start()
         self._show_load_wait(0)
-        self.refresh_bindings()  # "Esc Stop loading"
         try:
             await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
         except RequestTimeout:
@@ -464,7 +471,6 @@ class ModelsTab(Widget):
         self.loading_model = None
         self.load_wait.stop()
         self._set_busy("")
-        self.refresh_bindings()
 
     def action_cancel_load(self) -> None:
         name = self.loading_model
@@ -528,4 +534,4 @@ class ModelsTab(Widget):
         if event.tabbed_content.id != "models-views":
             return
         event.stop()  # ours, not the app's tab bar
-        self.refresh_bindings()
+        self.view = event.pane.id or ""

@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Label, TabbedContent, TabPane
 
@@ -49,6 +50,7 @@ class ToolsTab(Widget):
         Binding("f8", "pane('tools-image')", "Image → city", show=False, id="tools.image"),
         Binding("f9", "pane('tools-calls')", "Tool calling", show=False, id="tools.calls"),
     ]
+    pane: var[str] = var("tools-where", bindings=True)  # the pane shown (its keys in the footer)
 
     app: PislmApp  # type: ignore[assignment]
 
@@ -181,7 +183,7 @@ class ToolsTab(Widget):
         event.stop()
         if event.pane.id in FIRST_INPUT:
             self._focus_input(event.pane.id)
-        self.refresh_bindings()
+        self.pane = event.pane.id or ""
 
     def action_browse(self) -> None:
         self.action_pane("tools-image")

@@ -7,6 +7,7 @@ degrees with a little hysteresis, RAM a tenth of a GiB, so an idle Pi sends no f
 from __future__ import annotations
 
 from textual.content import Content
+from textual.reactive import var
 from textual.widget import Widget
 
 from pislm_tui.monitor import Sample, temp_level
@@ -34,6 +35,8 @@ class LiveStrip(Widget):
     LiveStrip { width: auto; height: 1; padding: 0 1; text-wrap: nowrap; }
     LiveStrip.-resting { text-style: dim; }
     """
+    # Over SSH an idle app stops reading: the figures stay, dimmed, until a key.
+    resting: var[bool] = var(False, toggle_class="-resting")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -50,8 +53,7 @@ class LiveStrip(Widget):
         self.watch(self.app, "strip_resting", self._rest, init=False)
 
     def _rest(self, resting: bool) -> None:
-        """Over SSH an idle app stops reading: the figures stay, dimmed, until a key."""
-        self.set_class(resting, "-resting")
+        self.resting = resting
 
     @property
     def content(self) -> Content:

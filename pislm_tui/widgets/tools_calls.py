@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, Static
 
 from pislm_tui.backend.errors import PislmError
@@ -54,6 +55,8 @@ class ToolCallsPane(Vertical):
     ToolCallsPane .summary { color: $text-muted; }
     ToolCallsPane .failed { color: $error; }
     """
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
 
     app: PislmApp  # type: ignore[assignment]
 
@@ -182,7 +185,7 @@ class ToolCallsPane(Vertical):
         self._add(f"{model} · {done.summary}", "summary")
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         running = [w for w in self.workers if w.node is self and w.is_running]

@@ -9,6 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, Input, Label
 
 from pislm_tui.backend.errors import PislmError
@@ -41,6 +42,8 @@ class WherePane(Vertical):
     WherePane .row Button { width: auto; min-width: 0; }
     WherePane WhereCard { margin-bottom: 1; }
     """
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
 
     app: PislmApp  # type: ignore[assignment]
 
@@ -119,7 +122,7 @@ class WherePane(Vertical):
             self.card.show_busy(wait_line(self._asking, self.wait.elapsed, self._attempt))
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         """Cancel a running question; True when there was one."""
