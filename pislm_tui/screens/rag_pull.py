@@ -11,11 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.screens.dialog import Dialog
 from pislm_tui.widgets.pull_progress import PullPanel
 
 
-class EmbedModelPullScreen(Dialog[bool]):
+class EmbedModelPullScreen(AppAccess, Dialog[bool]):
     DEFAULT_CSS = """
     EmbedModelPullScreen {
         & > Vertical { width: 72; border: thick $warning; padding: 1 2; }
@@ -67,7 +68,7 @@ class EmbedModelPullScreen(Dialog[bool]):
     def _finished(self, event: PullPanel.Finished) -> None:
         event.stop()
         if event.ok:
-            self.app.check_connection()  # type: ignore[attr-defined]  # the model list changed
+            self.pislm.check_connection()  # the model list changed
             self.dismiss(True)
         elif event.cancelled:
             self.dismiss(False)

@@ -20,8 +20,10 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError, RequestTimeout
 from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.long_work import long_work
 from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
@@ -34,7 +36,6 @@ from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 # The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
 # csv) are imported when the tab is first built or used, so start-up does not pay for them.
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.models.memory import MemoryProbe
     from pislm_tui.widgets.bench_panel import BenchPanel
     from pislm_tui.widgets.loaded_models import LoadedModels
@@ -48,7 +49,7 @@ INSTALLED_ACTIONS = {
 _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
-class ModelsTab(Widget):
+class ModelsTab(AppAccess, Widget):
     # Unscoped: the wide layout follows the screen's breakpoint class (App.HORIZONTAL_BREAKPOINTS:
     # -wide from 118 columns, where the details pane fits beside the list).
     SCOPED_CSS = False
@@ -107,10 +108,6 @@ class ModelsTab(Widget):
         # How long the load has taken, in the busy line (a big model takes minutes on a Pi).
         self.load_wait = WaitClock(self, self._show_load_wait)
 
-    @property
-    def papp(self) -> PislmApp:
-        return cast("PislmApp", self.app)
-
     # -- building -------------------------------------------------------------------------------
     # The app mounts this tab when it is first shown; the network work (listing details, `ps`)
     # and the refresh timer start when it is first the active tab, and the timer pauses while
@@ -121,7 +118,7 @@ class ModelsTab(Widget):
         from pislm_tui.widgets.loaded_models import LoadedModels
         from pislm_tui.widgets.model_details import ModelDetailsPane
 
-        settings = self.papp.settings.models
+        settings = self.pislm.settings.models
         with TabbedContent(id="models-views"):
             with TabPane("Installed", id="models-installed"), Container(id="models-split"):
                 with Vertical(id="models-left"):
@@ -137,7 +134,7 @@ class ModelsTab(Widget):
                     unload=settings.bench_unload,
                     max_tokens=settings.bench_max_tokens,
                     run_timeout=settings.bench_timeout,
-                    bench_dir=self.papp.paths.bench_dir,
+                    bench_dir=self.pislm.paths.bench_dir,
                     clock=lambda: self.clock().astimezone(),
                     id="bench-panel",
                 )
@@ -149,7 +146,7 @@ class ModelsTab(Widget):
         # The app's active tab, not Show/Hide events: those do not always arrive. The first
         # look waits for the layout (the focus needs it).
         self.watch(self.app, "active_tab", self._tab_changed, init=False)
-        self.call_after_refresh(lambda: self._tab_changed(self.papp.active_tab))
+        self.call_after_refresh(lambda: self._tab_changed(self.pislm.active_tab))
 
     def _tab_changed(self, tab: str) -> None:
         if tab == "models":
@@ -164,7 +161,7 @@ class ModelsTab(Widget):
             self.watch(self.app, "models", self._models_changed)
             self.watch(self.app, "connection", lambda _state: self._update_empty())
             self._timer = self.set_interval(
-                self.papp.settings.models.refresh_interval, self.refresh_loaded
+                self.pislm.settings.models.refresh_interval, self.refresh_loaded
             )
         elif self._timer is not None:
             self._timer.resume()
@@ -208,7 +205,7 @@ class ModelsTab(Widget):
     def _models_changed(self, models: tuple[ModelInfo, ...]) -> None:
         self._fill_table(models)
         bench = self.bench_panel
-        bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
+        bench.set_models(chat_model_names(models), preselect=self.pislm.current_model)
         self._offer_chat_capable(models)
 
     @work(exclusive=True, group="models-bench-offer", exit_on_error=False)
@@ -217,8 +214,8 @@ class ModelsTab(Widget):
         then what each model's capabilities say (an embedding model the listing missed)."""
         from pislm_tui.models.bench import chat_capable
 
-        names = await chat_capable(self.papp.backend, models)
-        self.bench_panel.set_models(names, preselect=self.papp.current_model)
+        names = await chat_capable(self.pislm.backend, models)
+        self.bench_panel.set_models(names, preselect=self.pislm.current_model)
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table
@@ -248,13 +245,13 @@ class ModelsTab(Widget):
     def _update_empty(self) -> None:
         if not self.built:
             return
-        empty = not self.papp.models
+        empty = not self.pislm.models
         self.no_models = empty
         if empty:
             text = (
                 "No models installed yet. Press p to pull one — llama3.2:1b is a good first "
                 "model on a Pi."
-                if self.papp.connection.connected
+                if self.pislm.connection.connected
                 else "Not connected to the server yet; the list appears once it answers."
             )
             self.query_one("#models-empty", Static).update(text)
@@ -270,7 +267,7 @@ class ModelsTab(Widget):
         name = self.selected()
         if name is None:
             return
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         pane = self.details_pane
         details = self._details.get((name, info.digest if info else None))
         pane.show_model(info, details)
@@ -280,9 +277,9 @@ class ModelsTab(Widget):
     @work(exclusive=True, group="models-show", exit_on_error=False)
     async def _fetch_details(self, name: str) -> None:
         await asyncio.sleep(DETAILS_DEBOUNCE)
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         try:
-            details = await self.papp.backend.show(name)
+            details = await self.pislm.backend.show(name)
         except PislmError as exc:
             if self.selected() == name:
                 self.details_pane.show_message(
@@ -298,7 +295,7 @@ class ModelsTab(Widget):
     @work(exclusive=True, group="models-ps", exit_on_error=False)
     async def refresh_loaded(self) -> None:
         try:
-            loaded = await self.papp.backend.loaded()
+            loaded = await self.pislm.backend.loaded()
         except PislmError:
             loaded = self.loaded  # the connection banner says what is wrong; keep what we know
         self._set_loaded(loaded)
@@ -309,7 +306,7 @@ class ModelsTab(Widget):
         self.loaded_view.show(loaded, self.clock(), self._busy)
         if changed:
             table = self.table
-            for m in self.papp.models:
+            for m in self.pislm.models:
                 if m.name in table.rows:
                     mark = "●" if is_loaded(m.name, loaded) else " "
                     table.update_cell(m.name, "0", Text(mark))
@@ -363,7 +360,7 @@ class ModelsTab(Widget):
             self.notify(f"Pulled {event.model}.", title="Models")
             self._select_after = event.model
             await event.panel.remove()
-            self.papp.check_connection()
+            self.pislm.check_connection()
         elif event.cancelled:
             self.notify(f"Pull of {event.model} cancelled.", title="Models")
             await event.panel.remove()
@@ -387,9 +384,9 @@ class ModelsTab(Widget):
         name = self._need_selection()
         if name is None:
             return
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         size = f" ({decimal_bytes(info.size)})" if info and info.size else ""
-        from pislm_tui.screens.models_confirm import ConfirmScreen
+        from pislm_tui.screens.dialog import ConfirmScreen
 
         screen = ConfirmScreen(
             f"Delete {name}?",
@@ -399,17 +396,17 @@ class ModelsTab(Widget):
         )
         self.app.push_screen(screen, callback=lambda yes: self._delete(name) if yes else None)
 
-    @work(group="models-action", exit_on_error=False)
+    @long_work(group="models-action", exit_on_error=False)
     async def _delete(self, name: str) -> None:
         try:
-            await self.papp.backend.delete(name)
+            await self.pislm.backend.delete(name)
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Delete {name}")
+            self.pislm.show_error(exc, title=f"Delete {name}")
         else:
             self.notify(f"Deleted {name}.", title="Models")
-            if self.papp.current_model == name:
-                self.papp.current_model = None  # the app picks another once the list is re-read
-        self.papp.check_connection()  # refresh the list either way: it may have been stale
+            if self.pislm.current_model == name:
+                self.pislm.current_model = None  # the app picks another once the list is re-read
+        self.pislm.check_connection()  # refresh the list either way: it may have been stale
         self.refresh_loaded()
 
     def action_load(self) -> None:
@@ -417,14 +414,14 @@ class ModelsTab(Widget):
         if name is None:
             return
         from pislm_tui.models.memory import available_memory, check_memory
-        from pislm_tui.screens.models_confirm import ConfirmScreen
+        from pislm_tui.screens.dialog import ConfirmScreen
 
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         if not is_loaded(name, self.loaded):
             check = check_memory(
                 name,
                 info.size if info else None,
-                server_url=self.papp.backend.url,
+                server_url=self.pislm.backend.url,
                 probe=self.memory_probe or available_memory,
             )
             if not check.ok:
@@ -433,16 +430,16 @@ class ModelsTab(Widget):
                 return
         self._load(name)
 
-    @work(group="models-load", exclusive=True, exit_on_error=False)
+    @long_work(group="models-load", exclusive=True, exit_on_error=False)
     async def _load(self, name: str) -> None:
         self.loading_model = name  # "Esc Stop loading" appears in the footer
         self.load_wait.start()
         self._show_load_wait(0)
         try:
-            await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
+            await self.pislm.backend.load(name, keep_alive=self.pislm.settings.chat.keep_alive)
         except RequestTimeout:
-            seconds = self.papp.settings.read_timeout
-            self.papp.show_error(
+            seconds = self.pislm.settings.read_timeout
+            self.pislm.show_error(
                 PislmError(
                     f"{name} did not finish loading within {seconds:g} s",
                     "the server may still be loading it (In memory shows it once it is there; "
@@ -452,7 +449,7 @@ class ModelsTab(Widget):
                 title=f"Load {name}",
             )
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Load {name}")
+            self.pislm.show_error(exc, title=f"Load {name}")
         else:
             self.notify(f"{name} is loaded.", title="Models")
         finally:
@@ -494,12 +491,12 @@ class ModelsTab(Widget):
             return
         self._unload(name)
 
-    @work(group="models-action", exit_on_error=False)
+    @long_work(group="models-action", exit_on_error=False)
     async def _unload(self, name: str) -> None:
         try:
-            await self.papp.backend.unload(name)
+            await self.pislm.backend.unload(name)
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Unload {name}")
+            self.pislm.show_error(exc, title=f"Unload {name}")
         else:
             self.notify(f"{name} is unloaded.", title="Models")
         self.refresh_loaded()
@@ -507,7 +504,7 @@ class ModelsTab(Widget):
     def action_chat(self) -> None:
         name = self._need_selection()
         if name is not None:
-            self.papp.set_model(name)
+            self.pislm.set_model(name)
 
     def action_bench(self) -> None:
         name = self.selected()
@@ -523,7 +520,7 @@ class ModelsTab(Widget):
 
     def action_refresh(self) -> None:
         self._details.clear()
-        self.papp.check_connection()
+        self.pislm.check_connection()
         self.refresh_loaded()
         self._show_selected()
 

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.reactive import var
 from textual.widget import Widget
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.monitor import Sample, temp_level
 from pislm_tui.sizes import binary_bytes, short_bytes
 from pislm_tui.widgets.meters import Steady, temp_style
@@ -30,7 +31,7 @@ def group_cores(cores: tuple[float, ...], bars: int = MAX_BARS) -> list[float]:
     ]
 
 
-class LiveStrip(Widget):
+class LiveStrip(AppAccess, Widget):
     DEFAULT_CSS = """
     LiveStrip { width: auto; height: 1; padding: 0 1; text-wrap: nowrap; }
     LiveStrip.-resting { text-style: dim; }
@@ -46,7 +47,7 @@ class LiveStrip(Widget):
         self._ram = Steady(0.06)  # GiB: the tenth shown moves only on a real change
 
     def on_mount(self) -> None:
-        if not self.app.settings.monitor.show_strip:  # type: ignore[attr-defined]
+        if not self.pislm.settings.monitor.show_strip:
             self.display = False
             return
         self.watch(self.app, "monitor_sample", self.show_sample)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, Input, Label
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
+from pislm_tui.long_work import long_work
 from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import WhereResult, pick_model, where_country
 from pislm_tui.widgets.tools_history import WhereHistory
@@ -21,7 +22,7 @@ from pislm_tui.widgets.tools_result import WhereCard, wait_line
 from pislm_tui.widgets.wait_clock import WaitClock
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
+    pass
 
 
 class Found(Message):
@@ -32,7 +33,7 @@ class Found(Message):
         super().__init__()
 
 
-class WherePane(Vertical):
+class WherePane(AppAccess, Vertical):
     DEFAULT_CSS = """
     WherePane { height: 1fr; padding: 1 1 0 1; }
     WherePane .row { height: 1; margin-bottom: 1; }
@@ -44,8 +45,6 @@ class WherePane(Vertical):
     """
     # Whether a question runs: the tab's "Esc Stop" shows only then.
     running: var[bool] = var(False, bindings=True)
-
-    app: PislmApp  # type: ignore[assignment]
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -72,7 +71,7 @@ class WherePane(Vertical):
         return self.query_one("#where-card", WhereCard)
 
     def model_wanted(self) -> str | None:
-        return self.app.settings.tools.model or self.app.current_model
+        return self.pislm.settings.tools.model or self.pislm.current_model
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -85,9 +84,9 @@ class WherePane(Vertical):
     def find(self, country: str) -> None:
         self.run_where(country)
 
-    @work(exclusive=True, group="tools-where")
+    @long_work(exclusive=True, group="tools-where")
     async def run_where(self, country: str) -> None:
-        app = self.app
+        app = self.pislm
         card = self.card
         try:
             model = await pick_model(app.backend, self.model_wanted())
