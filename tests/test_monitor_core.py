@@ -184,6 +184,25 @@ async def test_a_hung_vcgencmd_times_out() -> None:
         await Vcgencmd(runner, timeout=0.05).query("measure_temp", now=0.0)
 
 
+async def test_closing_the_sampler_ends_a_vcgencmd_still_running(hot: Machine) -> None:
+    """A query cut short (the app quits, `pislm monitor` ends) must not leave the child running
+    and its pipes to the garbage collector after the event loop has gone."""
+    pid_file = hot.root / "vcgencmd.pid"
+    slow = hot.root / "slow-vcgencmd"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    slow.chmod(0o755)
+    sampler = hot.sampler(vcgencmd=str(slow))
+    await sampler.sample()  # starts the slow sources in the background
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.01)
+    pid = int(pid_file.read_text())
+    await sampler.aclose()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped, not left sleeping
+
+
 # -- sysfs ------------------------------------------------------------------------------------
 
 
