@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
+from pislm_tui.app_access import AppAccess
 
 
-class PislmCommands(Provider):
+class PislmCommands(AppAccess, Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = cast("PislmApp", self.app)
+        app = self.pislm
         commands: list[tuple[str, str, object]] = []
         for tab_id, title in app.TABS:
             commands.append(
