@@ -5,10 +5,12 @@ once, and works. The same in real processes: tests/test_fast_output.py."""
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import pytest
@@ -19,10 +21,11 @@ from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Region
+from textual.message_pump import MessagePump
 from textual.widgets._footer import FooterKey
 
 from pislm_tui.app import PislmApp
-from pislm_tui.textual_compat import compositor, guard
+from pislm_tui.textual_compat import compositor, errors, guard
 from pislm_tui.textual_compat.drivers import drop_writes_when_gone
 from pislm_tui.textual_compat.fast_output import LOG_NAME
 from pislm_tui.widgets.prompt_input import ALT_ENTER_SEQUENCE, teach_alt_enter
@@ -59,6 +62,7 @@ LIVE: dict[str, Callable[[], list[object]]] = {
     "compositor.partial_update": lambda: [Compositor()],
     "compositor.updates": lambda: [ChopsUpdate([], [], []), LayoutUpdate([], Region(0, 0, 1, 1))],
     "app.display": lambda: [App()],
+    "app.errors": lambda: [App()],
     "linux_driver.file": lambda: [LinuxDriver(App())],
 }
 
@@ -76,7 +80,36 @@ async def test_every_reach_finds_what_it_needs(reach: guard.Reach) -> None:
 
 def test_the_installed_textual_is_the_pinned_one_and_every_reach_is_usable() -> None:
     assert guard.verdict().fast_output, guard.verdict()
+    assert guard.verdict().error_survival, guard.verdict()
+    assert errors.survival_note() is None
     assert all(guard.usable(reach.key) for reach in guard.REACHES)
+
+
+def test_the_callers_errors_py_knows_are_the_rows_and_still_call_handle_exception() -> None:
+    """errors.CALLERS names where an error came from, and STARTUP_CALLERS keeps the start fatal,
+    by the name of the Textual function that called `_handle_exception`: each must be one that
+    still does."""
+    row = next(reach for reach in guard.REACHES if reach.key == "errors.callers")
+    in_row = {name.rpartition(".")[2]: name for name in row.names}
+    known = (set(errors.CALLERS) | errors.STARTUP_CALLERS) - {"app_prelude"}
+    assert set(in_row) == known
+    for name, path in in_row.items():
+        module, _, qualname = path.partition(":")
+        owner, _, function = qualname.partition(".")
+        code = getattr(getattr(importlib.import_module(module), owner), function).__code__
+        calls = {name for c in [code, *nested_code(code)] for name in c.co_names}
+        assert "_handle_exception" in calls, f"{path} no longer calls _handle_exception"
+    # The app's start: a function inside App._process_messages.
+    prelude = [c for c in nested_code(App._process_messages.__code__) if c.co_name == "app_prelude"]
+    assert prelude and "_handle_exception" in prelude[0].co_names
+
+
+def nested_code(code: CodeType) -> list[CodeType]:
+    found = []
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            found += [const, *nested_code(const)]
+    return found
 
 
 def test_the_pin_in_pyproject_is_the_range_the_guard_knows() -> None:
@@ -109,6 +142,10 @@ async def test_on_the_pinned_textual_both_layers_are_in_while_the_app_runs(
     assert app.fast_output.on and app.fast_output.note is None
     assert vars(app)["_display"] == app.fast_output.output.display  # this app, not the class
     assert "_display" not in vars(PislmApp)
+    assert app.error_guard.enabled and app.error_guard.note is None
+    assert vars(app)["_handle_exception"].__self__.app is app  # the error guard: this app too
+    assert "_handle_exception" not in vars(PislmApp)
+    assert MessagePump._dispatch_message.__module__ == errors.__name__  # wrapped (the process)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert Compositor.render_partial_update is compositor.render_partial_update
@@ -144,6 +181,9 @@ async def test_an_unknown_textual_runs_stock_says_so_once_and_chats(
     app = make_app()
     assert not app.fast_output.on and app.fast_output.note == note
     assert "_display" not in vars(app)
+    survival = f"error survival: off (textual {UNKNOWN} not verified)"
+    assert not app.error_guard.enabled and app.error_guard.note == survival
+    assert "_handle_exception" not in vars(app)
     fake_ollama.script(Reply(text="A reply on a stock Textual, whole and readable."))
     async with app.run_test(size=(80, 24)) as pilot:
         assert Compositor.render_partial_update is compositor.ORIGINAL_RENDER_PARTIAL_UPDATE
@@ -153,6 +193,7 @@ async def test_an_unknown_textual_runs_stock_says_so_once_and_chats(
         assert "A reply on a stock Textual, whole and readable." in screen_text(app)
     log = isolated_home / ".local" / "share" / "pislm" / LOG_NAME
     assert log.read_text().count(note) == 1
+    assert log.read_text().count(survival) == 1
 
 
 @pytest.mark.usefixtures("unknown_textual")
