@@ -26,7 +26,7 @@ from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
-from pislm_tui.crash import CRASH_LOG, ErrorGuard, caller_name
+from pislm_tui.crash import CRASH_LOG, ErrorGuard
 from pislm_tui.long_work import is_long
 from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
@@ -201,6 +201,7 @@ class PislmApp(App[int]):
         if not self.is_headless:  # a closed terminal (or textual-serve's pipe) or SIGHUP ends it
             hangup.watch(self, hangup.input_fileno(self))
         self.fast_output.report(self.log, self.paths.data_dir)
+        self.error_guard.report_note(self.log, self.paths.data_dir)
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
@@ -370,11 +371,6 @@ class PislmApp(App[int]):
 
     # -- unhandled errors: logged, shown, survived (crash.py) ------------------------------------
 
-    def _handle_exception(self, error: Exception) -> None:
-        guard: ErrorGuard | None = getattr(self, "error_guard", None)
-        if guard is None or not guard.handle_exception(error, caller_name()):
-            super()._handle_exception(error)
-
     def call_next(self, callback: Any, *args: Any, **kwargs: Any) -> None:
         guard: ErrorGuard | None = getattr(self, "error_guard", None)
         if guard is not None and guard.enabled:  # Textual's widget removals end in these
@@ -391,7 +387,8 @@ class PislmApp(App[int]):
     @on(Worker.StateChanged)
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (not ending it on error): a failure is shown, not silent.
-        Tabs' workers that end the app on error reach `_handle_exception` instead."""
+        Tabs' workers that end the app on error reach the error guard through Textual's
+        handling of unhandled errors instead (textual_compat/errors.py)."""
         self.error_guard.worker_state_changed(event)
 
     # -- terminal output -------------------------------------------------------------------------
