@@ -42,6 +42,7 @@ from pislm_tui.theming import (
     load_themes,
     shipped_themes_dir,
 )
+from pislm_tui.widgets.app_tabs import AppTabs
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
 
@@ -149,7 +150,7 @@ class PislmApp(App[int]):
         yield StatusBar()
         yield ConnectionBanner()
         # Only the first tab is built at start; the others when first shown (start-up stays fast).
-        with TabbedContent(initial="chat", id="tabs"):
+        with AppTabs(initial="chat", id="tabs"):
             for tab_id, title in self.TABS:
                 with TabPane(title, id=tab_id):
                     if tab_id == "chat":
