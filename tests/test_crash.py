@@ -209,6 +209,40 @@ async def test_failed_workers_are_shown_our_errors_as_errors_others_as_crashes(
             assert app.is_running and boom.is_attached
 
 
+async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_crash(
+    make_app: MakeApp,
+) -> None:
+    """Quitting while a reply streams: the cancelled worker tidies its widgets up, and finds
+    them already gone. That is the quit going as asked, not an error to print on the way out."""
+    app = make_app(monitor={"show_strip": False})
+    started = asyncio.Event()
+
+    async def tidies_up_on_cancel() -> None:
+        try:
+            started.set()
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            boom.query_one("#already-gone")  # raises NoMatches while the app closes
+            raise
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        boom = await with_boom(app, pilot)
+        boom.run_worker(tidies_up_on_cancel())
+        await wait_for(started.is_set, pilot=pilot)
+    assert not crash_log(app).exists()
+    # The same NoMatches while the app runs is a bug, and is reported as one.
+    app = make_app(monitor={"show_strip": False})
+    with pytest.raises(Exception, match="already-gone"):
+        async with app.run_test(size=(80, 24)) as pilot:
+            boom = await with_boom(app, pilot)
+
+            async def looks_now() -> None:
+                boom.query_one("#already-gone")
+
+            boom.run_worker(looks_now())
+            await wait_for(lambda: crash_log(app).exists(), pilot=pilot)
+
+
 async def test_a_stray_cancel_in_an_app_callback_does_not_end_the_app(make_app: MakeApp) -> None:
     """What ended the app in issue #12: a CancelledError nobody asked for, in the app's loop."""
     app = make_app(monitor={"show_strip": False})

@@ -336,6 +336,8 @@ class ChatTab(ChatActions, ChatModels, Widget):
         """The reply ended (complete, stopped or cut off): show all of it with its figures."""
         self._stop_timer()
         view = self._reply_view
+        if view is not None and not view.query("ReplyMarkdown"):
+            view = None  # taken down with the app; the reply itself is saved by stream_reply
         with self.app.batch_update():  # the final frame, at once
             if view is not None:
                 content, thinking = live.take()
