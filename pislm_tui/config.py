@@ -138,6 +138,9 @@ class HostSettings(_Section):
     api_key: str | None = None
     ssh: str | None = None
     ssh_args: list[str] = []  # extra ssh arguments, e.g. ["-p", "2222", "-i", "~/.ssh/pi"]
+    # How the Monitor reads the machine: "auto" (pislm there if installed, else a shell script),
+    # "pislm" (`pislm monitor --json` there) or "shell" (nothing installed there).
+    monitor_via: Literal["auto", "pislm", "shell"] = "auto"
 
 
 class Settings(_Section):

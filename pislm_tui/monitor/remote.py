@@ -36,6 +36,21 @@ FIND_PISLM = (
 STREAM_IDLE = 10.0  # s without a reading asked for: the remote stream stops (the strip rests)
 
 
+class MachineSampler(Protocol):
+    """What the app's feed and `pislm monitor` ask of a sampler: a `Sampler` (this machine, a
+    /proc tree) or a `RemoteMonitor`."""
+
+    history: Any  # (time, per-core %) of recent readings, oldest first
+
+    def prime(self) -> None: ...
+
+    async def sample(
+        self, *, detail: bool = True, processes: bool | None = None, wait_slow: bool = False
+    ) -> Sample: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Shell(Protocol):
     """What the monitor needs of a machine's shell (`backend.ssh.SshShell`)."""
 

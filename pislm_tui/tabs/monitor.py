@@ -18,7 +18,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from pislm_tui.app_access import AppAccess
+from pislm_tui.backend.errors import PislmError
 from pislm_tui.monitor import Sample
+from pislm_tui.monitor.remote import RemoteMonitor
 from pislm_tui.widgets import monitor_panels as panels
 from pislm_tui.widgets.core_bars import CoreBars
 from pislm_tui.widgets.process_table import ProcessTable
@@ -116,18 +118,35 @@ class MonitorTab(AppAccess, Widget):
 
     def _remote(self, sample: Sample) -> str | None:
         host = urlsplit(self.pislm.backend.url).hostname or ""
-        if host in _LOCAL_HOSTS or host == sample.host:
+        if host in _LOCAL_HOSTS or host == sample.host or self._over_ssh() is not None:
             return None
         return host
+
+    def _over_ssh(self) -> RemoteMonitor | None:
+        sampler = self.pislm.monitor.sampler
+        return sampler if isinstance(sampler, RemoteMonitor) else None
+
+    def _whose(self) -> tuple[str | None, str | None, PislmError | None]:
+        """(how the figures arrive, what to do to see the server's machine, the ssh failure)."""
+        remote = self._over_ssh()
+        if remote is not None:
+            mode = {"pislm": "over ssh, pislm there", "shell": "over ssh"}.get(remote.mode or "")
+            return mode or "over ssh", None, remote.error
+        name = self.pislm.host.name
+        where = f"[hosts.{name}]" if name else "a [hosts.NAME] for it"
+        return None, f'set ssh = "user@machine" in {where} to see its own', None
 
     def _draw(self, s: Sample) -> None:
         un = s.unavailable
         interval = self.pislm.settings.monitor.interval
         remote = self._remote(s)
+        via, hint, failure = self._whose()
         self._panel(
             "#mon-header",
-            (s.host, len(s.cores), s.load, self.paused, remote, interval),
-            lambda: panels.header(s, interval=interval, paused=self.paused, remote=remote),
+            (s.host, len(s.cores), s.load, self.paused, remote, interval, via),
+            lambda: panels.header(
+                s, interval=interval, paused=self.paused, remote=remote, via=via, hint=hint
+            ),
         )
         sampler = self.pislm.monitor.sampler
         self.query_one(CoreBars).update_cores(s.cores, s.cpu_percent, sampler.history, s.time)
@@ -154,11 +173,18 @@ class MonitorTab(AppAccess, Widget):
             ),
             lambda: panels.sensors_block(s),
         )
-        self._panel(
-            "#mon-throttle",
-            (s.throttled, s.under_voltage, un.get("throttled")),
-            lambda: panels.throttle_block(s),
-        )
+        if failure is not None:  # ssh failed: what happened and what to do, where it shows
+            self._panel(
+                "#mon-throttle",
+                ("failure", str(failure)),
+                lambda: panels.remote_failure(failure.message, failure.hint),
+            )
+        else:
+            self._panel(
+                "#mon-throttle",
+                (s.throttled, s.under_voltage, un.get("throttled")),
+                lambda: panels.throttle_block(s),
+            )
         self.query_one(ProcessTable).show(s)
         # Time left is shown in minutes: a new look every half minute is plenty.
         self._panel(
