@@ -217,24 +217,9 @@ class PislmApp(App[int]):
 
     def _machine_sampler(self) -> Any:
         """The Monitor's sampler for the host in use: over its ssh, or None (this machine)."""
-        host = self.host
-        if not host.ssh:
-            return None
-        from pislm_tui.backend.ssh import SshShell
-        from pislm_tui.monitor.remote import RemoteMonitor
+        from pislm_tui.hosts.machines import remote_monitor
 
-        named = self.settings.hosts.get(host.name)
-        m = self.settings.monitor
-        return RemoteMonitor(
-            SshShell(host.ssh, host.ssh_args, connect_timeout=self.settings.connect_timeout),
-            label=host.label,
-            via=named.monitor_via if named is not None else "auto",
-            vcgencmd=m.vcgencmd or None,
-            loaded=self._loaded,
-            interval=m.interval,
-            slow_interval=m.vcgencmd_interval,
-            top=m.top_processes,
-        )
+        return remote_monitor(self.host, self.settings, loaded=self._loaded)
 
     @work(exclusive=True, group="host-switch", exit_on_error=False)
     async def switch_host(self, name: str) -> None:

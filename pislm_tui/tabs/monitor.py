@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -23,8 +24,15 @@ from pislm_tui.monitor import Sample
 from pislm_tui.monitor.remote import RemoteMonitor
 from pislm_tui.widgets import monitor_panels as panels
 from pislm_tui.widgets.core_bars import CoreBars
+from pislm_tui.widgets.fleet_rows import FleetRows
 from pislm_tui.widgets.process_table import ProcessTable
 
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from pislm_tui.hosts.fleet import Fleet
+
+FLEET_EVERY = 10.0  # s between looks at every host (each one an ssh round trip or two)
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
 
 
@@ -49,6 +57,9 @@ class MonitorTab(AppAccess, Widget):
     MonitorTab #mon-throttle { column-span: 2; height: auto; max-height: 2; }
     MonitorTab #mon-procs { height: 1fr; margin: 1 2 0 0; }
     MonitorTab #mon-loaded { height: 1fr; margin-top: 1; }
+    MonitorTab #mon-fleet { column-span: 2; display: none; }
+    MonitorTab.-fleet { grid-size: 2 6; grid-rows: 1 auto auto 4 auto 1fr; }
+    MonitorTab.-fleet #mon-fleet { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort CPU/mem", id="monitor.sort"),
@@ -61,9 +72,12 @@ class MonitorTab(AppAccess, Widget):
         self.paused = False
         self.sample: Sample | None = None  # the one on screen
         self._keys: dict[str, object] = {}  # what each panel was last drawn from
+        self.fleet: Fleet | None = None
+        self._fleet_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("Monitor: first reading…", "$text-muted"), id="mon-header")
+        yield FleetRows(id="mon-fleet")  # shown with two or more named hosts
         yield CoreBars(id="mon-cores")
         yield Static(id="mon-memory")
         yield Static(id="mon-sensors")
@@ -75,11 +89,48 @@ class MonitorTab(AppAccess, Widget):
         self.watch(self.app, "monitor_sample", self._on_sample, init=False)
         # The app's active tab, not Show/Hide events: those do not always arrive.
         self.watch(self.app, "active_tab", self._tab_changed)
+        self.set_class(len(self.pislm.settings.hosts) >= 2, "-fleet")
 
     def _tab_changed(self, tab: str) -> None:
         """Full-rate readings only while this tab is the one on screen."""
         shown = tab == "monitor"
         self.pislm.monitor.set_monitor_visible(shown)
+        if self.has_class("-fleet"):
+            self._fleet_shown(shown)
+
+    # -- the fleet view (hosts/fleet.py): a look at every host now and then -----------------
+
+    def _fleet_shown(self, shown: bool) -> None:
+        if not shown:
+            if self._fleet_timer is not None:
+                self._fleet_timer.pause()
+            return
+        self.refresh_fleet()
+        if self.pislm.monitor.manual:
+            return  # tests take every reading themselves
+        if self._fleet_timer is None:
+            every = max(FLEET_EVERY, self.pislm.settings.monitor.vcgencmd_interval)
+            self._fleet_timer = self.set_interval(every, self.refresh_fleet, name="fleet")
+        else:
+            self._fleet_timer.resume()
+
+    @work(exclusive=True, group="fleet", exit_on_error=False)
+    async def refresh_fleet(self) -> None:
+        app = self.pislm
+        if self.fleet is None:
+            from pislm_tui.hosts.fleet import Fleet
+            from pislm_tui.hosts.machines import machine_sampler
+            from pislm_tui.hosts.named import named_hosts
+
+            settings = app.settings
+            hosts = named_hosts(settings)
+            self.fleet = Fleet(settings, hosts, lambda h: machine_sampler(h, settings))
+        rows = await self.fleet.rows()
+        self.query_one(FleetRows).show(rows)
+
+    async def on_unmount(self) -> None:
+        if self.fleet is not None:
+            await self.fleet.aclose()
 
     def main_control(self) -> Widget:
         """Focused by the app each time this tab is shown: the tab's body itself (the process
