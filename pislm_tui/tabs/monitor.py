@@ -88,8 +88,8 @@ class MonitorTab(AppAccess, Widget):
     def on_mount(self) -> None:
         self.watch(self.app, "monitor_sample", self._on_sample, init=False)
         # The app's active tab, not Show/Hide events: those do not always arrive.
-        self.watch(self.app, "active_tab", self._tab_changed)
         self.set_class(len(self.pislm.settings.hosts) >= 2, "-fleet")
+        self.watch(self.app, "active_tab", self._tab_changed)
 
     def _tab_changed(self, tab: str) -> None:
         """Full-rate readings only while this tab is the one on screen."""

@@ -12,6 +12,7 @@ from pislm_tui.hosts.fleet import COLUMNS, FleetRow, row_cells
 
 NA = "$text-muted"
 # Each column's width (its gap included); the model column takes the room left.
+MODEL_MAX = 30  # a wide screen keeps the columns together
 WIDTHS = {"host": 10, "server": 12, "model": 14, "load": 7, "temp": 8, "throttled": 10, "power": 8}
 
 
@@ -39,7 +40,7 @@ class FleetRows(Static):
     def _content(self, width: int) -> Content:
         widths = dict(WIDTHS)
         fixed = sum(widths.values()) - widths["model"] + 2  # the dot
-        widths["model"] = max(8, width - fixed)
+        widths["model"] = min(MODEL_MAX, max(8, width - fixed))
         head = Content.assemble(
             ("  ", ""), *(_cell(c.capitalize(), widths[c], "bold") for c in COLUMNS)
         )
