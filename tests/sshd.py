@@ -145,7 +145,8 @@ def run_sshd(
         ),
         encoding="utf-8",
     )
-    Path("/run/sshd").mkdir(exist_ok=True)  # the privilege separation directory
+    with contextlib.suppress(OSError):  # the privilege separation directory (as root)
+        Path("/run/sshd").mkdir(exist_ok=True)
     log = open(d / "sshd.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT

@@ -55,6 +55,7 @@ def test_one_table_with_both_hosts(
     rows = [line.split() for line in lines[header + 1 :] if line.strip()]
     assert [(r[0], r[1]) for r in rows] == [("pi5", "llama3.2:1b"), ("jetson", "llama3.2:1b")]
     assert all(float(r[4]) > 0 for r in rows)  # eval tok/s, from each server's own figures
+
     # one after the other: each server got its own warm-up and runs (and its unloads)
     def chats(server: FakeOllama) -> list:
         return [r for r in server.requests_to("/api/chat") if r.json.get("messages")]

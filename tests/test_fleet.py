@@ -121,7 +121,7 @@ def test_monitor_hosts_table_says_why_pieces_are_missing(
     pi, far, gpu = lines[1:]
     assert pi.startswith("pi5") and "NOW" in pi and "none loaded" in pi
     assert far.startswith("far") and "down" in far and "no ssh" in far
-    assert "no ps (OpenAI API)" in gpu
+    assert "no ps (OpenAI)" in gpu
 
 
 def test_an_unknown_host_name_is_a_usage_error(fake_ollama: FakeOllama) -> None:

@@ -68,7 +68,7 @@ async def test_fleet_rows_say_why(snapshot_ollama: FakeOllama, tmp_path: Path) -
         rows = app.query_one(FleetRows)
         await wait_for(lambda: len(rows.rows) == 3, pilot=pilot, timeout=SLOW_START)
         text = screen_text(app)
-        assert "no ps (OpenAI API)" in text and "no ssh" in text and "down" in text
+        assert "no ps (OpenAI)" in text and "no ssh" in text and "down" in text
         assert "jetson load: no ssh: the server runs on jetson.invalid" in (rows.tooltip or "")
         app.show_tab("chat")  # the fleet stops being asked while the tab is hidden
         await wait_for(lambda: app.active_tab == "chat", pilot=pilot)

@@ -46,8 +46,10 @@ class FleetRow:
         if "not a pi" in low or ("not found" in low and "vcgencmd" in low):
             return "not a Pi"
         if "openai" in low:
-            return "no ps (OpenAI API)"
-        if "refused" in low or "ssh" in low or "unreach" in low or "cannot reach" in low:
+            return "no ps (OpenAI)"
+        if "ssh" in low:
+            return "ssh error"
+        if "unreach" in low or "cannot reach" in low or "no answer" in low:
             return "unreachable"
         return "n/a"
 

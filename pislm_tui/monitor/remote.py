@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections import deque
@@ -332,9 +333,21 @@ class RemoteMonitor:
                 sample = await self.inner.sample(detail=detail)
         except PislmError as exc:
             self.error = exc
-            return failed_sample(exc, detail=detail, label=self.label, now=self.clock())
+            failed = failed_sample(exc, detail=detail, label=self.label, now=self.clock())
+            return await self._with_loaded(failed) if detail else failed
         self.error = None
         return sample
+
+    async def _with_loaded(self, sample: Sample) -> Sample:
+        """The server's models in memory come over HTTP, not ssh: still shown."""
+        if self.loaded is None:
+            return sample
+        try:
+            models = tuple(await asyncio.wait_for(self.loaded(), 5.0))
+        except (PislmError, TimeoutError):
+            return sample
+        unavailable = {k: v for k, v in sample.unavailable.items() if k != "ollama_loaded"}
+        return dataclasses.replace(sample, ollama_loaded=models, unavailable=unavailable)
 
     async def aclose(self) -> None:
         if self.inner is not None:
