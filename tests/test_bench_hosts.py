@@ -25,7 +25,8 @@ def config(tmp_path: Path, a: FakeOllama, b: FakeOllama) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[hosts.pi5]\nurl = "{a.url}"\n\n[hosts.jetson]\nurl = "{b.url}"\n\n'
-        '[hosts.far]\nurl = "http://127.0.0.1:9"\n',
+        '[hosts.far]\nurl = "http://127.0.0.1:9"\n\n'
+        f'[hosts.gpu]\nurl = "{b.url}/v1"\napi = "openai"\n',
         encoding="utf-8",
     )
     return path
@@ -80,6 +81,20 @@ def test_a_host_that_is_down_says_so_and_the_json_has_every_host(
     assert far["host"] == "far" and "cannot reach" in far["error"]
     assert pi["host"] == "pi5" and pi["models"][0]["eval_rate"]["median"] > 0
     assert "far: cannot reach" in run.stderr
+
+
+def test_an_openai_host_is_benched_without_unloading(
+    fake_ollama: FakeOllama, second_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    cfg = config(tmp_path, fake_ollama, second_ollama)
+    run = pislm(
+        "--config", str(cfg), "bench", "--hosts", "gpu", "--models", "llama3.2:1b",
+        "--runs", "1", "--no-export", "--json",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (gpu,) = json.loads(run.stdout)["hosts"]
+    assert gpu["host"] == "gpu" and gpu["models"][0]["error"] is None
+    assert second_ollama.requests_to("/v1/chat/completions")
 
 
 def test_hosts_without_models_is_a_usage_error(fake_ollama: FakeOllama, tmp_path: Path) -> None:

@@ -309,7 +309,8 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
 
         return await bench_on_hosts(args, ctx, prompt, runs)
     models = await _bench_models(args, ctx)
-    unload = settings.bench_unload and not args.keep_loaded
+    # An OpenAI-compatible server cannot unload: its models stay as they are.
+    unload = settings.bench_unload and not args.keep_loaded and ctx.backend.kind == "ollama"
     runner = BenchRunner(
         ctx.backend, models, prompt, runs, unload=unload,
         max_tokens=args.max_tokens or settings.bench_max_tokens,

@@ -54,9 +54,11 @@ async def bench_hosts(
     for host in hosts:
         backend = make_backend(settings_for(settings, host))
         try:
+            # An OpenAI-compatible server cannot unload: its models stay as they are.
             runner = BenchRunner(
                 backend, models, prompt, runs,
-                unload=unload, max_tokens=max_tokens, run_timeout=run_timeout,
+                unload=unload and backend.kind == "ollama",
+                max_tokens=max_tokens, run_timeout=run_timeout,
             )  # fmt: skip
             out.append(HostBench(host, runner.result))
             report = (lambda p, h=host: on_progress(h, p)) if on_progress else None

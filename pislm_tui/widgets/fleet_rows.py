@@ -13,7 +13,15 @@ from pislm_tui.hosts.fleet import COLUMNS, FleetRow, row_cells
 NA = "$text-muted"
 # Each column's width (its gap included); the model column takes the room left.
 MODEL_MAX = 30  # a wide screen keeps the columns together
-WIDTHS = {"host": 10, "server": 11, "model": 14, "load": 10, "temp": 10, "throttled": 10, "power": 10}
+WIDTHS = {
+    "host": 10,
+    "server": 11,
+    "model": 14,
+    "load": 10,
+    "temp": 10,
+    "throttled": 10,
+    "power": 10,
+}
 
 
 class FleetRows(Static):
