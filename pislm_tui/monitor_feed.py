@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pislm_tui.monitor import LoadedCall, Sample, Sampler
-from pislm_tui.monitor.remote import MachineSampler
 
 if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.worker import Worker
 
     from pislm_tui.config import MonitorSettings
+    from pislm_tui.monitor.remote import MachineSampler
 
 
 class FeedHost(Protocol):
