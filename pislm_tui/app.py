@@ -228,6 +228,16 @@ class PislmApp(App[int]):
         host = current_host(self.settings, name)
         if host == self.host:
             return
+        if self.busy():  # a reply, pull or bench would lose its server half-way
+            self.notify(
+                f"Still working with {self.host.label} (a reply, pull, bench…): switch to "
+                f"{host.label} when it ends (Esc stops a reply)",
+                title="Host",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
         old = self.backend
         self.settings.host, self.settings.api, self.settings.api_key = (
             host.url,

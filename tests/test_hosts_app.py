@@ -118,3 +118,24 @@ async def test_switching_hosts_keeps_each_chats_host(
     finally:
         store.close()
     assert hosts == {"hello pi": "pi5", "hello jetson": "jetson"}
+
+
+async def test_no_switch_while_a_reply_streams(
+    fake_ollama: FakeOllama, second_ollama: FakeOllama
+) -> None:
+    from tests.chat_helpers import notes
+    from tests.fake_ollama import Reply
+
+    fake_ollama.script(Reply(text="a slow answer " * 20, stall_after=3))
+    app = PislmApp(two_hosts(fake_ollama, second_ollama))
+    async with app.run_test(size=(100, 24)) as pilot:
+        chat = await chat_ready(app, pilot)
+        await send(pilot, "take your time")
+        await wait_for(lambda: chat.streaming, pilot=pilot, what="streaming")
+        await app.switch_host("jetson").wait()
+        assert app.backend.url == fake_ollama.url and app.host_name == "pi5"
+        assert any("Still working with pi5" in n for n in notes(app))
+        await pilot.press("escape")  # the reply stops, kept; now the switch goes through
+        await wait_for(lambda: not chat.streaming and not app.busy(), pilot=pilot)
+        await app.switch_host("jetson").wait()
+        assert app.backend.url == second_ollama.url

@@ -214,23 +214,28 @@ class StreamSampler:
         pass
 
     async def _follow(self) -> None:
+        lines = self.shell.lines(
+            self.command, "monitor", "--json", "--interval", f"{self.interval:g}"
+        )
         try:
-            async for line in self.shell.lines(
-                self.command, "monitor", "--json", "--interval", f"{self.interval:g}"
-            ):
-                try:
-                    sample = sample_from_json(json.loads(line), now=self.clock())
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line that is not a sample (a warning) says nothing
-                self.latest, self.error = sample, None
-                if sample.cores:
-                    self.history.append((sample.time, sample.cores))
-                    while self.history and self.history[0][0] < sample.time - self.history_seconds:
-                        self.history.popleft()
-                if self.clock() - self._asked > STREAM_IDLE:
-                    return  # nobody looks: stop reading there
+            async with contextlib.aclosing(lines):  # leaving the loop ends ssh there at once
+                await self._read(lines)
         except PislmError as exc:
             self.error = exc
+
+    async def _read(self, lines: AsyncIterator[str]) -> None:
+        async for line in lines:
+            try:
+                sample = sample_from_json(json.loads(line), now=self.clock())
+            except (ValueError, KeyError, TypeError):
+                continue  # a line that is not a sample (a warning) says nothing
+            self.latest, self.error = sample, None
+            if sample.cores:
+                self.history.append((sample.time, sample.cores))
+                while self.history and self.history[0][0] < sample.time - self.history_seconds:
+                    self.history.popleft()
+            if self.clock() - self._asked > STREAM_IDLE:
+                return  # nobody looks: stop reading there
 
     async def sample(self, *, detail: bool = True, **_: Any) -> Sample:
         self._asked = now = self.clock()
