@@ -108,6 +108,10 @@ async def test_switching_hosts_keeps_each_chats_host(
         # opening the first chat goes back to its host
         await pilot.press("ctrl+o")
         await wait_for(lambda: app.screen.query("OptionList"), pilot=pilot, what="chat list")
+        from tests.helpers import screen_text
+
+        await wait_for(lambda: "on pi5" in screen_text(app), pilot=pilot, what="its host")
+        assert "on jetson" not in screen_text(app)  # the host in use goes without saying
         await pilot.press("down", "enter")
         await wait_for(lambda: app.backend.url == fake_ollama.url, pilot=pilot, what="back")
         await wait_for(lambda: app.host_name == "pi5", pilot=pilot)
