@@ -77,3 +77,15 @@ async def test_a_refused_key_is_said_in_the_tab_which_keeps_working(
         app.show_tab("chat")
         await wait_for(lambda: app.active_tab == "chat", pilot=pilot)
         assert app.connection.status in ("connecting", "connected")  # the server is not the ssh
+
+
+async def test_a_named_remote_host_without_ssh_says_how_to_see_its_machine() -> None:
+    loaded = load_settings(
+        overrides={"host": "pi5", "hosts": {"pi5": {"url": "http://pi.invalid:11434"}}}
+    )
+    app = PislmApp(loaded)
+    async with app.run_test(size=(160, 30)) as pilot:
+        app.show_tab("monitor")
+        await wait_for(lambda: "these figures are this machine's" in screen_text(app), pilot=pilot)
+        assert 'set ssh = "user@machine" in [hosts.pi5]' in screen_text(app)
+        assert not isinstance(app.monitor.sampler, RemoteMonitor)
