@@ -1,0 +1,123 @@
+"""Cost of watching another machine over ssh (issue #17): per reading, on the machine pislm runs
+on (CPU of this process and of its ssh children) and on the link (bytes of one dump), for the
+shell reader (nothing installed there) with and without the process list, and the `pislm
+monitor --json` stream, against this machine's own Sampler (psutil) in the same run.
+
+The "remote" machine is this one, behind Debian's sshd on a loopback port (tests/sshd.py), so
+the figures are the client side's plus the sshd sessions' (which also run here, and count
+under the "there" column through /proc of the sshd process tree is not separated: read the
+"here" column for the laptop's cost, the "there" column as an upper bound of the Pi's).
+
+    .venv/bin/python bench/remote_monitor.py [--readings 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pislm_tui.backend.ssh import SshShell  # noqa: E402
+from pislm_tui.monitor.remote import RemoteMonitor  # noqa: E402
+from pislm_tui.monitor.remote_dump import DUMP_SCRIPT, new_marker  # noqa: E402
+from pislm_tui.monitor.sampler import Sampler  # noqa: E402
+from tests.sshd import pislm_shim, run_sshd  # noqa: E402
+
+
+def cpu_here() -> float:
+    """CPU seconds of this process and its finished children (the ssh clients)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def cpu_of_tree(pid: int) -> float:
+    """CPU seconds of a process and its descendants so far (utime+stime+cutime+cstime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        ppid = int(fields[1])
+        if int(entry) == pid or ppid == pid:
+            total += sum(int(v) for v in fields[11:15]) / tick
+    return total
+
+
+async def readings(sampler, count: int, *, detail: bool, pause: float) -> float:
+    start = time.monotonic()
+    for _ in range(count):
+        await sampler.sample(detail=detail)
+        await asyncio.sleep(pause)
+    return time.monotonic() - start
+
+
+async def main(count: int) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        shim = Path(tmp) / "bin"
+        pislm_shim(shim)
+        with run_sshd(Path(tmp), path=[str(shim)]) as sshd:
+            shell = SshShell(sshd.destination, sshd.client_args())
+            marker = new_marker()
+            _, out = await shell.run("sh", "-s", "--", marker, "-", input=DUMP_SCRIPT.encode())
+            _, out_procs = await shell.run(
+                "sh", "-s", "--", marker, "procs", input=DUMP_SCRIPT.encode()
+            )
+            await shell.aclose()
+            cases = [
+                ("this machine (psutil)", lambda: Sampler(vcgencmd=None), True),
+                (
+                    "ssh, shell reader, strip",
+                    lambda: RemoteMonitor(
+                        SshShell(sshd.destination, sshd.client_args()),
+                        label="x",
+                        via="shell",
+                        vcgencmd=None,
+                    ),
+                    False,
+                ),
+                (
+                    "ssh, shell reader, tab",
+                    lambda: RemoteMonitor(
+                        SshShell(sshd.destination, sshd.client_args()),
+                        label="x",
+                        via="shell",
+                        vcgencmd=None,
+                    ),
+                    True,
+                ),
+            ]
+            for name, make, detail in cases:
+                sampler = make()
+                await sampler.sample(detail=detail)  # connection and baseline
+                here0, there0 = cpu_here(), cpu_of_tree(sshd.process.pid)
+                elapsed = await readings(sampler, count, detail=detail, pause=0.2)
+                here = (cpu_here() - here0) / count
+                there = (cpu_of_tree(sshd.process.pid) - there0) / count
+                await sampler.aclose()
+                rows.append((name, here * 1000, there * 1000, elapsed / count * 1000))
+    print(f"{count} readings each; the remote machine is this one behind sshd on 127.0.0.1")
+    print(f"{'':28}{'here ms CPU':>12}{'there ms CPU':>14}{'ms/reading':>12}")
+    for name, here, there, wall in rows:
+        print(f"{name:28}{here:12.1f}{there:14.1f}{wall:12.0f}")
+    print(f"dump without processes: {len(out)} bytes; with processes: {len(out_procs)} bytes")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=20)
+    asyncio.run(main(parser.parse_args().readings))
