@@ -3,10 +3,9 @@ on (CPU of this process and of its ssh children) and on the link (bytes of one d
 shell reader (nothing installed there) with and without the process list, and the `pislm
 monitor --json` stream, against this machine's own Sampler (psutil) in the same run.
 
-The "remote" machine is this one, behind Debian's sshd on a loopback port (tests/sshd.py), so
-the figures are the client side's plus the sshd sessions' (which also run here, and count
-under the "there" column through /proc of the sshd process tree is not separated: read the
-"here" column for the laptop's cost, the "there" column as an upper bound of the Pi's).
+The "remote" machine is this one, behind Debian's sshd on a loopback port (tests/sshd.py):
+"here" is this process and its ssh clients (the laptop's cost), "there" the sshd's process tree
+(the sessions, their shell loop and the commands it starts: the Pi's cost).
 
     .venv/bin/python bench/remote_monitor.py [--readings 20]
 """
@@ -26,8 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pislm_tui.backend.ssh import SshShell  # noqa: E402
-from pislm_tui.monitor.remote import RemoteMonitor  # noqa: E402
-from pislm_tui.monitor.remote_dump import DUMP_SCRIPT, new_marker  # noqa: E402
+from pislm_tui.monitor.remote import RemoteMonitor, ShellSampler  # noqa: E402
 from pislm_tui.monitor.sampler import Sampler  # noqa: E402
 from tests.sshd import pislm_shim, run_sshd  # noqa: E402
 
@@ -40,9 +38,10 @@ def cpu_here() -> float:
 
 
 def cpu_of_tree(pid: int) -> float:
-    """CPU seconds of a process and its descendants so far (utime+stime+cutime+cstime)."""
+    """CPU seconds so far of a process and all its descendants (each one's utime+stime, plus
+    cutime+cstime: its children already gone)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    procs: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -51,10 +50,15 @@ def cpu_of_tree(pid: int) -> float:
         except OSError:
             continue
         fields = raw[raw.rfind(")") + 2 :].split()
-        ppid = int(fields[1])
-        if int(entry) == pid or ppid == pid:
-            total += sum(int(v) for v in fields[11:15]) / tick
-    return total
+        procs[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / tick)
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for p, (ppid, _) in procs.items():
+            if ppid in tree and p not in tree:
+                tree.add(p)
+                grew = True
+    return sum(procs[p][1] for p in tree if p in procs)
 
 
 async def readings(sampler, count: int, *, detail: bool, pause: float) -> float:
@@ -72,11 +76,11 @@ async def main(count: int) -> None:
         pislm_shim(shim)
         with run_sshd(Path(tmp), path=[str(shim)]) as sshd:
             shell = SshShell(sshd.destination, sshd.client_args())
-            marker = new_marker()
-            _, out = await shell.run("sh", "-s", "--", marker, "-", input=DUMP_SCRIPT.encode())
-            _, out_procs = await shell.run(
-                "sh", "-s", "--", marker, "procs", input=DUMP_SCRIPT.encode()
-            )
+            probe = ShellSampler(shell, vcgencmd=None)
+            await probe.refresh(processes=False)
+            out = "\n".join(await probe._ask("dump -"))
+            out_procs = "\n".join(await probe._ask("dump procs"))
+            await probe.aclose()
             await shell.aclose()
             cases = [
                 ("this machine (psutil)", lambda: Sampler(vcgencmd=None), True),
@@ -89,6 +93,16 @@ async def main(count: int) -> None:
                         vcgencmd=None,
                     ),
                     False,
+                ),
+                (
+                    "ssh, pislm there, tab",
+                    lambda: RemoteMonitor(
+                        SshShell(sshd.destination, sshd.client_args()),
+                        label="x",
+                        via="pislm",
+                        interval=0.2,
+                    ),
+                    True,
                 ),
                 (
                     "ssh, shell reader, tab",
@@ -115,6 +129,7 @@ async def main(count: int) -> None:
     for name, here, there, wall in rows:
         print(f"{name:28}{here:12.1f}{there:14.1f}{wall:12.0f}")
     print(f"dump without processes: {len(out)} bytes; with processes: {len(out_procs)} bytes")
+    print("(pislm there: its own process's CPU is under 'there'; it samples at its own interval)")
 
 
 if __name__ == "__main__":

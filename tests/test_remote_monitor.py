@@ -14,8 +14,8 @@ import pytest
 from pislm_tui.backend.errors import RemoteShellFailed
 from pislm_tui.backend.ssh import SshShell
 from pislm_tui.monitor.procfs import parse_stat
-from pislm_tui.monitor.remote import RemoteMonitor, sample_from_json
-from pislm_tui.monitor.remote_dump import DUMP_SCRIPT, new_marker, parse_dump
+from pislm_tui.monitor.remote import RemoteMonitor, ShellSampler, sample_from_json
+from pislm_tui.monitor.types import SourceUnavailable
 from tests.fake_ollama import FakeOllama
 from tests.sshd import Sshd, pislm_shim, run_sshd, sshd_missing
 
@@ -40,10 +40,10 @@ def shell(server: Sshd, **kwargs: object) -> SshShell:
 
 async def test_the_shell_reader_sees_the_machine_through_the_same_parsers(sshd: Sshd) -> None:
     ssh = shell(sshd)
+    sampler = ShellSampler(ssh, vcgencmd="vcgencmd")
     try:
-        marker = new_marker()
-        _, out = await ssh.run("sh", "-s", "--", marker, "procs", input=DUMP_SCRIPT.encode())
-        dump = parse_dump(out.decode(), marker)
+        await sampler.refresh(processes=True)
+        dump = sampler.dump_reader.dump
         assert dump.complete
         assert parse_stat(dump.files["/proc/stat"])["cpu"].total > 0
         assert dump.proc_stats and any(p.pid == 1 for p in dump.proc_stats)
@@ -52,7 +52,15 @@ async def test_the_shell_reader_sees_the_machine_through_the_same_parsers(sshd: 
         control = Path(ssh.control_dir or "")
         assert oct(control.stat().st_mode & 0o777) == "0o700"
         assert list(control.iterdir()), "no ControlMaster socket"
+        # one session for every reading: the shell loop there answers again
+        first = sampler.session
+        await sampler.refresh(processes=False)
+        assert sampler.session is first and sampler.dump_reader.dump.proc_stats is None
+        with pytest.raises(SourceUnavailable, match="not a Pi"):
+            await sampler.vcgencmd.query("get_throttled", now=0.0)  # through the same loop
+        assert sampler.session is first
     finally:
+        await sampler.aclose()
         await ssh.aclose()
     assert not control.exists()
 

@@ -169,6 +169,12 @@ class SshShell:
                 + (f": {detail[-1][:160]}" if detail else "")
             )
 
+    async def session(self, *remote: str) -> SshSession:
+        """A long-running remote command spoken to line by line (`SshSession.ask`): one ssh
+        session for many readings, instead of a new session (a fork of sshd and a login
+        shell there) each time."""
+        return SshSession(await self._spawn(remote, asyncio.subprocess.PIPE), self.destination)
+
     async def aclose(self) -> None:
         """End the shared connection and remove its directory."""
         directory, self._control_dir = self._control_dir, None
@@ -194,6 +200,75 @@ class SshShell:
             if proc.returncode is None:
                 await _end(proc)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+class SshSession:
+    """A remote command that answers requests: a line in, lines out up to an end line. One
+    request at a time (a lock); a timeout, a cancel or a broken pipe ends the session (its
+    answers could no longer be told apart), and `closed` says so."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, destination: str) -> None:
+        self._proc = proc
+        self.destination = destination
+        self._lock = asyncio.Lock()
+        self.closed = False
+
+    async def ask(self, request: str, end: str, *, timeout: float = 15.0) -> list[str]:
+        """The answer's lines, the end line included. Raises `RemoteShellFailed`."""
+        async with self._lock:
+            if self.closed:
+                raise RemoteShellFailed(f"the session with {self.destination} has ended")
+            stdin = self._proc.stdin
+            assert stdin is not None
+            try:
+                stdin.write(request.encode("utf-8") + b"\n")
+                await stdin.drain()
+                return await asyncio.wait_for(self._until(end), timeout)
+            except (BrokenPipeError, ConnectionResetError):
+                raise await self._failure() from None
+            except TimeoutError:
+                await self.aclose()
+                raise RemoteShellFailed(
+                    f"ssh {self.destination}: no answer within {timeout:g} s",
+                    "is the machine overloaded or the network slow?",
+                ) from None
+            except asyncio.CancelledError:
+                await self.aclose()
+                raise
+
+    async def _until(self, end: str) -> list[str]:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        lines: list[str] = []
+        while True:
+            raw = await stdout.readline()
+            if not raw:
+                raise await self._failure()
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            lines.append(line)
+            if line == end:
+                return lines
+
+    async def _failure(self) -> RemoteShellFailed:
+        """Why the remote command ended (ssh's own failure, or the command's)."""
+        self.closed = True
+        stderr = self._proc.stderr
+        err = (await stderr.read()).decode("utf-8", "replace") if stderr is not None else ""
+        status = await self._proc.wait()
+        if status == SSH_FAILED:
+            return explain(self.destination, status, err)
+        detail = err.strip().splitlines()
+        return RemoteShellFailed(
+            f"the reader on {self.destination} stopped (exit {status})"
+            + (f": {detail[-1][:160]}" if detail else ""),
+            "its login shell must be a POSIX shell (sh, bash, dash)",
+        )
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        await _end(self._proc)
 
 
 async def _end(proc: asyncio.subprocess.Process) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shlex
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,7 +25,13 @@ from typing import Any, Literal, Protocol
 
 from pislm_tui.backend.errors import PislmError, RemoteShellFailed
 from pislm_tui.backend.types import LoadedModel
-from pislm_tui.monitor.remote_dump import DUMP_SCRIPT, DumpReader, new_marker, parse_dump
+from pislm_tui.monitor.remote_dump import (
+    SESSION_SCRIPT,
+    DumpReader,
+    new_marker,
+    parse_dump,
+    parse_vcgencmd,
+)
 from pislm_tui.monitor.sampler import LoadedCall, Sampler
 from pislm_tui.monitor.throttle import decode_throttled
 from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
@@ -52,10 +59,22 @@ class MachineSampler(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Session(Protocol):
+    """A remote command spoken to line by line (`backend.ssh.SshSession`)."""
+
+    closed: bool
+
+    async def ask(self, request: str, end: str, *, timeout: float = 15.0) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Shell(Protocol):
     """What the monitor needs of a machine's shell (`backend.ssh.SshShell`)."""
 
     destination: str
+
+    async def session(self, *remote: str) -> Session: ...
 
     async def run(
         self, *remote: str, input: bytes | None = None, timeout: float = 15.0
@@ -81,13 +100,16 @@ def failed_sample(error: PislmError, *, detail: bool, label: str, now: float) ->
 
 
 class ShellSampler(Sampler):
-    """A Sampler whose reader is refreshed from one run of `DUMP_SCRIPT` before each reading."""
+    """A Sampler whose reader is refreshed, before each reading, by one request to a shell loop
+    kept running there (`SESSION_SCRIPT`); vcgencmd runs through the same loop."""
 
     def __init__(self, shell: Shell, *, vcgencmd: str | None = "vcgencmd", **kwargs: Any) -> None:
         self.shell = shell
-        self.marker = new_marker()
         self.dump_reader = DumpReader(kwargs.get("clock", time.monotonic))
-        self.vcgencmd_argv = (vcgencmd or "").split()
+        self.vcgencmd_name = (vcgencmd or "vcgencmd").split()[0]
+        self.vcgencmd_command = vcgencmd or ""
+        self._session: Session | None = None
+        self.marker = new_marker()
         super().__init__(
             reader=self.dump_reader, vcgencmd=self._vcgencmd if vcgencmd else None, **kwargs
         )
@@ -95,19 +117,25 @@ class ShellSampler(Sampler):
     def prime(self) -> None:
         """Nothing to read without a round trip: the first reading is the baseline."""
 
-    async def refresh(self, processes: bool) -> None:
-        """Run the script once; raises `RemoteShellFailed`."""
-        mode = "procs" if processes else "-"
-        status, out = await self.shell.run(
-            "sh", "-s", "--", self.marker, mode, input=DUMP_SCRIPT.encode()
-        )
-        dump = parse_dump(out.decode("utf-8", "replace"), self.marker)
-        if not dump.complete:
-            raise RemoteShellFailed(
-                f"the reader on {self.shell.destination} stopped early (exit {status})",
-                "its login shell must be a POSIX shell (sh, bash, dash)",
+    @property
+    def session(self) -> Session | None:
+        """The shell loop there (one for every reading while it lasts)."""
+        return self._session
+
+    async def _ask(self, request: str) -> list[str]:
+        """One request to the shell loop there, started (again) when needed."""
+        if self._session is None or self._session.closed:
+            self.marker = new_marker()  # a new session, a new marker
+            self._session = await self.shell.session(
+                "sh", "-c", shlex.quote(SESSION_SCRIPT), "sh", shlex.quote(self.vcgencmd_command)
             )
-        self.dump_reader.use(dump)
+            await self._session.ask(self.marker, f"{self.marker} end")  # the handshake
+        return await self._session.ask(request, f"{self.marker} end")
+
+    async def refresh(self, processes: bool) -> None:
+        """Read the files there once; raises `RemoteShellFailed`."""
+        lines = await self._ask("dump procs" if processes else "dump -")
+        self.dump_reader.use(parse_dump("\n".join(lines), self.marker))
 
     async def sample(
         self, *, detail: bool = True, processes: bool | None = None, wait_slow: bool = False
@@ -118,17 +146,19 @@ class ShellSampler(Sampler):
 
     async def _vcgencmd(self, args: Sequence[str]) -> tuple[int, str]:
         try:
-            status, out = await self.shell.run(*self.vcgencmd_argv, *args, timeout=5)
+            status, out = parse_vcgencmd(await self._ask("vc " + " ".join(args)), self.marker)
         except RemoteShellFailed as exc:
             raise SourceUnavailable(str(exc)) from None
         if status == 127:
             raise SourceUnavailable(
-                f"no {self.vcgencmd_argv[0]} on {self.shell.destination} (not a Pi?)"
+                f"no {self.vcgencmd_name} on {self.shell.destination} (not a Pi?)"
             )
-        return status, out.decode("utf-8", "replace")
+        return status, out
 
     async def aclose(self) -> None:
         await super().aclose()
+        if self._session is not None:
+            await self._session.aclose()
         self.dump_reader.close()
 
 

@@ -1,8 +1,9 @@
-"""Another machine read with nothing installed there: one POSIX-shell script prints its /proc
-and sysfs files (and, for the processes, every /proc/<pid>/stat), and `DumpReader` hands them
-to the same parsers as this machine's files (`procfs.py`, `sysfs.py`).
+"""Another machine read with nothing installed there: a POSIX-shell loop, kept running over one
+ssh session, prints its /proc and sysfs files on request (and, for the processes, every
+/proc/<pid>/stat), and `DumpReader` hands them to the same parsers as this machine's files
+(`procfs.py`, `sysfs.py`).
 
-The script's sections start with a line holding a random marker chosen per reader, so text a
+The answers' sections start with a line holding a random marker chosen per session, so text a
 process controls (its name, its command line) cannot pass for a section. The sysfs values are
 kept in a private directory laid out as /sys is, which `sysfs.SysSensors` reads as it reads
 /sys (finding the thermal zone, the fan and the alarm by name)."""
@@ -21,28 +22,44 @@ from pislm_tui.monitor.reader import CpuTimes, ProcTimes, ollama_role
 from pislm_tui.monitor.sysfs import SysSensors
 from pislm_tui.monitor.types import Memory, SourceUnavailable
 
-# $1: the marker; $2: "procs" to list the processes too. `head` with several files prints
-# "==> name <==" before each (POSIX); the files named here hold only what the kernel writes.
-DUMP_SCRIPT = r"""
-M="$1"
-echo "$M pagesize $(getconf PAGESIZE 2>/dev/null || echo 4096)"
-echo "$M files"
+# One ssh session answers every reading: the client sends the marker first (so it is not in
+# any command line there), then one request per line — "dump procs" / "dump -" (the files, with
+# or without the processes) or "vc ARGS" (vcgencmd; $1 is the command) — and each answer ends
+# with "<marker> end". `head` with several files prints "==> name <==" before each (POSIX); the
+# files named there hold only what the kernel writes. Nothing but `head`, `cat` and `grep` is
+# started per reading.
+SESSION_SCRIPT = r"""
+IFS= read -r M || exit 0
+echo "$M end"
+VC="$1"
 C=/sys/devices/system/cpu/cpu0/cpufreq
-head -n 1000 /proc/stat /proc/meminfo /proc/loadavg /proc/sys/kernel/hostname \
-  /sys/class/thermal/thermal_zone*/type /sys/class/thermal/thermal_zone*/temp \
-  /sys/class/hwmon/hwmon*/name /sys/class/hwmon/hwmon*/temp1_input \
-  /sys/class/hwmon/hwmon*/fan1_input /sys/class/hwmon/hwmon*/pwm1 \
-  /sys/class/hwmon/hwmon*/in0_lcrit_alarm \
-  $C/scaling_cur_freq $C/scaling_max_freq $C/cpuinfo_max_freq 2>/dev/null
-if [ "$2" = procs ]; then
-  echo; echo "$M procs"
-  cat /proc/[0-9]*/stat 2>/dev/null
-  for c in $(grep -l '^ollama' /proc/[0-9]*/comm 2>/dev/null); do
-    echo; echo "$M cmdline ${c%/comm}"
-    cat "${c%/comm}/cmdline" 2>/dev/null
-  done
-fi
-echo; echo "$M end"
+dump() {
+  echo "$M pagesize $(getconf PAGESIZE 2>/dev/null || echo 4096)"
+  echo "$M files"
+  head -n 1000 /proc/stat /proc/meminfo /proc/loadavg /proc/sys/kernel/hostname \
+    /sys/class/thermal/thermal_zone*/type /sys/class/thermal/thermal_zone*/temp \
+    /sys/class/hwmon/hwmon*/name /sys/class/hwmon/hwmon*/temp1_input \
+    /sys/class/hwmon/hwmon*/fan1_input /sys/class/hwmon/hwmon*/pwm1 \
+    /sys/class/hwmon/hwmon*/in0_lcrit_alarm \
+    $C/scaling_cur_freq $C/scaling_max_freq $C/cpuinfo_max_freq 2>/dev/null
+  if [ "$1" = procs ]; then
+    echo; echo "$M procs"
+    cat /proc/[0-9]*/stat 2>/dev/null
+    for c in $(grep -l '^ollama' /proc/[0-9]*/comm 2>/dev/null); do
+      echo; echo "$M cmdline ${c%/comm}"
+      cat "${c%/comm}/cmdline" 2>/dev/null
+    done
+  fi
+  echo
+}
+while IFS= read -r request; do
+  set -- $request
+  case "$1" in
+    dump) dump "$2" ;;
+    vc) shift; out=$($VC "$@" 2>&1); status=$?; printf '%s\n' "$out"; echo "$M status $status" ;;
+  esac
+  echo "$M end"
+done
 """
 
 
@@ -59,6 +76,18 @@ class Dump:
     proc_stats: list[procfs.ProcStat] | None = None  # None: not asked for
     cmdlines: dict[int, list[str]] = field(default_factory=dict)
     complete: bool = False  # the end marker arrived
+
+
+def parse_vcgencmd(lines: list[str], marker: str) -> tuple[int, str]:
+    """(exit status, output) of a "vc" answer."""
+    status, out = 1, []
+    for line in lines:
+        if line.startswith(f"{marker} status "):
+            tail = line.rsplit(" ", 1)[-1]
+            status = int(tail) if tail.isdigit() else 1
+        elif line != f"{marker} end":
+            out.append(line)
+    return status, "\n".join(out)
 
 
 def parse_dump(text: str, marker: str) -> Dump:
