@@ -27,6 +27,7 @@ from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.crash import CRASH_LOG, ErrorGuard
+from pislm_tui.hosts.named import Host, current_host
 from pislm_tui.long_work import is_long
 from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
@@ -94,6 +95,7 @@ class PislmApp(App[int]):
     active_tab: var[str] = var("chat", init=False)
     monitor_sample: var[Sample | None] = var(None, init=False)  # from `self.monitor`
     strip_resting: var[bool] = var(False, init=False)  # the live strip holds its figures
+    host_name: var[str] = var("", init=False)  # the named host in use ("" for a plain address)
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class PislmApp(App[int]):
         self.settings = loaded.settings
         self.paths = loaded.paths
         self.ssh = ssh
+        self.host: Host = current_host(self.settings, loaded.host_name)
         self.backend = backend or make_backend(self.settings)
         # /api/show once per model (and digest), shared by the tabs and the core they call
         self.model_details = ModelDetailsCache(self.backend)
@@ -122,6 +125,7 @@ class PislmApp(App[int]):
             PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
         )
         self.set_reactive(PislmApp.current_model, self.settings.model)
+        self.set_reactive(PislmApp.host_name, self.host.name)
         if ssh:
             self.animation_level = "none"
         self._register_themes(os.environ if environ is None else environ)
@@ -135,12 +139,13 @@ class PislmApp(App[int]):
         self.monitor = MonitorFeed(
             self,
             self.settings.monitor,
-            loaded=self.backend.loaded,
+            loaded=self._loaded,
             publish=self._publish_sample,
             rest=self._rest_strip,
             report=partial(self.show_error, title="Monitor"),
             quiet_for=self.quiet_for,
             ssh=ssh,
+            make_sampler=self._machine_sampler,
         )
         self.last_input = time.monotonic()  # the last key or mouse event
 
@@ -204,6 +209,55 @@ class PislmApp(App[int]):
         self.fast_output.report(self.log, self.paths.data_dir)
         self.error_guard.report_note(self.log, self.paths.data_dir)
 
+    # -- hosts (hosts/named.py; the machine's figures over ssh: monitor/remote.py) --------------
+
+    async def _loaded(self) -> Any:
+        """Ollama's /api/ps on the server in use now (the host may change)."""
+        return await self.backend.loaded()
+
+    def _machine_sampler(self) -> Any:
+        """The Monitor's sampler for the host in use: over its ssh, or None (this machine)."""
+        from pislm_tui.hosts.machines import remote_monitor
+
+        return remote_monitor(self.host, self.settings, loaded=self._loaded)
+
+    @work(exclusive=True, group="host-switch", exit_on_error=False)
+    async def switch_host(self, name: str) -> None:
+        """Talk to another named host from now on: its server, its models, its machine's
+        figures. Chats held with the old host stay with it (the Chat tab starts a new one)."""
+        host = current_host(self.settings, name)
+        if host == self.host:
+            return
+        if self.busy():  # a reply, pull or bench would lose its server half-way
+            self.notify(
+                f"Still working with {self.host.label} (a reply, pull, bench…): switch to "
+                f"{host.label} when it ends (Esc stops a reply)",
+                title="Host",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
+        old = self.backend
+        self.settings.host, self.settings.api, self.settings.api_key = (
+            host.url,
+            host.api,
+            host.api_key,
+        )
+        self.host = host
+        self.backend = make_backend(self.settings)
+        self.model_details = ModelDetailsCache(self.backend)
+        self.model_details.listed = lambda: self.models
+        self.workers.cancel_group(self, "connection")
+        self.models = ()
+        self.connection = ConnectionState("connecting", self.backend.url, self.backend.kind)
+        self.host_name = host.name
+        if self._watch_connection:
+            self._start_watching()
+        self.notify(f"Now on {host.label} ({host.url})", title="Host", timeout=4, markup=False)
+        await self.monitor.change_machine(self._machine_sampler)
+        await old.aclose()
+
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
             self.backend,
@@ -223,6 +277,8 @@ class PislmApp(App[int]):
     # -- connection and models ------------------------------------------------------------------
 
     def _on_connection(self, state: ConnectionState) -> None:
+        if state.url != self.backend.url:
+            return  # the host before a switch, answering late
         self.connection = state
         if state.connected:
             self.models = state.models

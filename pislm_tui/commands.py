@@ -1,4 +1,4 @@
-"""Command palette entries: switch tab, choose the model, pick a theme."""
+"""Command palette entries: switch tab, switch host, choose the model, pick a theme."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ class PislmCommands(AppAccess, Provider):
             commands.append(
                 (f"Tab: {title}", f"Show the {title} tab", partial(app.show_tab, tab_id))
             )
+        for name, host in app.settings.hosts.items():
+            if name != app.host.name:
+                commands.append(
+                    (
+                        f"Host: {name}",
+                        f"Switch to {host.url} (chats keep the host they were held with)",
+                        partial(app.switch_host, name),
+                    )
+                )
         for model in app.chat_models():
             commands.append(
                 (f"Model: {model}", "Use this model for chat", partial(app.set_model, model))

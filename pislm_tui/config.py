@@ -129,8 +129,22 @@ class DisplaySettings(_Section):
     fast_output: bool = True
 
 
+class HostSettings(_Section):
+    """One named machine (`[hosts.NAME]`): its server, and how to reach its shell for the
+    Monitor (`ssh` is a destination as the system ssh client takes it, e.g. "pi@pi5.local")."""
+
+    url: str = DEFAULT_HOST
+    api: Literal["ollama", "openai"] = "ollama"
+    api_key: str | None = None
+    ssh: str | None = None
+    ssh_args: list[str] = []  # extra ssh arguments, e.g. ["-p", "2222", "-i", "~/.ssh/pi"]
+    # How the Monitor reads the machine: "auto" (pislm there if installed, else a shell script),
+    # "pislm" (`pislm monitor --json` there) or "shell" (nothing installed there).
+    monitor_via: Literal["auto", "pislm", "shell"] = "auto"
+
+
 class Settings(_Section):
-    host: str = DEFAULT_HOST
+    host: str = DEFAULT_HOST  # a URL, or the name of one of `hosts`
     api: Literal["ollama", "openai"] = "ollama"
     api_key: str | None = None
     model: str | None = None  # the chat model; None: the first installed one
@@ -141,6 +155,7 @@ class Settings(_Section):
     health_interval: float = Field(15.0, ge=1)  # re-check of a connected server
     health_backoff_max: float = Field(10.0, ge=0.5)  # longest wait between retries when down
     keys: dict[str, str] = {}  # binding id -> key(s), e.g. {"app.tab_chat" = "f2"}
+    hosts: dict[str, HostSettings] = {}  # named machines, [hosts.NAME]
     display: DisplaySettings = DisplaySettings()
     chat: ChatSettings = ChatSettings()
     monitor: MonitorSettings = MonitorSettings()
@@ -203,6 +218,7 @@ class LoadedSettings:
     paths: Paths
     config_file: Path
     warnings: list[str]
+    host_name: str | None = None  # the `[hosts.NAME]` in use, None for a plain address
 
 
 def load_settings(
@@ -231,9 +247,29 @@ def load_settings(
         _deep_merge(merged, good)
 
     settings = Settings.model_validate(merged)
+    host_name = use_named_host(settings, settings.host)
     if settings.api == "ollama":
         settings.host = parse_host(settings.host)
-    return LoadedSettings(settings=settings, paths=paths, config_file=path, warnings=warnings)
+    return LoadedSettings(
+        settings=settings, paths=paths, config_file=path, warnings=warnings, host_name=host_name
+    )
+
+
+def use_named_host(settings: Settings, wanted: str) -> str | None:
+    """Point `settings` at `wanted` when it names one of `settings.hosts` (its url, api and key);
+    a plain address that is some named host's url gets that name. Returns the name or None."""
+    named = settings.hosts.get(wanted)
+    if named is not None:
+        settings.host, settings.api, settings.api_key = named.url, named.api, named.api_key
+        return wanted
+    for name, host in settings.hosts.items():
+        if host.url.rstrip("/") == wanted.rstrip("/") or (
+            host.api == "ollama"
+            and settings.api == "ollama"
+            and parse_host(host.url) == parse_host(wanted)
+        ):
+            return name
+    return None
 
 
 def _read_file(path: Path, warnings: list[str]) -> tuple[dict[str, Any], str | None]:

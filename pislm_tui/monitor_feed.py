@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from pislm_tui.config import MonitorSettings
+    from pislm_tui.monitor.remote import MachineSampler
 
 
 class FeedHost(Protocol):
@@ -53,10 +54,12 @@ class MonitorFeed:
         report: Callable[[BaseException], None],
         quiet_for: Callable[[], float],
         ssh: bool = False,
+        make_sampler: Callable[[], MachineSampler | None] | None = None,
     ) -> None:
         """`loaded`: Ollama's /api/ps (`backend.loaded`); `publish`: a new reading; `rest`: the
         strip rests (True) or shows live figures again (False); `report`: a sampler bug, shown
-        once; `quiet_for`: seconds without input and without a long job (0 while one runs)."""
+        once; `quiet_for`: seconds without input and without a long job (0 while one runs);
+        `make_sampler`: the sampler of another machine (the host's, over ssh), None: this one."""
         self.host = host
         self.settings = settings
         self.loaded = loaded
@@ -65,9 +68,10 @@ class MonitorFeed:
         self.report = report
         self.quiet_for = quiet_for
         self.ssh = ssh
+        self.make_sampler = make_sampler
         self.monitor_visible = False
         self.strip_running = False
-        self._sampler: Sampler | None = None
+        self._sampler: MachineSampler | None = None
         self._timer: Timer | None = None
         self._interval: float | None = None
         self._failed = False
@@ -76,7 +80,9 @@ class MonitorFeed:
         self.manual = False
 
     @property
-    def sampler(self) -> Sampler:
+    def sampler(self) -> MachineSampler:
+        if self._sampler is None and self.make_sampler is not None:
+            self._sampler = self.make_sampler()
         if self._sampler is None:
             s = self.settings
             self._sampler = Sampler(
@@ -89,9 +95,21 @@ class MonitorFeed:
             )
         return self._sampler
 
-    def use_sampler(self, sampler: Sampler) -> None:
+    def use_sampler(self, sampler: MachineSampler) -> None:
         """Replace the sampler (tests feed recorded machines through this)."""
         self._sampler = sampler
+
+    async def change_machine(self, make_sampler: Callable[[], MachineSampler | None]) -> None:
+        """Another host: the old sampler is closed, the next reading comes from the new one."""
+        old, self._sampler = self._sampler, None
+        self.make_sampler = make_sampler
+        self._failed = False
+        if old is not None:
+            await old.aclose()
+        if self.strip_running:
+            self.sampler.prime()
+        if self.monitor_visible:
+            self.host.run_worker(self.sample_now(), group="monitor-now", exclusive=True)
 
     @property
     def interval(self) -> float | None:

@@ -37,6 +37,13 @@ class UsageError(PislmError):
     exit_code = EXIT_USAGE
 
 
+class RemoteShellFailed(PislmError):
+    """`ssh` to a host's machine failed (refused key, wrong port, host down, command missing):
+    the Monitor shows it in place of that machine's figures; nothing else depends on it."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
 class ServerUnreachable(PislmError):
     exit_code = EXIT_UNREACHABLE
 

@@ -135,6 +135,7 @@ class Conversation:
     title: str = ""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    host: str | None = None  # the host it is held with: a [hosts.NAME] name or an address
 
     def history(self) -> list[Message]:
         """The whole conversation as the model gets it: system prompt first, then every turn.

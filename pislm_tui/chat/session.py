@@ -133,6 +133,19 @@ class ChatSession:
 
         store.submit(save, report=self._report, title="Error")
 
+    def use_host(self, host: str | None) -> None:
+        """The chat goes on with another host (only one nothing was said in yet)."""
+        store, conversation = self.store, self.conversation
+        conversation.host = host
+        if store is None:
+            return
+
+        def save() -> None:
+            if conversation.id is not None:
+                store.db.set_host(conversation.id, host)
+
+        store.submit(save, report=self._report, title="Error")
+
     def use_model(self, model: str | None) -> None:
         if self.conversation.settings.model != model:
             self.conversation.settings.model = model

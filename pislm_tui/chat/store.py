@@ -82,8 +82,14 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX sessions_by_update ON sessions(updated_at DESC)")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    # The host a chat was held with (a [hosts.NAME] name, or the server's address); NULL for
+    # chats from before: they were held with whatever server was configured then.
+    db.execute("ALTER TABLE sessions ADD COLUMN host TEXT")
+
+
 # MIGRATIONS[n] takes a database from version n to n + 1. Append only; never edit a step.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -95,6 +101,7 @@ class SessionSummary:
     updated_at: float
     messages: int
     model: str | None
+    host: str | None = None  # where it was held (None: before pislm knew hosts)
 
 
 def _use_wal(db: sqlite3.Connection, tries: int = 40) -> None:
@@ -215,8 +222,15 @@ class SessionStore:
         now = time.time()
         with self._tx("cannot save the chat") as db:
             cursor = db.execute(
-                "INSERT INTO sessions (title, created_at, updated_at, settings) VALUES (?, ?, ?, ?)",
-                (conversation.title, now, now, conversation.settings.model_dump_json()),
+                "INSERT INTO sessions (title, created_at, updated_at, settings, host)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    conversation.title,
+                    now,
+                    now,
+                    conversation.settings.model_dump_json(),
+                    conversation.host,
+                ),
             )
         conversation.id = int(cursor.lastrowid or 0)
         conversation.created_at = conversation.updated_at = now
@@ -228,6 +242,11 @@ class SessionStore:
                 "UPDATE sessions SET settings = ? WHERE id = ?",
                 (settings.model_dump_json(), session_id),
             )
+
+    def set_host(self, session_id: int, host: str | None) -> None:
+        """A chat not yet started on one host, started on another after a switch."""
+        with self._tx("cannot save the chat's host") as db:
+            db.execute("UPDATE sessions SET host = ? WHERE id = ?", (host, session_id))
 
     def rename_session(self, session_id: int, title: str) -> None:
         with self._tx("cannot rename the chat") as db:
@@ -241,7 +260,7 @@ class SessionStore:
         """Newest first; `query` matches titles and message text (case-insensitive)."""
         sql = """
             SELECT s.id, s.title, s.created_at, s.updated_at, s.settings,
-                   (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+                   (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id), s.host
             FROM sessions s
         """
         params: list[Any] = []
@@ -264,6 +283,7 @@ class SessionStore:
                 updated_at=row[3],
                 messages=row[5],
                 model=_settings(row[4]).model,
+                host=row[6],
             )
             for row in rows
         ]
@@ -278,7 +298,7 @@ class SessionStore:
     def load(self, session_id: int) -> Conversation:
         with self._read("cannot read the chat") as db:
             head = db.execute(
-                "SELECT title, created_at, updated_at, settings FROM sessions WHERE id = ?",
+                "SELECT title, created_at, updated_at, settings, host FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if head is None:
@@ -319,6 +339,7 @@ class SessionStore:
             updated_at=head[2],
             settings=_settings(head[3]),
             messages=messages,
+            host=head[4],
         )
 
     # -- messages --------------------------------------------------------------------------------

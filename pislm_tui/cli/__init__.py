@@ -36,9 +36,10 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     g = p.add_argument_group("connection and appearance")
     g.add_argument(
         "--host",
-        metavar="URL",
+        metavar="URL|NAME",
         default=default,
-        help="server address (default: $OLLAMA_HOST, else http://127.0.0.1:11434)",
+        help="server address, or the name of a [hosts.NAME] in the config "
+        "(default: $OLLAMA_HOST, else http://127.0.0.1:11434)",
     )
     g.add_argument(
         "--api",

@@ -57,6 +57,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="compare models' speed: a warm-up, then N runs each (median, min, max)",
     )
     p.add_argument("--models", metavar="A,B", help="models to compare (default: the chat model)")
+    p.add_argument(
+        "--hosts",
+        metavar="all|NAME,...",
+        help="run the same bench on each named host in turn, one table",
+    )
     p.add_argument("--prompt", metavar="TEXT", help="the prompt (default from the config)")
     p.add_argument("--runs", metavar="N", type=int, help="measured runs per model (default 3)")
     p.add_argument(
@@ -299,8 +304,13 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     prompt = args.prompt if args.prompt is not None else settings.bench_prompt
     _positive(args.max_tokens, "--max-tokens")
     _positive(args.timeout, "--timeout")
+    if args.hosts:
+        from pislm_tui.cli.bench_hosts import bench_on_hosts
+
+        return await bench_on_hosts(args, ctx, prompt, runs)
     models = await _bench_models(args, ctx)
-    unload = settings.bench_unload and not args.keep_loaded
+    # An OpenAI-compatible server cannot unload: its models stay as they are.
+    unload = settings.bench_unload and not args.keep_loaded and ctx.backend.kind == "ollama"
     runner = BenchRunner(
         ctx.backend, models, prompt, runs, unload=unload,
         max_tokens=args.max_tokens or settings.bench_max_tokens,

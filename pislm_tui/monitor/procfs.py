@@ -72,7 +72,10 @@ def read_stat(proc_root: Path) -> dict[str, CpuTimes]:
 
 
 def read_loadavg(proc_root: Path) -> tuple[float, float, float]:
-    text = read_text(proc_root / "loadavg")
+    return parse_loadavg(read_text(proc_root / "loadavg"))
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
     try:
         one, five, fifteen = (float(v) for v in text.split()[:3])
     except ValueError:
@@ -192,6 +195,7 @@ __all__ = [
     "busy_percent",
     "core_percents",
     "memory_from",
+    "parse_loadavg",
     "parse_meminfo",
     "parse_pid_stat",
     "parse_stat",

@@ -33,9 +33,14 @@ def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-def session_option(summary: SessionSummary, current: bool) -> Option:
+def session_option(summary: SessionSummary, current: bool, here: tuple[str, ...] = ()) -> Option:
+    """`here`: the names of the host in use (its name, its address): a chat held with another
+    host says which."""
     count = f"{summary.messages} message{'s' if summary.messages != 1 else ''}"
-    details = " · ".join(part for part in (count, summary.model, _when(summary.updated_at)) if part)
+    host = f"on {summary.host}" if summary.host and summary.host not in here else None
+    details = " · ".join(
+        part for part in (count, summary.model, host, _when(summary.updated_at)) if part
+    )
     marker = "● " if current else ""
     prompt = Content.assemble(
         (marker, "$accent"), Content(summary.title or "Untitled"), "\n", (details, "$text-muted")
@@ -135,7 +140,9 @@ class SessionsScreen(Dialog[SessionsResult]):
             options.highlighted_option.id if options.highlighted_option is not None else None
         )
         options.clear_options()
-        options.add_options([session_option(s, s.id == self.current) for s in sessions])
+        host = getattr(self.app, "host", None)
+        here = (host.name, host.url) if host is not None else ()
+        options.add_options([session_option(s, s.id == self.current, here) for s in sessions])
         empty = self.query_one(".empty", Static)
         empty.update("No chat matches." if query else "No saved chats yet.")
         empty.display = not sessions

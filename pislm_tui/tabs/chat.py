@@ -35,6 +35,7 @@ from pislm_tui.chat.session import ChatSession, TakenBack, live_figures
 from pislm_tui.chat.turn import LiveReply, stream_reply
 from pislm_tui.long_work import long_work, mark_long
 from pislm_tui.tabs.chat_actions import ChatActions
+from pislm_tui.tabs.chat_hosts import ChatHosts
 from pislm_tui.tabs.chat_models import ChatModels
 from pislm_tui.widgets.chat_header import ChatHeader
 from pislm_tui.widgets.chat_log import ChatLog
@@ -63,7 +64,7 @@ def _empty_hint() -> Static:
     )
 
 
-class ChatTab(AppAccess, ChatActions, ChatModels, Widget):
+class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
     BINDING_GROUP_TITLE = "Chat"
     DEFAULT_CSS = """
     ChatTab {
@@ -172,6 +173,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, Widget):
             self._ready.set()
         self.watch(app, "models", self._models_changed)
         self.watch(app, "current_model", self._model_changed)
+        self.watch(app, "host_name", self._host_changed, init=False)
 
     def main_control(self) -> Widget:
         """Focused by the app each time this tab is shown."""
@@ -185,7 +187,8 @@ class ChatTab(AppAccess, ChatActions, ChatModels, Widget):
     def _new_conversation(self) -> Conversation:
         app = self.pislm
         return Conversation(
-            settings=SessionSettings.from_defaults(app.settings.chat, app.current_model)
+            settings=SessionSettings.from_defaults(app.settings.chat, app.current_model),
+            host=app.host.name or app.host.url,
         )
 
     async def _show_conversation(
@@ -206,6 +209,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, Widget):
             await log.messages.mount_all(widgets or [_empty_hint()])
         log.call_after_refresh(log.scroll_end, animate=False)
         app = self.pislm
+        self._follow_host(conversation, resumed=resumed)
         model = conversation.settings.model
         if conversation.id is not None and model != app.current_model:  # a saved chat
             # Its model, if this server has it (the app checks once the models are listed).

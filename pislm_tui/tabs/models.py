@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from pislm_tui.app_access import AppAccess
-from pislm_tui.backend.errors import PislmError, RequestTimeout
+from pislm_tui.backend.errors import PislmError, RequestTimeout, Unsupported
 from pislm_tui.backend.types import LoadedModel, ModelInfo
 from pislm_tui.long_work import long_work
 from pislm_tui.models.listing import (
@@ -299,6 +299,11 @@ class ModelsTab(AppAccess, Widget):
     async def refresh_loaded(self) -> None:
         try:
             loaded = await self.pislm.backend.loaded()
+        except Unsupported:  # an OpenAI-compatible host (llama-server, exo): no ps there
+            self.loaded_view.show_unknown(
+                "not known — an OpenAI-compatible server has no ps (nor pull, load, delete)"
+            )
+            return
         except PislmError:
             loaded = self.loaded  # the connection banner says what is wrong; keep what we know
         self._set_loaded(loaded)
@@ -341,6 +346,10 @@ class ModelsTab(AppAccess, Widget):
 
     def action_pull(self) -> None:
         from pislm_tui.screens.models_pull import PullNameScreen
+
+        if self.pislm.backend.kind == "openai":  # said now, not after a name is typed
+            self.pislm.show_error(Unsupported("pull", "OpenAI-compatible"), title="Pull")
+            return
 
         self.app.push_screen(PullNameScreen(), callback=self.start_pull)
 

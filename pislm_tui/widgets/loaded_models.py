@@ -56,6 +56,13 @@ class LoadedModels(Static):
         super().__init__("", id=id)
         self._text: Content | None = None
 
+    def show_unknown(self, reason: str) -> None:
+        """What is in memory cannot be asked (an OpenAI-compatible server)."""
+        text = Content.assemble(("In memory: ", "bold"), (reason, "$text-muted"))
+        if self._text is None or not text.is_same(self._text):
+            self._text = text
+            self.update(text)
+
     def show(self, loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> None:
         text = loaded_content(loaded, now, busy)
         if text == self._text:

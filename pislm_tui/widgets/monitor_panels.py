@@ -22,8 +22,20 @@ def na(reason: str) -> Content:
     return Content.assemble(("n/a", NA), (f" — {reason}", NA))
 
 
-def header(s: Sample, *, interval: float, paused: bool, remote: str | None) -> Content:
+def header(
+    s: Sample,
+    *,
+    interval: float,
+    paused: bool,
+    remote: str | None,
+    via: str | None = None,
+    hint: str | None = None,
+) -> Content:
+    """`remote`: the server's machine when these figures are this one's (`hint`: how to see
+    that machine's); `via`: how another machine's figures arrive ("over ssh")."""
     parts: list[Part] = [(s.host or "this machine", "bold")]
+    if via:
+        parts.append((f" ({via})", NA))
     if s.cores:
         parts.append(f" · {len(s.cores)} core{'s' if len(s.cores) != 1 else ''}")
     if s.load is not None:
@@ -33,7 +45,17 @@ def header(s: Sample, *, interval: float, paused: bool, remote: str | None) -> C
         parts.append((" · PAUSED (p)", "bold $warning"))
     if remote:
         parts.append((f" · Ollama runs on {remote}: these figures are this machine's", "$warning"))
+        if hint:
+            parts.append((f" ({hint})", "$warning"))
     return Content.assemble(*parts)
+
+
+def remote_failure(message: str, hint: str | None) -> Content:
+    """Why another machine's figures are missing, and what to do (in place of throttling)."""
+    lines = [Content.assemble(("✗ ", "bold $error"), (message, "$error"))]
+    if hint:
+        lines.append(Content.assemble(("  ", ""), (hint, "$warning")))
+    return Content("\n").join(lines)
 
 
 def _meter(label: str, mem: Memory | None, width: int, why: str, style: str) -> Content:
