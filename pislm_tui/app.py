@@ -26,7 +26,8 @@ from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
-from pislm_tui.crash import CRASH_LOG, ErrorGuard, caller_name
+from pislm_tui.crash import CRASH_LOG, ErrorGuard
+from pislm_tui.long_work import is_long
 from pislm_tui.models.choice import LastUsedModels, settle_chat_model
 from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names
@@ -41,25 +42,9 @@ from pislm_tui.theming import (
     load_themes,
     shipped_themes_dir,
 )
+from pislm_tui.widgets.app_tabs import AppTabs
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
-
-# Worker groups that are long jobs the user waits on (the live strip never rests during them).
-LONG_WORK_GROUPS = frozenset(
-    {
-        "chat-stream",
-        "chat-send",
-        "models-action",
-        "pull",
-        "bench",
-        "rag-ask",
-        "rag-ingest",
-        "tools-where",
-        "tools-image",
-        "tools-calls",
-    }
-)
-
 
 IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
 
@@ -74,6 +59,12 @@ class PislmApp(App[int]):
         ("rag", "RAG"),
         ("tools", "Tools"),
         ("monitor", "Monitor"),
+    ]
+    # The screen gets the class -wide from this width (the Models tab puts its details pane
+    # beside the list: table ~77 + pane 40), -narrow below.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (118, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Keys", priority=True, id="app.help"),
@@ -140,7 +131,17 @@ class PislmApp(App[int]):
         # Partial updates render only the rows that changed, and only changed cells go to the
         # terminal: on a Textual the guard knows, unless display.fast_output is off.
         self.fast_output = FastOutput(self, self.settings.display.fast_output)
-        self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
+        # The one sampler + timer (live strip, Monitor tab).
+        self.monitor = MonitorFeed(
+            self,
+            self.settings.monitor,
+            loaded=self.backend.loaded,
+            publish=self._publish_sample,
+            rest=self._rest_strip,
+            report=partial(self.show_error, title="Monitor"),
+            quiet_for=self.quiet_for,
+            ssh=ssh,
+        )
         self.last_input = time.monotonic()  # the last key or mouse event
 
     # -- layout --------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ class PislmApp(App[int]):
         yield StatusBar()
         yield ConnectionBanner()
         # Only the first tab is built at start; the others when first shown (start-up stays fast).
-        with TabbedContent(initial="chat", id="tabs"):
+        with AppTabs(initial="chat", id="tabs"):
             for tab_id, title in self.TABS:
                 with TabPane(title, id=tab_id):
                     if tab_id == "chat":
@@ -201,6 +202,7 @@ class PislmApp(App[int]):
         if not self.is_headless:  # a closed terminal (or textual-serve's pipe) or SIGHUP ends it
             hangup.watch(self, hangup.input_fileno(self))
         self.fast_output.report(self.log, self.paths.data_dir)
+        self.error_guard.report_note(self.log, self.paths.data_dir)
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
@@ -370,11 +372,6 @@ class PislmApp(App[int]):
 
     # -- unhandled errors: logged, shown, survived (crash.py) ------------------------------------
 
-    def _handle_exception(self, error: Exception) -> None:
-        guard: ErrorGuard | None = getattr(self, "error_guard", None)
-        if guard is None or not guard.handle_exception(error, caller_name()):
-            super()._handle_exception(error)
-
     def call_next(self, callback: Any, *args: Any, **kwargs: Any) -> None:
         guard: ErrorGuard | None = getattr(self, "error_guard", None)
         if guard is not None and guard.enabled:  # Textual's widget removals end in these
@@ -391,7 +388,8 @@ class PislmApp(App[int]):
     @on(Worker.StateChanged)
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (not ending it on error): a failure is shown, not silent.
-        Tabs' workers that end the app on error reach `_handle_exception` instead."""
+        Tabs' workers that end the app on error reach the error guard through Textual's
+        handling of unhandled errors instead (textual_compat/errors.py)."""
         self.error_guard.worker_state_changed(event)
 
     # -- terminal output -------------------------------------------------------------------------
@@ -429,8 +427,18 @@ class PislmApp(App[int]):
         return time.monotonic() - self.last_input
 
     def busy(self) -> bool:
-        """Whether a long job (a reply, a pull, a bench, an ingest…) is running."""
-        return any(w.group in LONG_WORK_GROUPS and w.is_running for w in self.workers)
+        """Whether long work (a reply, a pull, a bench, an ingest…; see long_work.py) runs."""
+        return any(w.is_running and is_long(w) for w in self.workers)
+
+    def quiet_for(self) -> float:
+        """Seconds the user and the app have been idle: 0 while long work runs."""
+        return 0.0 if self.busy() else self.idle_for()
+
+    def _publish_sample(self, sample: Sample) -> None:
+        self.monitor_sample = sample
+
+    def _rest_strip(self, resting: bool) -> None:
+        self.strip_resting = resting
 
     # -- dialogs: a tap beside one closes it, as Esc does (a phone's keyboard has no Esc) ------
 

@@ -6,7 +6,6 @@ F-keys): the footer's "palette" opens it with a tap."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.actions import ActionError, parse
 from textual.binding import Binding
@@ -14,13 +13,12 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 
-if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
+from pislm_tui.app_access import AppAccess
 
 
-class PislmCommands(Provider):
+class PislmCommands(AppAccess, Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = cast("PislmApp", self.app)
+        app = self.pislm
         commands: list[tuple[str, str, object]] = []
         for tab_id, title in app.TABS:
             commands.append(

@@ -5,7 +5,13 @@ Environment: `OLLAMA_HOST`, and `PISLM_<KEY>` / `PISLM_<SECTION>__<KEY>` (e.g. `
 `PISLM_RAG__EMBED_MODEL`). Data lives in `$XDG_DATA_HOME/pislm/`.
 
 A bad file never stops the app: each bad key is reported (with its line when it can be found)
-and gets its default; a file that is not TOML at all is reported and ignored."""
+and gets its default; a file that is not TOML at all is reported and ignored.
+
+Why not pydantic-settings: it validates the layers once merged and raises, not knowing which
+layer (or line) a bad value came from, so the per-layer, per-key report above (`_drop_invalid`,
+`_find_line`) would stay as it is and only the ~30 lines that read the file and the environment
+would go; importing it costs 25-35 ms more at every start (`python -X importtime`: about a tenth
+of importing the app)."""
 
 from __future__ import annotations
 
@@ -62,7 +68,8 @@ class MonitorSettings(_Section):
     vcgencmd_interval: float = Field(5.0, ge=1)  # vcgencmd and /api/ps are asked this often
     show_strip: bool = True  # the live strip (cores, temperature, RAM) in the status line
     # Over SSH the strip rests (keeps its last figures, dimmed; nothing is read or sent) after
-    # this many seconds without a key or the mouse while no reply, pull, bench or ingest runs.
+    # this many seconds without a key or the mouse while no long work (a reply, pull, load, bench,
+    # ingest, tool run: long_work.py) runs.
     # Any key wakes it. 0: never rest.
     strip_rest_after: float = Field(30.0, ge=0)
     top_processes: int = Field(12, ge=0, le=50)  # at most this many by CPU and by memory

@@ -3,15 +3,18 @@
 Textual ends the app on the first unhandled exception. pislm keeps running instead: the error
 goes to `crash.log` in the data dir (time, versions, where, traceback) and a notification says
 what happened and where the details are; the user's work stays on screen. Textual has no public
-hook for this, so two private places are used, only on the Textual versions read for it
-(`VERIFIED_TEXTUAL`), with stock behaviour on any other:
+hook for this: `textual_compat/errors.py` reaches into it, behind the guard, and asks the app's
+`ErrorGuard` (here) what to do:
 
-- `App._handle_exception` (overridden in `PislmApp`): errors of timers, workers, callbacks and
-  the screen output. Errors while a widget is composed or mounted, or while the app starts or
-  shuts down, still end it (stock), but the log gets them and `exit_message()` points to it.
-- `MessagePump._dispatch_message` (wrapped here): an error in a message handler would otherwise
-  also stop the message loop of the widget that raised it (Textual removes that widget, or ends
-  the app when the handler is the app's own, as for every key binding's action).
+- errors of timers, workers, callbacks and the screen output (Textual's `_handle_exception`);
+  errors while a widget is composed or mounted, or while the app starts or shuts down, still end
+  it (stock), but the log gets them and `exit_message()` points to it;
+- errors in message handlers, which would otherwise also stop the message loop of the widget
+  that raised them (or the app's, for every key binding's action).
+
+On a Textual the guard does not know (`textual_compat.errors.survival_note()`), none of that is
+used: the first unhandled error ends the app as stock Textual ends it, and `exit_message()`
+still says that pislm stopped and where the log is.
 
 Textual's loops also end, without any message and with exit code 0, when a `CancelledError`
 reaches them that is not a cancel of their own task: that is what happens when a task awaiting a
@@ -24,72 +27,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import sys
 import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import textual
-from textual import events
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from pislm_tui import __version__
 from pislm_tui.backend.errors import PislmError
-
-if TYPE_CHECKING:
-    from textual.message import Message
+from pislm_tui.textual_compat.errors import (
+    catch_unhandled,
+    fail_run_test,
+    guard_message_handlers,
+    survival_note,
+)
+from pislm_tui.textual_compat.guard import log_note
 
 T = TypeVar("T")
 
 CRASH_LOG = "crash.log"
-VERIFIED_TEXTUAL = ((8, 2),)  # (major, minor) whose private code below was read and tested
 LOG_CAP_BYTES = 256 * 1024  # then crash.log becomes crash.log.1 (one old file kept)
 STORM_ERRORS = 20  # this many errors within STORM_SECONDS: give up and end the app
 STORM_SECONDS = 10.0
 REPEAT_NOTE_SECONDS = 10.0  # the same error again this soon: logged, not notified again
-
-# Where `App._handle_exception` is called from (Textual 8.2), for the log. Errors raised while
-# a widget is composed or mounted, or while the app starts, stay fatal: a widget that never
-# started cannot be used, nor removed cleanly.
-_CALLERS = {
-    "_tick": "a timer",
-    "_run": "a worker",
-    "_flush_next_callbacks": "a callback",
-    "_process_messages_loop": "an idle handler",
-    "_display": "the screen output",
-    "_refresh_layout": "the layout",
-    "_log": "the log",
-}
-_STARTUP_CALLERS = frozenset({"_pre_process", "_compose", "_process_messages", "app_prelude"})
-_STARTUP_EVENTS = (events.Load, events.Compose, events.Mount)
-
-
-def textual_version(version: str | None = None) -> tuple[int, int] | None:
-    text = version if version is not None else getattr(textual, "__version__", "")
-    try:
-        major, minor = text.split(".")[:2]
-        return int(major), int(minor)
-    except ValueError:
-        return None
-
-
-def survival_supported(
-    version: str | None = None,
-    app_class: type = App,
-    pump_class: type = MessagePump,
-) -> bool:
-    """Whether the private hooks are the ones this module was written against."""
-    return (
-        textual_version(version) in VERIFIED_TEXTUAL
-        and callable(getattr(app_class, "_handle_exception", None))
-        and inspect.iscoroutinefunction(getattr(pump_class, "_dispatch_message", None))
-    )
 
 
 def stray_cancel() -> bool:
@@ -150,21 +118,25 @@ class ErrorGuard:
     """The app's unhandled errors: log, notify, decide whether the app can go on."""
 
     def __init__(self, app: App[Any], log_path: Path, *, enabled: bool | None = None) -> None:
+        """`enabled`: whether errors may be survived; by default, whether this Textual allows it
+        (`note` says why not)."""
         self.app = app
         self.log = CrashLog(log_path)
-        self.enabled = survival_supported() if enabled is None else enabled
-        if self.enabled:
-            install_dispatch_guard()
+        self.note: str | None = None
+        if enabled is None:
+            self.note = survival_note()
+            enabled = self.note is None
+        # Every unhandled error is logged where this Textual allows it, survived or not.
+        catch_unhandled(app)
+        self.enabled = enabled and guard_message_handlers()
         self.exit_requested = False  # app.exit() was called (quit, a signal, a hang-up)
         self.fatal: list[str] = []  # errors that ended the app
         self.survived = 0
         self._recent: deque[float] = deque(maxlen=STORM_ERRORS)
         self._last_note: tuple[str, float] = ("", 0.0)
 
-    def can_continue(self, caller: str | None = None) -> bool:
+    def can_continue(self) -> bool:
         if not self.enabled or self.exit_requested or not self.app.is_running:
-            return False
-        if caller in _STARTUP_CALLERS:
             return False
         recent = self._recent
         storm = len(recent) == STORM_ERRORS and time.monotonic() - recent[0] < STORM_SECONDS
@@ -202,25 +174,42 @@ class ErrorGuard:
     def _keep_for_tests(self, error: BaseException) -> None:
         """Textual's test harness (`run_test`) raises the app's first unhandled error when the
         test ends; a survived error must still fail the test that met it."""
-        app: Any = self.app
-        if getattr(app, "_exception", False) is None:
-            if not isinstance(error, Exception):  # a stray CancelledError
-                stray = RuntimeError(describe(error))
-                stray.__cause__ = error
-                error = stray
-            app._exception = error
-            app._exception_event.set()
+        if not isinstance(error, Exception):  # a stray CancelledError
+            stray = RuntimeError(describe(error))
+            stray.__cause__ = error
+            error = stray
+        fail_run_test(self.app, error)
 
-    # -- the hooks PislmApp calls ----------------------------------------------------------------
+    def report_note(self, log: Any, data_dir: Path) -> None:
+        """Why errors cannot be survived on this Textual, if so: one line in the Textual log and
+        in `pislm.log` in the data dir."""
+        log_note(self.note, log, data_dir)
 
-    def handle_exception(self, error: Exception, caller: str) -> bool:
-        """From `App._handle_exception`: True if the app goes on (else: stock behaviour)."""
-        survived = self.can_continue(caller)
-        if isinstance(error, WorkerFailed) and survived:
-            self.worker_failed(error.error, "a worker")
+    # -- what textual_compat.errors asks (its ErrorPolicy) ----------------------------------------
+
+    def unhandled(self, error: Exception, where: str, starting: bool) -> bool:
+        """An error Textual would end the app for: True if the app goes on (else: stock)."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if not starting and not self.app.is_running and isinstance(cause, NoMatches):
+            # A late worker looked for a widget the closing app already took down: nothing
+            # was lost (replies are saved as they come), and a traceback on quit helps nobody.
             return True
-        self.report(error, _CALLERS.get(caller, caller), survived)
+        survived = not starting and self.can_continue()
+        if isinstance(error, WorkerFailed) and survived:
+            self.worker_failed(error.error, where)
+            return True
+        self.report(error, where, survived)
         return survived
+
+    def handler_failed(self, error: BaseException, where: str) -> bool:
+        """An error out of a message handler: True if reported and survived (else: stock, and
+        Textual's `_handle_exception` reports it once)."""
+        if isinstance(error, asyncio.CancelledError) and not stray_cancel():
+            return False  # a cancel of the handler's own task
+        if not self.can_continue():
+            return False
+        self.report(error, where, survived=True)
+        return True
 
     def worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers that do not end it on error (Textual would say nothing)."""
@@ -280,54 +269,6 @@ class ErrorGuard:
         return return_code or 0
 
 
-# -- message handlers ------------------------------------------------------------------------------
-
-_original_dispatch: Callable[[MessagePump, Message], Awaitable[None]] | None = None
-
-
-def _guard_of(pump: MessagePump) -> ErrorGuard | None:
-    try:
-        app = pump.app
-    except Exception:  # no active app (a pump outside any app)
-        return None
-    guard = getattr(app, "error_guard", None)
-    return guard if isinstance(guard, ErrorGuard) else None
-
-
-async def _guarded_dispatch(self: MessagePump, message: Message) -> None:
-    assert _original_dispatch is not None
-    if isinstance(message, _STARTUP_EVENTS):
-        await _original_dispatch(self, message)
-        return
-    try:
-        await _original_dispatch(self, message)
-    except asyncio.CancelledError as error:
-        guard = _guard_of(self)
-        if guard is None or not stray_cancel() or not guard.can_continue():
-            raise
-        guard.report(error, _handler_name(self, message), survived=True)
-    except Exception as error:
-        guard = _guard_of(self)
-        if guard is None or not guard.can_continue():
-            raise  # stock: Textual's _handle_exception (which reports it once)
-        guard.report(error, _handler_name(self, message), survived=True)
-
-
-def _handler_name(pump: MessagePump, message: Message) -> str:
-    node_id = getattr(pump, "id", None)
-    name = type(pump).__name__ + (f"#{node_id}" if node_id else "")
-    return f"the {type(message).__name__} handler of {name}"
-
-
-def install_dispatch_guard() -> None:
-    """Wrap `MessagePump._dispatch_message` (idempotent). Apps without an `ErrorGuard` see no
-    difference."""
-    global _original_dispatch
-    if _original_dispatch is None:
-        _original_dispatch = MessagePump._dispatch_message
-        MessagePump._dispatch_message = _guarded_dispatch  # type: ignore[method-assign]
-
-
 # -- changes of the widget tree that must not be cancelled half-way --------------------------------
 
 _unfinished: set[asyncio.Future[Any]] = set()  # strong references (the loop keeps weak ones)
@@ -360,8 +301,3 @@ def _report_late(task: asyncio.Future[Any], owner: MessagePump) -> None:
     with contextlib.suppress(Exception):  # the app is gone: nobody to tell
         pump = owner if owner.is_running else owner.app
         pump.call_later(reraise)
-
-
-def caller_name() -> str:
-    """The function that called the caller of this function (for `_handle_exception`)."""
-    return sys._getframe(2).f_code.co_name

@@ -45,6 +45,8 @@ async def test_unreachable_then_server_comes_up(isolated_home) -> None:
     app = PislmApp(loaded)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
+        # The banner is drawn on the frame after the state changes.
+        await wait_for(lambda: "ollama serve" in screen_text(app), pilot=pilot)
         text = screen_text(app)
         assert f"cannot reach Ollama at {url}" in text
         assert "ollama serve" in text and "OLLAMA_HOST" in text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "pislm_tui"
-CORE = ["backend", "chat", "models", "rag", "tools", "monitor", "config.py", "text.py"]
+CORE = ["backend", "chat", "models", "rag", "tools", "monitor", "config.py", "text.py", "sizes.py"]
 
 
 def core_files() -> list[Path]:

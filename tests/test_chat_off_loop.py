@@ -14,9 +14,12 @@ from pathlib import Path
 
 from pislm_tui.app import PislmApp
 from pislm_tui.chat.images import ImageAttachment
+from pislm_tui.chat.store import SessionStore
 from pislm_tui.config import Paths
+from pislm_tui.tabs.chat import ChatTab
 from pislm_tui.widgets.image_chips import ImageChips
-from tests.chat_helpers import chat_ready, notes, reply_ended, send, wait_for
+from pislm_tui.widgets.message_view import UserMessage
+from tests.chat_helpers import chat_ready, notes, replies, reply_ended, send, wait_for
 from tests.fake_ollama import FakeOllama, Reply
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -38,7 +41,8 @@ async def test_a_20_mib_image_saved_mid_chat_does_not_freeze_the_app(
         other.execute("BEGIN IMMEDIATE")  # another pislm in the middle of a write
         try:
             await send(pilot, "What is in this picture?")
-            await wait_for(lambda: chat._sending, pilot=pilot, what="the send")
+            # Sent: waiting for the store, or (before the fix) gone out already.
+            await wait_for(lambda: chat._sending or replies(app), pilot=pilot, what="the send")
             before = len(ticks)
             await wait_for(lambda: len(ticks) >= before + 5, pilot=pilot, what="timer ticks")
             # The ticks came while the save waited: the send is not over, nothing is stored.
@@ -59,3 +63,42 @@ async def test_a_20_mib_image_saved_mid_chat_does_not_freeze_the_app(
         ("user", "What is in this picture?", BIG),
         ("assistant", "A very large cat.", None),
     ]
+
+
+async def test_a_prompt_sent_while_the_saved_chats_open_is_kept_and_answered(
+    make_app: Callable[..., PislmApp], fake_ollama: FakeOllama
+) -> None:
+    """The tab opens its store in a worker at start; a prompt sent before that ended was wiped
+    by the chat shown at its end, and the reply then failed on a removed view. Here another
+    program holds a read lock on the database, so the store cannot open (its switch to WAL
+    waits) until the prompt has been sent."""
+    path = Paths.from_env().sessions_db
+    SessionStore(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=DELETE")  # the switch back to WAL needs every reader gone
+    other.execute("BEGIN")
+    other.execute("SELECT COUNT(*) FROM messages").fetchone()  # a read lock, held
+    fake_ollama.script(Reply(text="Kept and answered."))
+    app = make_app(monitor={"show_strip": False})
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.current_model, pilot=pilot, what="a model")
+            chat = app.query_one(ChatTab)
+            assert chat.conversation is None  # the start waits for the database
+            await send(pilot, "hello")
+            # Sent: waiting for the store, or (before the fix) gone out already.
+            await wait_for(lambda: chat._sending or replies(app), pilot=pilot, what="the send")
+            other.execute("ROLLBACK")  # the store opens now
+            reply = await reply_ended(app, pilot)
+            await wait_for(lambda: chat.conversation is not None, pilot=pilot, what="start")
+            assert reply.message.content == "Kept and answered." and reply.is_attached
+            assert [m.content for m in chat.session.conversation.messages] == [
+                "hello",
+                "Kept and answered.",
+            ]
+            assert [view.message.content for view in app.query(UserMessage)] == ["hello"]
+    finally:
+        other.close()
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT role, content FROM messages ORDER BY id").fetchall()
+    assert rows == [("user", "hello"), ("assistant", "Kept and answered.")]

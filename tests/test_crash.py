@@ -4,12 +4,16 @@ writes the log (time, versions, where, traceback). Without the guard (an unverif
 the app ends as stock Textual ends it, but the log is written and the exit says where it is.
 
 Textual's test harness raises the app's first unhandled error when `run_test` ends (a survived
-error must still fail the test that met it), hence the `pytest.raises` around the runs here."""
+error must still fail the test that met it), hence the `pytest.raises` around the runs here.
+
+The private parts of Textual this needs are in textual_compat/errors.py, behind the guard of
+textual_compat (tests/test_textual_compat.py checks them against the installed Textual)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +26,10 @@ from textual.widgets import Static
 
 from pislm_tui.app import PislmApp
 from pislm_tui.backend.errors import ServerError
-from pislm_tui.crash import (
-    CRASH_LOG,
-    STORM_ERRORS,
-    CrashLog,
-    ErrorGuard,
-    survival_supported,
-    textual_version,
-)
+from pislm_tui.crash import CRASH_LOG, STORM_ERRORS, CrashLog, ErrorGuard
+from pislm_tui.textual_compat import guard
+from pislm_tui.textual_compat.errors import survival_note
+from pislm_tui.textual_compat.fast_output import LOG_NAME
 from tests.chat_helpers import notes
 from tests.helpers import wait_for
 
@@ -75,25 +75,48 @@ async def with_boom(app: PislmApp, pilot: Any) -> Boom:
 # -- the guard ------------------------------------------------------------------------------------
 
 
-def test_the_guard_is_on_only_for_the_textual_it_was_written_against() -> None:
-    assert textual_version("8.2.8") == (8, 2)
-    assert survival_supported("8.2.8") and survival_supported("8.2.0")
-    assert not survival_supported("8.3.0")
-    assert not survival_supported("9.0.1")
-    assert not survival_supported("7.5.0")
-    assert not survival_supported("dev")
+@pytest.fixture
+def fresh_guard() -> Iterator[None]:
+    """The guard reads the versions once per process: again for the test, and after it."""
+    guard.forget()
+    yield
+    guard.forget()
 
-    class NoHook(App[None]):
-        _handle_exception = None  # type: ignore[assignment]
 
-    class SyncDispatch(MessagePump):
-        def _dispatch_message(self, message: Message) -> None:  # type: ignore[override]
-            pass
+def installed_textual(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    """The installed metadata says Textual `version` (the environment, not pislm, is changed)."""
+    real = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: version if name.lower() == "textual" else real(name)
+    )
+    guard.forget()
 
-    assert not survival_supported("8.2.8", app_class=NoHook)
-    assert not survival_supported("8.2.8", pump_class=SyncDispatch)
+
+@pytest.mark.usefixtures("fresh_guard")
+def test_the_guard_is_on_only_for_the_textual_it_was_written_against(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard of textual_compat decides (`guard.VERIFIED_TEXTUAL`, the pin), for the error
+    survival as for every other private reach."""
     # The Textual installed here is the verified one: the guard is on in the app.
-    assert survival_supported()
+    assert survival_note() is None
+    for version in ("8.2.0", "8.3.0", "9.0.1", "7.5.0", "dev"):
+        installed_textual(monkeypatch, version)
+        assert survival_note() == f"error survival: off (textual {version} not verified)"
+    monkeypatch.undo()
+
+    # A verified version whose hooks are not what errors.py was written against.
+    monkeypatch.delattr(App, "_handle_exception")
+    guard.forget()
+    assert (note := survival_note()) and note.endswith("has no App._handle_exception)")
+    monkeypatch.undo()
+
+    def sync_dispatch(self: MessagePump, message: Message) -> None:
+        pass
+
+    monkeypatch.setattr(MessagePump, "_dispatch_message", sync_dispatch)
+    guard.forget()
+    assert (note := survival_note()) and note.endswith("dispatches messages differently)")
 
 
 # -- surviving ------------------------------------------------------------------------------------
@@ -186,6 +209,40 @@ async def test_failed_workers_are_shown_our_errors_as_errors_others_as_crashes(
             assert app.is_running and boom.is_attached
 
 
+async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_crash(
+    make_app: MakeApp,
+) -> None:
+    """Quitting while a reply streams: the cancelled worker tidies its widgets up, and finds
+    them already gone. That is the quit going as asked, not an error to print on the way out."""
+    app = make_app(monitor={"show_strip": False})
+    started = asyncio.Event()
+
+    async def tidies_up_on_cancel() -> None:
+        try:
+            started.set()
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            boom.query_one("#already-gone")  # raises NoMatches while the app closes
+            raise
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        boom = await with_boom(app, pilot)
+        boom.run_worker(tidies_up_on_cancel())
+        await wait_for(started.is_set, pilot=pilot)
+    assert not crash_log(app).exists()
+    # The same NoMatches while the app runs is a bug, and is reported as one.
+    app = make_app(monitor={"show_strip": False})
+    with pytest.raises(Exception, match="already-gone"):
+        async with app.run_test(size=(80, 24)) as pilot:
+            boom = await with_boom(app, pilot)
+
+            async def looks_now() -> None:
+                boom.query_one("#already-gone")
+
+            boom.run_worker(looks_now())
+            await wait_for(lambda: crash_log(app).exists(), pilot=pilot)
+
+
 async def test_a_stray_cancel_in_an_app_callback_does_not_end_the_app(make_app: MakeApp) -> None:
     """What ended the app in issue #12: a CancelledError nobody asked for, in the app's loop."""
     app = make_app(monitor={"show_strip": False})
@@ -262,6 +319,32 @@ async def test_without_the_guard_an_error_ends_the_app_with_the_log_and_a_non_ze
         f"details in {crash_log(app)}"
     )
     assert app.error_guard.exit_code(app.return_code) == 1
+
+
+@pytest.mark.usefixtures("fresh_guard")
+async def test_on_an_unknown_textual_an_error_ends_the_app_stock_and_the_exit_says_so(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing private is touched: Textual's own handling ends the app at the first error, and
+    pislm's exit message still names the log (`cli/app.py` prints it)."""
+    installed_textual(monkeypatch, "8.3.0")
+    app = make_app(monitor={"show_strip": False})
+    assert not app.error_guard.enabled
+    assert app.error_guard.note == "error survival: off (textual 8.3.0 not verified)"
+    assert "_handle_exception" not in vars(app)  # Textual's own, from the class
+    with pytest.raises(RuntimeError, match="boom in a message handler"):
+        async with app.run_test(size=(80, 24)) as pilot:
+            boom = await with_boom(app, pilot)
+            boom.post_message(Boom.Go())
+            await wait_for(lambda: not app.is_running, what="the app to stop")
+    assert app.return_code == 1
+    assert app.error_guard.exit_message() == (
+        f"pislm stopped unexpectedly; details in {crash_log(app)}"
+    )
+    assert app.error_guard.exit_code(app.return_code) == 1
+    assert "the app ended although nobody asked it to quit" in crash_log(app).read_text()
+    pislm_log = (app.paths.data_dir / LOG_NAME).read_text()
+    assert pislm_log.count("error survival: off (textual 8.3.0 not verified)") == 1
 
 
 def test_an_app_that_ends_without_being_asked_says_so(tmp_path: Path) -> None:

@@ -133,7 +133,11 @@ def test_pislm_version_says_when_textual_is_not_one_it_knows(tmp_path: Path) -> 
     known = version()
     assert len(known) == 1 and known[0].startswith("pislm ")
     unknown = version(**fake_textual("8.3.0", tmp_path / "site"))
-    assert unknown == [known[0], "fast output: off (textual 8.3.0 not verified)"]
+    assert unknown == [
+        known[0],
+        "fast output: off (textual 8.3.0 not verified)",
+        "error survival: off (textual 8.3.0 not verified)",
+    ]
 
 
 def _web_frames(data: bytes) -> bytes:

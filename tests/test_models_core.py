@@ -21,12 +21,12 @@ from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
     human_ago,
-    human_bytes,
     human_eta,
     time_left,
 )
 from pislm_tui.models.memory import check_memory, is_local_server
 from pislm_tui.models.pull import PullTracker, check_model_name, pull_model
+from pislm_tui.sizes import decimal_bytes as human_bytes
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import wait_for
 

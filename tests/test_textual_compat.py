@@ -5,10 +5,12 @@ once, and works. The same in real processes: tests/test_fast_output.py."""
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import pytest
@@ -19,16 +21,18 @@ from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Region
+from textual.message_pump import MessagePump
 from textual.widgets._footer import FooterKey
 
 from pislm_tui.app import PislmApp
-from pislm_tui.textual_compat import compositor, guard
+from pislm_tui.textual_compat import compositor, errors, guard
 from pislm_tui.textual_compat.drivers import drop_writes_when_gone
 from pislm_tui.textual_compat.fast_output import LOG_NAME
 from pislm_tui.widgets.prompt_input import ALT_ENTER_SEQUENCE, teach_alt_enter
 from tests.chat_helpers import chat_ready, reply_ended, send
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import screen_text
+from tests.private_names import PACKAGE, module_of, private_uses
 
 ROOT = Path(__file__).parent.parent
 UNKNOWN = "8.3.0"
@@ -59,6 +63,7 @@ LIVE: dict[str, Callable[[], list[object]]] = {
     "compositor.partial_update": lambda: [Compositor()],
     "compositor.updates": lambda: [ChopsUpdate([], [], []), LayoutUpdate([], Region(0, 0, 1, 1))],
     "app.display": lambda: [App()],
+    "app.errors": lambda: [App()],
     "linux_driver.file": lambda: [LinuxDriver(App())],
 }
 
@@ -76,7 +81,36 @@ async def test_every_reach_finds_what_it_needs(reach: guard.Reach) -> None:
 
 def test_the_installed_textual_is_the_pinned_one_and_every_reach_is_usable() -> None:
     assert guard.verdict().fast_output, guard.verdict()
+    assert guard.verdict().error_survival, guard.verdict()
+    assert errors.survival_note() is None
     assert all(guard.usable(reach.key) for reach in guard.REACHES)
+
+
+def test_the_callers_errors_py_knows_are_the_rows_and_still_call_handle_exception() -> None:
+    """errors.CALLERS names where an error came from, and STARTUP_CALLERS keeps the start fatal,
+    by the name of the Textual function that called `_handle_exception`: each must be one that
+    still does."""
+    row = next(reach for reach in guard.REACHES if reach.key == "errors.callers")
+    in_row = {name.rpartition(".")[2]: name for name in row.names}
+    known = (set(errors.CALLERS) | errors.STARTUP_CALLERS) - {"app_prelude"}
+    assert set(in_row) == known
+    for name, path in in_row.items():
+        module, _, qualname = path.partition(":")
+        owner, _, function = qualname.partition(".")
+        code = getattr(getattr(importlib.import_module(module), owner), function).__code__
+        calls = {name for c in [code, *nested_code(code)] for name in c.co_names}
+        assert "_handle_exception" in calls, f"{path} no longer calls _handle_exception"
+    # The app's start: a function inside App._process_messages.
+    prelude = [c for c in nested_code(App._process_messages.__code__) if c.co_name == "app_prelude"]
+    assert prelude and "_handle_exception" in prelude[0].co_names
+
+
+def nested_code(code: CodeType) -> list[CodeType]:
+    found = []
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            found += [const, *nested_code(const)]
+    return found
 
 
 def test_the_pin_in_pyproject_is_the_range_the_guard_knows() -> None:
@@ -109,6 +143,10 @@ async def test_on_the_pinned_textual_both_layers_are_in_while_the_app_runs(
     assert app.fast_output.on and app.fast_output.note is None
     assert vars(app)["_display"] == app.fast_output.output.display  # this app, not the class
     assert "_display" not in vars(PislmApp)
+    assert app.error_guard.enabled and app.error_guard.note is None
+    assert vars(app)["_handle_exception"].__self__.app is app  # the error guard: this app too
+    assert "_handle_exception" not in vars(PislmApp)
+    assert MessagePump._dispatch_message.__module__ == errors.__name__  # wrapped (the process)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert Compositor.render_partial_update is compositor.render_partial_update
@@ -144,6 +182,9 @@ async def test_an_unknown_textual_runs_stock_says_so_once_and_chats(
     app = make_app()
     assert not app.fast_output.on and app.fast_output.note == note
     assert "_display" not in vars(app)
+    survival = f"error survival: off (textual {UNKNOWN} not verified)"
+    assert not app.error_guard.enabled and app.error_guard.note == survival
+    assert "_handle_exception" not in vars(app)
     fake_ollama.script(Reply(text="A reply on a stock Textual, whole and readable."))
     async with app.run_test(size=(80, 24)) as pilot:
         assert Compositor.render_partial_update is compositor.ORIGINAL_RENDER_PARTIAL_UPDATE
@@ -153,6 +194,7 @@ async def test_an_unknown_textual_runs_stock_says_so_once_and_chats(
         assert "A reply on a stock Textual, whole and readable." in screen_text(app)
     log = isolated_home / ".local" / "share" / "pislm" / LOG_NAME
     assert log.read_text().count(note) == 1
+    assert log.read_text().count(survival) == 1
 
 
 @pytest.mark.usefixtures("unknown_textual")
@@ -203,7 +245,6 @@ async def test_fast_output_off_runs_textuals_own_output_and_chats(
 
 # -- nothing private outside the package -----------------------------------------------------------
 
-PACKAGE = ROOT / "pislm_tui"
 # Reaches of the streaming Markdown widgets, rewritten in parallel (#13): they move behind the
 # guard with that work, and leave this list.
 NOT_YET_BEHIND_THE_GUARD = {"widgets/reply_markdown.py", "widgets/streaming_markdown.py"}
@@ -223,45 +264,57 @@ def _ui_modules() -> list[Path]:
 @pytest.mark.parametrize("path", _ui_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_private_textual_or_rich_outside_textual_compat(path: Path) -> None:
     """No import from a private module, no `x._name` on anything but our own objects, no
-    `self._name` that the module does not define itself (an attribute Textual's base class
-    set), no override of a private method."""
-    import ast
-    import importlib
-    import inspect
+    `self._name` that no pislm class of the module's own (its mixins included) defines (an
+    attribute Textual's base class set), no override of a private method (tests/private_names.py).
+    """
+    assert private_uses(path.read_text(encoding="utf-8"), module_of(path)) == []
 
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: list[str] = []
-    own: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            own.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            own.add(node.attr)
-        elif isinstance(node, ast.Name):
-            own.add(node.id)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.startswith(("textual", "rich")) and "._" in f".{node.module}":
-                found.append(f"line {node.lineno}: from {node.module} import ...")
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            if node.attr.startswith("__"):
-                continue
-            base = node.value
-            on_self = isinstance(base, ast.Name) and base.id in ("self", "cls")
-            if not on_self or node.attr not in own:
-                found.append(f"line {node.lineno}: {ast.unparse(node)}")
-    module = importlib.import_module(
-        "pislm_tui." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-    )
-    for _, cls in inspect.getmembers(module, inspect.isclass):
-        if cls.__module__ != module.__name__:
-            continue
-        for name in vars(cls):
-            if not name.startswith("_") or name.startswith("__"):
-                continue
-            for base in cls.__mro__[1:]:
-                textual = base.__module__.startswith(("textual", "rich"))
-                if textual and name in vars(base) and callable(vars(base)[name]):
-                    found.append(f"{cls.__name__}.{name} overrides {base.__name__}.{name}")
-                    break
-    assert found == []
+
+def _planted(path: str, after: str, line: str) -> list[str]:
+    """The checker's findings for module `path` with `line` put in after the line `after`."""
+    module = module_of(PACKAGE / path)
+    source = (PACKAGE / path).read_text(encoding="utf-8")
+    first, found, rest = source.partition(after + "\n")
+    assert found, f"{after!r} is not in {path}"
+    indent = after[: len(after) - len(after.lstrip())]
+    return private_uses(f"{first}{found}{indent}{line}\n{rest}", module)
+
+
+PLANTS = {  # where to plant a line: after this one (a method's first line)
+    "tabs/chat_actions.py": "        text = self.session.start_edit()",
+    "tabs/chat.py": "        wanted = {id(m) for m in messages}",
+    "app.py": "        self._forget_terminal()",
+}
+
+
+def test_the_names_of_a_widgets_mixins_are_its_own() -> None:
+    """ChatTab = ChatActions + ChatModels + Widget: each may use what the others define."""
+    for line in ("self._worker", "self._model_for(None)", "self._show_context()"):
+        assert _planted("tabs/chat_actions.py", PLANTS["tabs/chat_actions.py"], line) == []
+    assert _planted("tabs/chat.py", PLANTS["tabs/chat.py"], "self._model_for(None)") == []
+    # The app is no part of that widget.
+    found = _planted("app.py", PLANTS["app.py"], "self._worker")
+    assert len(found) == 1 and found[0].endswith(": self._worker"), found
+
+
+@pytest.mark.parametrize("path", PLANTS)
+def test_the_checker_still_finds_a_private_textual_name_on_self(path: str) -> None:
+    """Textual's own names never count: `self._nodes` (DOMNode's children) in a mixin, in the
+    class that combines the mixins, in the app."""
+    found = _planted(path, PLANTS[path], "self._nodes")
+    assert len(found) == 1 and found[0].endswith(": self._nodes"), found
+
+
+def test_the_checker_finds_a_mixin_overriding_a_private_textual_method() -> None:
+    """A mixin has no Textual base of its own: the class that combines it does."""
+    from pislm_tui.tabs import chat_actions
+
+    def _on_focus(self: Any, event: Any) -> None:  # Widget._on_focus, through ChatTab
+        pass
+
+    chat_actions.ChatActions._on_focus = _on_focus  # type: ignore[attr-defined]
+    try:
+        found = private_uses("", chat_actions)
+    finally:
+        del chat_actions.ChatActions._on_focus  # type: ignore[attr-defined]
+    assert found == ["ChatActions._on_focus overrides Widget._on_focus"]

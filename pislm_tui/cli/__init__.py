@@ -66,13 +66,13 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 class _Version(argparse.Action):
-    """`pislm --version`; a second line when the fast output cannot run with this Textual."""
+    """`pislm --version`; a line more for each part that cannot run with this Textual (the fast
+    output, the error survival)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
-        from pislm_tui.textual_compat import verdict
+        from pislm_tui.textual_compat import notes
 
-        note = verdict().note()
-        print(f"pislm {__version__}" + (f"\n{note}" if note else ""))
+        print("\n".join([f"pislm {__version__}", *notes()]))
         parser.exit()
 
 

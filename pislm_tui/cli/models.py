@@ -20,12 +20,12 @@ from pislm_tui.backend.errors import (
 from pislm_tui.cli.common import print_error, print_json
 from pislm_tui.models.listing import (
     human_ago,
-    human_bytes,
     loaded_json,
     model_json,
     short_digest,
     time_left,
 )
+from pislm_tui.sizes import decimal_bytes
 
 if TYPE_CHECKING:
     from pislm_tui.cli.common import CliContext
@@ -117,7 +117,7 @@ async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
         (
             m.name,
             short_digest(m.digest),
-            human_bytes(m.size),
+            decimal_bytes(m.size),
             m.family or "—",
             m.parameter_size or "—",
             m.quantization or "—",
@@ -141,7 +141,7 @@ async def cmd_ps(args: argparse.Namespace, ctx: CliContext) -> int:
     rows = [
         (
             m.name,
-            human_bytes(m.size),
+            decimal_bytes(m.size),
             m.processor,
             str(m.context_length or "—"),
             time_left(m.expires_at, now),
@@ -230,7 +230,7 @@ class _PlainPullPrinter:
             step = int(layer.fraction * 10)
             if step > self.steps.get(layer.digest, -1):
                 self.steps[layer.digest] = step
-                done = f"{human_bytes(layer.completed)} / {human_bytes(layer.total)}"
+                done = f"{decimal_bytes(layer.completed)} / {decimal_bytes(layer.total)}"
                 print(f"pulling {layer.short}: {step * 10:3d}% ({done})", flush=True)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.sizes import decimal_bytes
 
 # Families and name parts of embedding-only models (they cannot chat). Only a fallback: what
 # the server says (`capabilities` from /api/show or /api/tags) wins wherever it is known.
@@ -18,28 +19,12 @@ EMBEDDING_NAME_PARTS = ("embed", "minilm", "bge-", "paraphrase-multilingual")
 # Capabilities in the order they are shown.
 CAPABILITY_ORDER = ("completion", "vision", "tools", "embedding", "thinking", "insert")
 
-_KB, _MB, _GB, _TB = 1000, 1000**2, 1000**3, 1000**4
-
-
-def human_bytes(size: int | float | None) -> str:
-    """Ollama's `format.HumanBytes`: decimal units, one decimal below 10 (`1.3 GB`, `274 MB`)."""
-    if size is None:
-        return "—"
-    b = float(size)
-    for unit, scale in (("TB", _TB), ("GB", _GB), ("MB", _MB), ("KB", _KB)):
-        if b >= scale:
-            value = b / scale
-            if value >= 10 or value == math.trunc(value):
-                return f"{int(value)} {unit}"
-            return f"{value:.1f} {unit}"
-    return f"{int(b)} B"
-
 
 def human_rate(bytes_per_s: float | None) -> str:
     """A download speed, `12.3 MB/s`; `—` while unknown."""
     if not bytes_per_s or bytes_per_s <= 0:
         return "—"
-    return f"{human_bytes(bytes_per_s)}/s"
+    return f"{decimal_bytes(bytes_per_s)}/s"
 
 
 def human_eta(seconds: float | None) -> str:
@@ -197,7 +182,7 @@ def model_json(m: ModelInfo) -> dict[str, Any]:
     return {
         "name": m.name,
         "size": m.size,
-        "size_human": human_bytes(m.size),
+        "size_human": decimal_bytes(m.size),
         "family": m.family,
         "families": list(m.families),
         "parameter_size": m.parameter_size,
@@ -215,7 +200,7 @@ def loaded_json(m: LoadedModel, now: datetime) -> dict[str, Any]:
     return {
         "name": m.name,
         "size": m.size,
-        "size_human": human_bytes(m.size),
+        "size_human": decimal_bytes(m.size),
         "size_vram": m.size_vram,
         "processor": m.processor,
         "context_length": m.context_length,

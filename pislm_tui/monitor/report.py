@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pislm_tui.monitor.fmt import freq_text, short_bytes, throttle_names, time_left
+from pislm_tui.monitor.fmt import freq_text, throttle_names, time_left
 from pislm_tui.monitor.levels import temp_level
 from pislm_tui.monitor.types import Memory, Sample
+from pislm_tui.sizes import short_bytes
 
 
 def _bar(percent: float, width: int) -> str:

@@ -9,6 +9,7 @@ reason a user can act on; nothing here raises anything else."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
@@ -155,4 +156,11 @@ class Vcgencmd:
             proc.kill()
             await proc.wait()
             raise SourceUnavailable(f"vcgencmd did not answer within {self.timeout:g} s") from None
+        except asyncio.CancelledError:
+            # The sampler closed mid-query: end the child now. Left to the garbage collector,
+            # its pipes are closed after the event loop has gone ("Event loop is closed").
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
         return proc.returncode or 0, out.decode("utf-8", "replace")

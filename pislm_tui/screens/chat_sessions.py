@@ -12,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.async_store import AsyncSessionStore
 from pislm_tui.chat.store import SessionSummary
-from pislm_tui.screens.chat_dialogs import DIALOG_CSS, Confirm, TextPrompt
+from pislm_tui.screens.chat_dialogs import TextPrompt
+from pislm_tui.screens.dialog import ConfirmScreen, Dialog
 
 
 @dataclass
@@ -43,18 +43,16 @@ def session_option(summary: SessionSummary, current: bool) -> Option:
     return Option(prompt, id=str(summary.id))
 
 
-class SessionsScreen(ModalScreen[SessionsResult]):
-    DEFAULT_CSS = (
-        "SessionsScreen {"
-        + DIALOG_CSS
-        + """
+class SessionsScreen(Dialog[SessionsResult]):
+    DEFAULT_CSS = """
+    SessionsScreen {
         & > Vertical { width: 90; height: 90%; }
         #search { margin: 0 0 1 0; }
         OptionList { height: 1fr; border: none; padding: 0; }
         .hint { color: $text-muted; padding: 1 0 0 0; }
         .empty { color: $text-muted; padding: 1; }
-        }"""
-    )
+    }
+    """
     BINDINGS = [
         Binding("escape", "close", "Close", id="chat.sessions_close"),
         Binding("slash", "search", "Search", id="chat.sessions_search"),
@@ -206,7 +204,9 @@ class SessionsScreen(ModalScreen[SessionsResult]):
             return
         title = self._sessions[session].title or "this chat"
         question = f"Delete “{title}”? This cannot be undone."
-        if not await self.app.push_screen_wait(Confirm(question, "Delete")):
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(question, confirm="Delete", danger=True)
+        ):
             return
         try:
             await self.store.delete_session(session)

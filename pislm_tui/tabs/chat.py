@@ -97,6 +97,7 @@ class ChatTab(ChatActions, ChatModels, Widget):
         super().__init__(id=id)
         self.session = ChatSession(Conversation(settings=SessionSettings()), self._report)
         self._started = False
+        self._ready = asyncio.Event()  # set once _start has shown the chat to go on with
         self._visible = False
         self._sending = False
         self._reply_view: AssistantMessage | None = None
@@ -161,12 +162,17 @@ class ChatTab(ChatActions, ChatModels, Widget):
         """A worker: while the store opens in its thread, this tab's messages (the focus on its
         way up to the tab bar) keep moving."""
         app = self.pislm
-        resumed = await self.session.open(
-            app.paths.sessions_db, resume=app.settings.chat.resume_last
-        )
-        if self.chats is not None:
-            self.query_one(PromptInput).set_history_source(self.chats.recent_prompts)
-        await self._show_conversation(resumed or self._new_conversation(), resumed=True)
+        try:
+            resumed = await self.session.open(
+                app.paths.sessions_db, resume=app.settings.chat.resume_last
+            )
+            if not self.query(ChatLog):  # the app closed while the store opened: nothing to show
+                return
+            if self.chats is not None:
+                self.query_one(PromptInput).set_history_source(self.chats.recent_prompts)
+            await self._show_conversation(resumed or self._new_conversation(), resumed=True)
+        finally:
+            self._ready.set()
         self.watch(app, "models", self._models_changed)
         self.watch(app, "current_model", self._model_changed)
 
@@ -231,6 +237,8 @@ class ChatTab(ChatActions, ChatModels, Widget):
     @work(group="chat-send")
     async def _send(self, text: str) -> None:
         try:
+            if self._started:  # a prompt sent while the saved chats open goes to the chat shown
+                await self._ready.wait()
             await self._send_prompt(text)
         finally:
             self._sending = False
@@ -328,6 +336,8 @@ class ChatTab(ChatActions, ChatModels, Widget):
         """The reply ended (complete, stopped or cut off): show all of it with its figures."""
         self._stop_timer()
         view = self._reply_view
+        if view is not None and not view.query("ReplyMarkdown"):
+            view = None  # taken down with the app; the reply itself is saved by stream_reply
         with self.app.batch_update():  # the final frame, at once
             if view is not None:
                 content, thinking = live.take()

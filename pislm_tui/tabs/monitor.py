@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Static
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.monitor import Sample
 from pislm_tui.widgets import monitor_panels as panels
 from pislm_tui.widgets.core_bars import CoreBars
@@ -25,7 +26,7 @@ from pislm_tui.widgets.process_table import ProcessTable
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
 
 
-class MonitorTab(Widget):
+class MonitorTab(AppAccess, Widget):
     # One grid, no nested containers: every container over a changed line costs a render of
     # that line each frame, and this tab changes every second.
     DEFAULT_CSS = """
@@ -76,7 +77,7 @@ class MonitorTab(Widget):
     def _tab_changed(self, tab: str) -> None:
         """Full-rate readings only while this tab is the one on screen."""
         shown = tab == "monitor"
-        self.app.monitor.set_monitor_visible(shown)  # type: ignore[attr-defined]
+        self.pislm.monitor.set_monitor_visible(shown)
 
     def main_control(self) -> Widget:
         """Focused by the app each time this tab is shown: the tab's body itself (the process
@@ -98,7 +99,7 @@ class MonitorTab(Widget):
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._keys.clear()
-        latest = self.app.monitor_sample  # type: ignore[attr-defined]
+        latest = self.pislm.monitor_sample
         if not self.paused and latest is not None and latest.detail:
             self.sample = latest
         if self.sample is not None:
@@ -114,21 +115,21 @@ class MonitorTab(Widget):
         self._draw(sample)
 
     def _remote(self, sample: Sample) -> str | None:
-        host = urlsplit(self.app.backend.url).hostname or ""  # type: ignore[attr-defined]
+        host = urlsplit(self.pislm.backend.url).hostname or ""
         if host in _LOCAL_HOSTS or host == sample.host:
             return None
         return host
 
     def _draw(self, s: Sample) -> None:
         un = s.unavailable
-        interval = self.app.settings.monitor.interval  # type: ignore[attr-defined]
+        interval = self.pislm.settings.monitor.interval
         remote = self._remote(s)
         self._panel(
             "#mon-header",
             (s.host, len(s.cores), s.load, self.paused, remote, interval),
             lambda: panels.header(s, interval=interval, paused=self.paused, remote=remote),
         )
-        sampler = self.app.monitor.sampler  # type: ignore[attr-defined]
+        sampler = self.pislm.monitor.sampler
         self.query_one(CoreBars).update_cores(s.cores, s.cpu_percent, sampler.history, s.time)
         memory = self.query_one("#mon-memory", Static)
         width = memory.content_size.width or 36

@@ -11,9 +11,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Label, TabbedContent, TabPane
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.tools.history import append_history, history_path, load_history, save_history
 from pislm_tui.tools.where import WhereResult
 from pislm_tui.widgets.tools_calls import ToolCallsPane
@@ -23,7 +25,6 @@ from pislm_tui.widgets.tools_model_select import ModelSelect
 from pislm_tui.widgets.tools_where import Found, WherePane
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.screens.tools_location import LocationChoice
 
 FIRST_INPUT = {
@@ -33,7 +34,7 @@ FIRST_INPUT = {
 }
 
 
-class ToolsTab(Widget):
+class ToolsTab(AppAccess, Widget):
     DEFAULT_CSS = """
     ToolsTab { height: 1fr; }
     ToolsTab #tools-from { height: 1; padding: 0 1; }
@@ -49,8 +50,7 @@ class ToolsTab(Widget):
         Binding("f8", "pane('tools-image')", "Image → city", show=False, id="tools.image"),
         Binding("f9", "pane('tools-calls')", "Tool calling", show=False, id="tools.calls"),
     ]
-
-    app: PislmApp  # type: ignore[assignment]
+    pane: var[str] = var("tools-where", bindings=True)  # the pane shown (its keys in the footer)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -78,7 +78,7 @@ class ToolsTab(Widget):
         self.load_history()
 
     def _show_location(self) -> None:
-        tools = self.app.settings.tools
+        tools = self.pislm.settings.tools
         loc = tools.location
         units = "kilometers" if tools.units == "km" else "miles"
         self.query_one("#tools-from-text", Label).update(
@@ -86,7 +86,7 @@ class ToolsTab(Widget):
         )
 
     def _fill_models(self) -> None:
-        app = self.app
+        app = self.pislm
         models = app.chat_models()
         main = app.settings.tools.model or app.current_model
         for select_id in ("#where-model", "#calls-model"):
@@ -100,14 +100,14 @@ class ToolsTab(Widget):
         return self.query_one(FIRST_INPUT[self.query_one("#tools-panes", TabbedContent).active])
 
     def _focus_input(self, pane: str) -> None:
-        if self.app.active_tab == "tools":  # a focus in a hidden tab would switch to it
+        if self.pislm.active_tab == "tools":  # a focus in a hidden tab would switch to it
             self.screen.set_focus(self.query_one(FIRST_INPUT[pane]))
 
     # -- history -----------------------------------------------------------------------------
 
     @work(group="tools-history")
     async def load_history(self) -> None:
-        path = history_path(self.app.paths.data_dir)
+        path = history_path(self.pislm.paths.data_dir)
         saved = await asyncio.to_thread(load_history, path)
         self.results = saved + self.results  # anything found meanwhile stays newest
         self._show_history()
@@ -121,7 +121,7 @@ class ToolsTab(Widget):
         self.results.append(event.result)
         self._show_history()
         try:
-            append_history(history_path(self.app.paths.data_dir), event.result)
+            append_history(history_path(self.pislm.paths.data_dir), event.result)
         except OSError as exc:
             self.app.notify(f"could not save the history: {exc}", severity="warning", markup=False)
 
@@ -136,7 +136,7 @@ class ToolsTab(Widget):
         self.results = [r for r in self.results if r is not event.result]
         self._show_history()
         try:
-            save_history(history_path(self.app.paths.data_dir), self.results)
+            save_history(history_path(self.pislm.paths.data_dir), self.results)
         except OSError as exc:
             self.app.notify(f"could not save the history: {exc}", severity="warning", markup=False)
 
@@ -144,28 +144,28 @@ class ToolsTab(Widget):
 
     @on(ModelSelect.Picked)
     def _model_picked(self, event: ModelSelect.Picked) -> None:
-        tools = self.app.settings.tools
+        tools = self.pislm.settings.tools
         if event.control.id == "image-vision-model":
             tools.vision_model = event.model
-            self.app.save_settings({"tools": {"vision_model": event.model}})
+            self.pislm.save_settings({"tools": {"vision_model": event.model}})
             return
         tools.model = event.model
-        self.app.save_settings({"tools": {"model": event.model}})
+        self.pislm.save_settings({"tools": {"model": event.model}})
         self._fill_models()  # the other pane follows
 
     def action_location(self) -> None:
         from pislm_tui.screens.tools_location import LocationScreen
 
-        tools = self.app.settings.tools
+        tools = self.pislm.settings.tools
         self.app.push_screen(LocationScreen(tools.location, tools.units), self._location_saved)
 
     def _location_saved(self, choice: LocationChoice | None) -> None:
         if choice is None:
             return
-        tools = self.app.settings.tools
+        tools = self.pislm.settings.tools
         tools.location = choice.location
         tools.units = choice.units
-        self.app.save_settings(
+        self.pislm.save_settings(
             {"tools": {"location": choice.location.model_dump(), "units": choice.units}}
         )
         self._show_location()
@@ -181,7 +181,7 @@ class ToolsTab(Widget):
         event.stop()
         if event.pane.id in FIRST_INPUT:
             self._focus_input(event.pane.id)
-        self.refresh_bindings()
+        self.pane = event.pane.id or ""
 
     def action_browse(self) -> None:
         self.action_pane("tools-image")

@@ -5,19 +5,16 @@ when this Textual is not one they were verified with (then `note` says why, once
 
 from __future__ import annotations
 
-import contextlib
-import time
 from pathlib import Path
 from typing import Any
 
 from textual.app import App
 
 from pislm_tui.textual_compat import compositor
-from pislm_tui.textual_compat.guard import verdict
+from pislm_tui.textual_compat.guard import LOG_NAME, log_note, verdict
 from pislm_tui.textual_compat.output import ShadowOutput, unusable
 
-LOG_NAME = "pislm.log"  # in the data dir: what pislm could not do on this machine, and why
-_LOG_LIMIT = 64 * 1024  # past this the log starts over
+__all__ = ["LOG_NAME", "FastOutput"]
 
 
 class FastOutput:
@@ -57,13 +54,4 @@ class FastOutput:
 
     def report(self, log: Any, data_dir: Path) -> None:
         """The note, if any: one line in the Textual log and in `pislm.log` in the data dir."""
-        if self.note is None:
-            return
-        log.warning(self.note)
-        path = data_dir / LOG_NAME
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {self.note}\n"
-        with contextlib.suppress(OSError):
-            data_dir.mkdir(parents=True, exist_ok=True)
-            too_big = path.exists() and path.stat().st_size > _LOG_LIMIT
-            with path.open("w" if too_big else "a", encoding="utf-8") as file:
-                file.write(line)
+        log_note(self.note, log, data_dir)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,7 +19,9 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, ProgressBar, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
+from pislm_tui.long_work import long_work
 from pislm_tui.models.bench import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_RUN_TIMEOUT,
@@ -55,7 +57,7 @@ def chart_bars(result: BenchResult) -> list[Bar]:
     return bars
 
 
-class BenchPanel(VerticalScroll):
+class BenchPanel(AppAccess, VerticalScroll):
     DEFAULT_CSS = """
     BenchPanel {
         height: 1fr;
@@ -227,7 +229,7 @@ class BenchPanel(VerticalScroll):
             return
         models, prompt, runs, unload = form
         self.runner = BenchRunner(
-            self.app.backend,  # type: ignore[attr-defined]
+            self.pislm.backend,
             models, prompt, runs, unload=unload, now=self.clock,
             max_tokens=self.max_tokens, run_timeout=self.run_timeout,
         )  # fmt: skip
@@ -260,11 +262,11 @@ class BenchPanel(VerticalScroll):
         if (m.bench_prompt, m.bench_runs, m.bench_unload) == (prompt, runs, unload):
             return
         m.bench_prompt, m.bench_runs, m.bench_unload = prompt, runs, unload
-        self.app.save_settings(  # type: ignore[attr-defined]
+        self.pislm.save_settings(
             {"models": {"bench_prompt": prompt, "bench_runs": runs, "bench_unload": unload}}
         )
 
-    @work(exclusive=True, group="bench", exit_on_error=False)
+    @long_work(exclusive=True, group="bench", exit_on_error=False)
     async def _run(self, runner: BenchRunner) -> None:
         await runner.run(self._on_progress)
 

@@ -11,7 +11,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.types import LoadedModel
-from pislm_tui.models.listing import human_bytes, time_left
+from pislm_tui.models.listing import time_left
+from pislm_tui.sizes import decimal_bytes
 
 
 def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> Content:
@@ -32,7 +33,7 @@ def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "")
                 ("In memory: " if i == 0 else " " * 11, "bold"),
                 ("● ", "$success"),
                 (m.name, "$accent"),
-                f" · {human_bytes(m.size)} · {m.processor}{ctx} · {until}",
+                f" · {decimal_bytes(m.size)} · {m.processor}{ctx} · {until}",
             )
         )
     if busy:

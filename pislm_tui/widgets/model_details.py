@@ -11,7 +11,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.types import ModelDetails, ModelInfo
-from pislm_tui.models.listing import human_bytes, long_date, ordered_capabilities, short_digest
+from pislm_tui.models.listing import long_date, ordered_capabilities, short_digest
+from pislm_tui.sizes import decimal_bytes
 from pislm_tui.text import clean_output
 
 _LICENSE_LINES = 40  # licenses run to hundreds of lines; the head says which one it is
@@ -48,7 +49,7 @@ def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Con
         f"{params} parameters" if params else "",
         quant or "",
         info.format if info and info.format else "",
-        human_bytes(info.size) if info else "",
+        decimal_bytes(info.size) if info else "",
     ]
     lines.append(Content(" · ".join(s for s in summary if s)))
     if details is None:

@@ -9,7 +9,8 @@ from datetime import datetime
 from textual.content import Content
 
 from pislm_tui.monitor import Memory, Sample, temp_level
-from pislm_tui.monitor.fmt import freq_text, short_bytes, throttle_names, time_left
+from pislm_tui.monitor.fmt import freq_text, throttle_names, time_left
+from pislm_tui.sizes import short_bytes
 from pislm_tui.text import clean_output
 from pislm_tui.widgets.meters import bar, temp_style
 

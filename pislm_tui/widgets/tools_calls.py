@@ -8,12 +8,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, Static
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError, ServerUnreachable
+from pislm_tui.long_work import long_work
 from pislm_tui.text import clean_output
 from pislm_tui.tools.builtin import ToolContext, default_registry
 from pislm_tui.tools.loop import LoopDone, TextDelta, ToolRan, run_tool_loop, system_prompt
@@ -22,7 +24,6 @@ from pislm_tui.tools.where import pick_model
 from pislm_tui.widgets.tools_model_select import ModelSelect
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.tools.registry import ToolRegistry
 
 MAX_ENTRIES = 300  # oldest transcript lines go first
@@ -35,7 +36,7 @@ def call_text(name: str, arguments: dict[str, Any]) -> str:
     return clean_output(f"{name}({args})")
 
 
-class ToolCallsPane(Vertical):
+class ToolCallsPane(AppAccess, Vertical):
     DEFAULT_CSS = """
     ToolCallsPane { height: 1fr; padding: 1 1 0 1; }
     ToolCallsPane .row { height: 1; margin-bottom: 1; }
@@ -54,8 +55,8 @@ class ToolCallsPane(Vertical):
     ToolCallsPane .summary { color: $text-muted; }
     ToolCallsPane .failed { color: $error; }
     """
-
-    app: PislmApp  # type: ignore[assignment]
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,19 +78,19 @@ class ToolCallsPane(Vertical):
 
     def on_mount(self) -> None:
         registry = self.registry()
-        rounds = self.app.settings.tools.max_rounds
+        rounds = self.pislm.settings.tools.max_rounds
         self.query_one("#calls-tools", Label).update(
             Text(f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)")
         )
 
     def registry(self) -> ToolRegistry:
         if self._registry is None:
-            app = self.app
+            app = self.pislm
             self._registry = default_registry(ToolContext(app.backend, app.settings, app.paths))
         return self._registry
 
     def model_wanted(self) -> str | None:
-        return self.app.settings.tools.model or self.app.current_model
+        return self.pislm.settings.tools.model or self.pislm.current_model
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -118,9 +119,9 @@ class ToolCallsPane(Vertical):
         log.scroll_end(animate=False)
         return entry
 
-    @work(exclusive=True, group="tools-calls")
+    @long_work(exclusive=True, group="tools-calls")
     async def run_loop(self, question: str) -> None:
-        app = self.app
+        app = self.pislm
         if not question.strip():
             self._add("Type a question first, e.g. How far is Paris from Tokyo?", "failed")
             return
@@ -182,7 +183,7 @@ class ToolCallsPane(Vertical):
         self._add(f"{model} · {done.summary}", "summary")
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         running = [w for w in self.workers if w.node is self and w.is_running]

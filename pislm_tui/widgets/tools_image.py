@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, Static
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError, ServerUnreachable
+from pislm_tui.long_work import long_work
 from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import pick_model, where_image
 from pislm_tui.widgets.tools_history import WhereHistory
@@ -23,11 +25,10 @@ from pislm_tui.widgets.tools_where import Found
 from pislm_tui.widgets.wait_clock import WaitClock
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.chat.images import ImageAttachment
 
 
-class ImagePane(Vertical):
+class ImagePane(AppAccess, Vertical):
     DEFAULT_CSS = """
     ImagePane { height: 1fr; padding: 1 1 0 1; }
     ImagePane .row { height: 1; margin-bottom: 1; }
@@ -41,8 +42,8 @@ class ImagePane(Vertical):
     ImagePane #image-description { height: auto; }
     ImagePane WhereCard { margin-bottom: 1; }
     """
-
-    app: PislmApp  # type: ignore[assignment]
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,10 +78,10 @@ class ImagePane(Vertical):
         return self.query_one("#image-card", WhereCard)
 
     def vision_wanted(self) -> str:
-        return self.app.settings.tools.vision_model
+        return self.pislm.settings.tools.vision_model
 
     def model_wanted(self) -> str | None:
-        return self.app.settings.tools.model or self.app.current_model
+        return self.pislm.settings.tools.model or self.pislm.current_model
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -122,9 +123,9 @@ class ImagePane(Vertical):
         self._show_description(self._description)
         self.query_one("#image-description-box", VerticalScroll).scroll_end(animate=False)
 
-    @work(exclusive=True, group="tools-image")
+    @long_work(exclusive=True, group="tools-image")
     async def run_image(self, path: str) -> None:
-        app = self.app
+        app = self.pislm
         card = self.card
         self._description = ""
         if not path.strip():
@@ -184,7 +185,7 @@ class ImagePane(Vertical):
             self.card.show_busy(wait_line(self._doing, self.wait.elapsed, self._attempt))
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         running = [w for w in self.workers if w.node is self and w.is_running]
