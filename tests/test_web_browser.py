@@ -1,0 +1,164 @@
+"""`pislm web` in Debian's Chromium (driven by selenium through chromium-driver), against the
+real server in its own process and the test Ollama server. What the page's terminal shows is
+the websocket's bytes played into a terminal emulator (tests/web_helpers.py).
+
+.ci/run installs chromium and chromium-driver when they are missing: these tests do not skip
+in CI. On a machine without them they fail and say what to install."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.fake_ollama import FakeOllama, Reply
+from tests.faults.env_helpers import child_env
+from tests.helpers import wait_for_sync
+from tests.web_helpers import (
+    PHONE,
+    TOKEN,
+    Browser,
+    WebServer,
+    chromium_missing,
+    end_processes,
+    wait_gone,
+)
+
+pytestmark = pytest.mark.slow
+
+REPLY = "The Pi answers from the browser: fan quiet, four cores busy."
+
+
+@pytest.fixture(autouse=True)
+def _chromium_installed() -> None:
+    missing = chromium_missing()
+    assert missing is None, missing
+
+
+@pytest.fixture
+def web(fake_ollama: FakeOllama, tmp_path: Path) -> Iterator[WebServer]:
+    server = WebServer(
+        "--token",
+        TOKEN,
+        env=child_env(OLLAMA_HOST=fake_ollama.url),
+        log=tmp_path / "web.log",
+    )
+    started: set[int] = set()
+    try:
+        yield server
+    finally:
+        started |= server.app_pids()
+        server.stop()
+        end_processes(started)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    opened = Browser(PHONE)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def app_ready(browser: Browser) -> None:
+    """The app is up, connected, with its model chosen (the status bar's right end)."""
+    browser.wait_text("Ask something")
+    wait_for_sync(
+        lambda: "llama3.2:1b" in browser.text().splitlines()[0], timeout=60, what="the model"
+    )
+
+
+def other_hosts(urls: list[str], server: WebServer) -> list[str]:
+    own = urlsplit(server.base).netloc
+    return [u for u in urls if urlsplit(u).netloc != own]
+
+
+def test_with_the_token_the_app_streams_a_reply_at_phone_size(
+    web: WebServer, browser: Browser, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.script(Reply(text=REPLY, rate=40))
+    browser.open(web.url())
+    app_ready(browser)
+    assert len(web.app_pids()) == 1
+    browser.type("hello from a phone\n")
+    screen = browser.wait_text("busy.")
+    assert "hello from a phone" in screen
+    wait_for_sync(lambda: fake_ollama.requests_to("/api/chat"), what="the chat request")
+    shot = browser.screenshot(tmp_path / "phone-390x844.png")
+    assert shot.stat().st_size > 10_000
+    # The token left the address bar for an HttpOnly cookie that scripts cannot read.
+    assert "token=" not in browser.driver.current_url
+    assert browser.driver.execute_script("return document.cookie") == ""
+    # Everything the page asked for came from the server itself (no fonts from Google...).
+    urls = browser.requested_urls()
+    assert any(u.endswith("/static/js/textual.js") for u in urls), urls
+    assert other_hosts(urls, web) == []
+    assert not [e for e in browser.console() if e["level"] == "SEVERE"]
+
+
+def test_without_the_token_or_with_a_wrong_one_401_and_no_app(
+    web: WebServer, browser: Browser
+) -> None:
+    for token in (None, "wrong-token-0123456789abcdef"):
+        browser.open(web.url(token))
+        assert "needs its access token" in browser.driver.page_source
+    statuses = dict(browser.responses())
+    assert statuses[web.url(None)] == 401
+    assert statuses[web.url("wrong-token-0123456789abcdef")] == 401
+    # The files that reveal the app and the websocket that would start one: 401 too.
+    for path in ("static/js/textual.js", "ws?width=80&height=24"):
+        assert web.get(path)[0] == 401
+        assert web.get(path, headers={"Cookie": f"pislm_web_{web.port}=nope"})[0] == 401
+    assert web.app_pids() == set()
+    assert other_hosts(browser.requested_urls(), web) == []
+
+
+def test_repeated_failures_are_rate_limited(web: WebServer) -> None:
+    statuses = [web.get(f"?token=guess-{n:020d}")[0] for n in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    status, _, headers = web.get(f"?token={TOKEN}")  # even the right token, for a while
+    assert status == 429 and int(headers["Retry-After"]) > 0
+    assert web.app_pids() == set()
+
+
+def test_closing_the_page_ends_its_app(web: WebServer, browser: Browser) -> None:
+    browser.open(web.url())
+    app_ready(browser)
+    apps = web.app_pids()
+    assert len(apps) == 1
+    browser.driver.get("about:blank")  # the tab leaves the page: its websocket closes
+    wait_gone(apps)
+    wait_for_sync(lambda: web.app_pids() == set(), what="the app reaped by the server")
+    assert web.proc.poll() is None  # the server runs on
+
+
+def test_sigterm_to_the_server_leaves_no_app_running(web: WebServer, browser: Browser) -> None:
+    browser.open(web.url())
+    app_ready(browser)
+    apps = web.app_pids()
+    assert len(apps) == 1
+    assert web.stop(signal.SIGTERM) == 0
+    wait_gone(apps)
+
+
+def test_a_third_session_beyond_two_is_refused(web: WebServer, browser: Browser) -> None:
+    browser.open(web.url())
+    browser.wait_text("Ask something")
+    first = browser.driver.current_window_handle
+    browser.driver.switch_to.new_window("tab")
+    browser.open(web.url())
+    wait_for_sync(lambda: len(web.app_pids()) == 2, timeout=60, what="a second app")
+    browser.driver.switch_to.new_window("tab")
+    browser.open(web.url())
+    page = browser.driver.page_source
+    assert "already open in 2 browser tabs" in page, page
+    assert len(web.app_pids()) == 2
+    # Closing one tab makes room again.
+    browser.driver.switch_to.window(first)
+    browser.driver.close()
+    wait_for_sync(lambda: len(web.app_pids()) == 1, timeout=30, what="one app left")
