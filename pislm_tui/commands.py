@@ -37,7 +37,7 @@ class PislmCommands(AppAccess, Provider):
 
     def _tab_actions(self) -> list[tuple[str, str, object]]:
         """The actions of the tab on screen that can run now (as its keys would), each once."""
-        app = cast("PislmApp", self.app)
+        app = self.pislm
         if isinstance(self.screen, ModalScreen):
             return []  # a dialog is open: the tab's actions are not for now
         try:

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, TabbedContent
 
 from pislm_tui.screens.chat_sessions import SessionsScreen
 from pislm_tui.screens.chat_settings import ChatSettingsScreen
 from tests.chat_helpers import chat_ready, chat_tab, reply_ended, send, wait_for
+
+
+def hits(app: Any) -> int:
+    """How many entries the open palette lists."""
+    return app.screen.query_one(CommandList).option_count
 
 
 async def palette_pick(pilot: Any, text: str) -> list[str]:
@@ -21,10 +26,8 @@ async def palette_pick(pilot: Any, text: str) -> list[str]:
     await pilot.click("Footer", offset=(app.size.width - 4, 0))
     await wait_for(lambda: isinstance(app.screen, CommandPalette), pilot=pilot, what="palette")
     await pilot.press(*text)
-    await wait_for(
-        lambda: app.screen.query("CommandList Option") or None, pilot=pilot, what="palette hits"
-    )
-    listed = [str(o.prompt) for o in app.screen.query_one("CommandList").options]
+    await wait_for(lambda: hits(app) > 0, pilot=pilot, what="palette hits")
+    listed = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
     await pilot.press("enter")
     await wait_for(lambda: not isinstance(app.screen, CommandPalette), pilot=pilot, what="close")
     return listed
@@ -52,8 +55,8 @@ async def test_chat_actions_that_a_browser_keeps_are_in_the_palette(make_app: An
         await pilot.click("Footer", offset=(app.size.width - 4, 0))
         await wait_for(lambda: isinstance(app.screen, CommandPalette), pilot=pilot)
         await pilot.press(*"chat:")
-        await wait_for(lambda: len(app.screen.query("CommandList Option")) > 5, pilot=pilot)
-        listed = [str(o.prompt) for o in app.screen.query_one("CommandList").options]
+        await wait_for(lambda: hits(app) > 5, pilot=pilot, what="the Chat actions")
+        listed = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
         for action in ("Regenerate", "New chat", "Chats", "Settings", "Thinking on/off", "Copy"):
             assert any(f"Chat: {action}" in line for line in listed), (action, listed)
         assert not any("Stop reply" in line for line in listed)  # nothing to stop now
@@ -77,15 +80,15 @@ async def test_tools_panes_without_f_keys(make_app: Any) -> None:
 
 async def test_a_tap_beside_a_dialog_closes_it_as_esc_does(make_app: Any) -> None:
     """The saved chats have no Cancel button: on a phone (no Esc) a tap beside the dialog is
-    the way out. A tap inside it does not close it."""
+    the way out (at a size where there is room beside it; a narrow screen is all dialog)."""
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await chat_ready(app, pilot)
         await send(pilot, "hello")
         await reply_ended(app, pilot)
         await palette_pick(pilot, "chat: chats")
         await wait_for(lambda: isinstance(app.screen, SessionsScreen), pilot=pilot, what="chats")
-        await pilot.click(SessionsScreen, offset=(1, 1))  # beside the dialog
+        await pilot.click(offset=(1, 1))  # beside the dialog
         await wait_for(lambda: not isinstance(app.screen, SessionsScreen), pilot=pilot)
         assert chat_tab(app).conversation is not None
 
@@ -93,7 +96,7 @@ async def test_a_tap_beside_a_dialog_closes_it_as_esc_does(make_app: Any) -> Non
 async def test_a_tap_inside_a_dialog_keeps_it_and_its_esc_meaning(make_app: Any) -> None:
     """Chat settings: a tap on the dialog itself does nothing; beside it, it cancels (its Esc)."""
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await chat_ready(app, pilot)
         await palette_pick(pilot, "chat: settings")
         await wait_for(lambda: isinstance(app.screen, ChatSettingsScreen), pilot=pilot)
@@ -101,5 +104,5 @@ async def test_a_tap_inside_a_dialog_keeps_it_and_its_esc_meaning(make_app: Any)
         await pilot.click(Input)  # on the dialog
         await pilot.pause()
         assert app.screen is dialog
-        await pilot.click(ChatSettingsScreen, offset=(0, 0))
+        await pilot.click(offset=(0, 0))  # beside it
         await wait_for(lambda: app.screen is not dialog, pilot=pilot, what="settings closed")
