@@ -12,7 +12,7 @@ import sys
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.cli.common import CliContext
 
-DEFAULT_PORT = 8000
+DEFAULT_PORT = 8765  # not 8000: a Chroma server (rag.chroma_url) listens there by default
 DEFAULT_SESSIONS = 2  # app processes at once: a Pi's memory is for the model
 
 EPILOG = """\
