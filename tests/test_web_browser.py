@@ -162,3 +162,57 @@ def test_a_third_session_beyond_two_is_refused(web: WebServer, browser: Browser)
     browser.driver.switch_to.window(first)
     browser.driver.close()
     wait_for_sync(lambda: len(web.app_pids()) == 1, timeout=30, what="one app left")
+
+
+def test_sigkill_to_the_server_leaves_no_app_running(web: WebServer, browser: Browser) -> None:
+    """No chance to clean up: each app still ends (the parent-death signal, and its closed
+    input pipe)."""
+    browser.open(web.url())
+    app_ready(browser)
+    apps = web.app_pids()
+    assert len(apps) == 1
+    web.stop(signal.SIGKILL)
+    wait_gone(apps)
+
+
+TAB_CONTENT = {  # what only that tab shows
+    "Models": "Capabilities",  # the list filled and a model selected
+    "RAG": "Collections",
+    "Tools": "Country",
+    "Monitor": "Processes",
+    "Chat": "Ask something",
+}
+
+
+def test_every_tab_by_a_tap_and_the_palette_instead_of_ctrl_n(
+    web: WebServer, browser: Browser, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """At a phone's size: each tab opens with a tap on its name (screenshots in the test's tmp
+    dir), and "New chat" (Ctrl+N, which Chromium keeps) runs from the palette's tap."""
+    fake_ollama.script(Reply(text=REPLY, rate=40))
+    browser.open(web.url())
+    app_ready(browser)
+    browser.type("first chat\n")
+    browser.wait_text("busy.")
+    for tab, shows in TAB_CONTENT.items():
+        browser.click_text(f" {tab} ", row_from=1)
+        wait_for_sync(
+            lambda shows=shows: shows in "\n".join(browser.text().splitlines()[3:]),
+            timeout=60,
+            what=f"the {tab} tab",
+        )
+        browser.screenshot(tmp_path / f"phone-{tab.lower()}.png")
+    assert "busy." in browser.text()  # back on Chat, the reply still there
+    # The footer has been redrawn with the Chat tab's keys (a tap while Textual rebuilds it is
+    # lost: its keys are new widgets).
+    wait_for_sync(
+        lambda: "Regenerate" in browser.text().splitlines()[-1], what="the Chat tab's footer"
+    )
+    last = browser.text().splitlines()[-1]
+    browser.click_cell(last.index("palette") + 2, len(browser.text().splitlines()) - 1)
+    browser.wait_text("Search for commands")
+    browser.type("chat: new")
+    browser.wait_text("Chat: New chat")
+    browser.type("\n")
+    wait_for_sync(lambda: "busy." not in browser.text(), timeout=30, what="a new, empty chat")
+    browser.wait_text("Type a prompt below")

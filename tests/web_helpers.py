@@ -249,6 +249,10 @@ class Browser:
         """A click (a tap on a phone) in the middle of a cell."""
         left, top, cell_w, cell_h = self.cell_size()
         x, y = left + (column + 0.5) * cell_w, top + (row + 0.5) * cell_h
+        # A finger lands where it taps: the pointer moves there first, as on a phone.
+        self.driver.execute_cdp_cmd(
+            "Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "button": "none"}
+        )
         for kind in ("mousePressed", "mouseReleased"):
             self.driver.execute_cdp_cmd(
                 "Input.dispatchMouseEvent",
