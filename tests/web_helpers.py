@@ -235,6 +235,22 @@ class Browser:
             raise AssertionError(f"{error} in the page's screen:\n{self.text()}") from None
         return self.text()
 
+    def wait_still(self, seconds: float = 0.5, timeout: float = 30) -> None:
+        """Until the screen below the status line (whose meters move every second) has not
+        changed for `seconds`: Textual has finished rebuilding what a switch changed (a tap on
+        a footer key that is being replaced is lost, in a terminal as in a browser)."""
+        last = ""
+        since = time.monotonic()
+
+        def still() -> bool:
+            nonlocal last, since
+            now_text = "\n".join(self.text().splitlines()[1:])
+            if now_text != last:
+                last, since = now_text, time.monotonic()
+            return time.monotonic() - since >= seconds
+
+        wait_for_sync(still, timeout=timeout, what=f"the screen still for {seconds} s")
+
     def cell_size(self) -> tuple[float, float, float, float]:
         """Left, top, width and height of one cell, in CSS pixels."""
         rect = self.driver.execute_script(
