@@ -20,6 +20,7 @@ from tests.fake_ollama import FakeOllama, Reply
 from tests.faults.env_helpers import child_env
 from tests.helpers import wait_for_sync
 from tests.web_helpers import (
+    LAPTOP,
     PHONE,
     TOKEN,
     Browser,
@@ -58,8 +59,9 @@ def web(fake_ollama: FakeOllama, tmp_path: Path) -> Iterator[WebServer]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    opened = Browser(PHONE)
+def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """Chromium at a phone's size, or the size a test's `size` parameter names."""
+    opened = Browser(getattr(request, "param", PHONE))
     try:
         yield opened
     finally:
@@ -190,17 +192,18 @@ def test_sigkill_to_the_server_leaves_no_app_running(web: WebServer, browser: Br
 
 TAB_CONTENT = {  # what only that tab shows
     "Models": "Capabilities",  # the list filled and a model selected
-    "RAG": "Collections",
+    "RAG": "No collections",  # the store opened
     "Tools": "Country",
     "Monitor": "Processes",
     "Chat": "Ask something",
 }
 
 
+@pytest.mark.parametrize("browser", [PHONE, LAPTOP], indirect=True, ids=["phone", "laptop"])
 def test_every_tab_by_a_tap_and_the_palette_instead_of_ctrl_n(
     web: WebServer, browser: Browser, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
-    """At a phone's size: each tab opens with a tap on its name (screenshots in the test's tmp
+    """At a phone's size and a laptop's: each tab opens with a tap on its name (screenshots in the test's tmp
     dir), and "New chat" (Ctrl+N, which Chromium keeps) runs from the palette's tap."""
     fake_ollama.script(Reply(text=REPLY, rate=40))
     browser.open(web.url())
@@ -214,7 +217,7 @@ def test_every_tab_by_a_tap_and_the_palette_instead_of_ctrl_n(
             timeout=60,
             what=f"the {tab} tab",
         )
-        browser.screenshot(tmp_path / f"phone-{tab.lower()}.png")
+        browser.screenshot(tmp_path / f"{tab.lower()}.png")
     assert "busy." in browser.text()  # back on Chat, the reply still there
     browser.wait_still()  # a footer being rebuilt after the switch loses a tap
     last = browser.text().splitlines()[-1]
