@@ -25,10 +25,6 @@ R = TypeVar("R")
 
 _LONG: WeakSet[Worker[Any]] = WeakSet()
 
-# Workers of the Chat and RAG tabs that are long but not yet started through `long_work` (those
-# tabs are being reworked); remove a name once its call site marks its worker.
-NOT_YET_MARKED = frozenset({"chat-stream", "chat-send", "rag-ask", "rag-ingest"})
-
 
 def mark_long(worker: Worker[R]) -> Worker[R]:
     """Mark a worker as long work; returns it."""
@@ -37,7 +33,7 @@ def mark_long(worker: Worker[R]) -> Worker[R]:
 
 
 def is_long(worker: Worker[Any]) -> bool:
-    return worker in _LONG or worker.group in NOT_YET_MARKED
+    return worker in _LONG
 
 
 def long_work(

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, TabbedContent
 
 from pislm_tui.app import PislmApp
 from pislm_tui.rag.session import STILL_OPENING
-from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.rag_add import AddDocumentsScreen
 from pislm_tui.tabs.rag import RagTab
 from pislm_tui.widgets.rag_collections import RagCollections

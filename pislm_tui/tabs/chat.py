@@ -28,10 +28,12 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.conversation import ChatMessage, Conversation, SessionSettings
 from pislm_tui.chat.session import ChatSession, TakenBack, live_figures
 from pislm_tui.chat.turn import LiveReply, stream_reply
+from pislm_tui.long_work import long_work, mark_long
 from pislm_tui.tabs.chat_actions import ChatActions
 from pislm_tui.tabs.chat_models import ChatModels
 from pislm_tui.widgets.chat_header import ChatHeader
@@ -40,7 +42,6 @@ from pislm_tui.widgets.image_chips import ImageChips
 from pislm_tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.chat.async_store import AsyncSessionStore
     from pislm_tui.chat.store import SessionStore
     from pislm_tui.widgets.message_view import AssistantMessage
@@ -62,7 +63,7 @@ def _empty_hint() -> Static:
     )
 
 
-class ChatTab(ChatActions, ChatModels, Widget):
+class ChatTab(AppAccess, ChatActions, ChatModels, Widget):
     BINDING_GROUP_TITLE = "Chat"
     DEFAULT_CSS = """
     ChatTab {
@@ -104,10 +105,6 @@ class ChatTab(ChatActions, ChatModels, Widget):
         self._worker: Worker[None] | None = None
         self._timer: Timer | None = None
         self._last_live_update = 0.0
-
-    @property
-    def pislm(self) -> PislmApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def store(self) -> SessionStore | None:
@@ -234,7 +231,7 @@ class ChatTab(ChatActions, ChatModels, Widget):
         self._sending = True  # set before the worker starts: a second Enter must not send twice
         self._send(event.text)
 
-    @work(group="chat-send")
+    @long_work(group="chat-send")
     async def _send(self, text: str) -> None:
         try:
             if self._started:  # a prompt sent while the saved chats open goes to the chat shown
@@ -288,8 +285,8 @@ class ChatTab(ChatActions, ChatModels, Widget):
         self._timer = self.set_interval(1 / self.pislm.settings.chat.flush_hz, self._flush)
         if not self._visible:  # sent from elsewhere (the palette) while hidden
             self._timer.pause()
-        self._worker = self.run_worker(
-            self._stream(live, request), group="chat-stream", exclusive=True
+        self._worker = mark_long(
+            self.run_worker(self._stream(live, request), group="chat-stream", exclusive=True)
         )
 
     async def _stream(self, live: LiveReply, request: Any) -> None:

@@ -14,6 +14,7 @@ from textual import work
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.export import export_markdown
 from pislm_tui.chat.session import copy_choices, default_updates
+from pislm_tui.long_work import long_work
 from pislm_tui.widgets.image_chips import ImageChips
 from pislm_tui.widgets.prompt_input import PromptInput
 
@@ -30,7 +31,7 @@ class ChatActions:
             self.query_one(PromptInput).set_text("")
             self.pislm.notify("Edit cancelled.", timeout=3)
 
-    @work(group="chat-send")
+    @long_work(group="chat-send")
     async def action_regenerate(self: ChatTab) -> None:
         session = self.session
         if self.streaming or self._sending or not session.conversation.messages:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +24,9 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import ModelNotFound, PislmError, ServerUnreachable
+from pislm_tui.long_work import long_work
 from pislm_tui.rag import AsyncRagStore, Question, RagSession, answer_options
 from pislm_tui.tabs.rag_documents import RagDocuments
 from pislm_tui.widgets.rag_answer import RagAnswer, figures_line
@@ -33,7 +35,7 @@ from pislm_tui.widgets.rag_hits import RagHits
 from pislm_tui.widgets.rag_results import RagResults
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
+    pass
 
 # Keys that edit text in the question box: while it has the focus they type (or delete), so
 # their actions are hidden from the footer.
@@ -43,7 +45,7 @@ _LETTER_ACTIONS = {
 }  # fmt: skip
 
 
-class RagTab(RagDocuments, Widget):
+class RagTab(AppAccess, RagDocuments, Widget):
     DEFAULT_CSS = """
     RagTab {
         height: 1fr;
@@ -73,10 +75,6 @@ class RagTab(RagDocuments, Widget):
         self.session = RagSession(self.pislm.settings.rag)
         self.clock: Callable[[], float] = time.monotonic  # replaceable for deterministic snapshots
         self._started = False
-
-    @property
-    def pislm(self) -> PislmApp:
-        return cast("PislmApp", self.app)
 
     @property
     def store(self) -> AsyncRagStore | None:
@@ -235,7 +233,7 @@ class RagTab(RagDocuments, Widget):
         self._remember(collection)
         self._ask(collection, question)
 
-    @work(exclusive=True, group="rag-ask", exit_on_error=False)
+    @long_work(exclusive=True, group="rag-ask", exit_on_error=False)
     async def _ask(self, collection: str, text: str) -> None:
         results = self.results
         await results.clear()

@@ -15,8 +15,9 @@ from textual.widgets import Input
 
 from pislm_tui.backend.errors import ModelNotFound, PislmError
 from pislm_tui.crash import run_to_end
+from pislm_tui.long_work import long_work
 from pislm_tui.rag import IngestJob, IngestReport, same_model
-from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.rag_add import AddDocumentsScreen, AddRequest
 from pislm_tui.screens.rag_pull import EmbedModelPullScreen
 from pislm_tui.widgets.rag_collections import RagCollections
@@ -70,7 +71,7 @@ class RagDocuments:
         self.session.ingest = job
         self._ingest(job)
 
-    @work(exclusive=True, group="rag-ingest", exit_on_error=False)
+    @long_work(exclusive=True, group="rag-ingest", exit_on_error=False)
     async def _ingest(self: RagTab, job: IngestJob) -> None:
         assert self.store is not None
         collection, results = job.collection, self.results
