@@ -132,6 +132,22 @@ def test_without_the_token_or_with_a_wrong_one_401_and_no_app(
     assert other_hosts(browser.requested_urls(), web) == []
 
 
+def test_the_cookie_opens_the_files_and_another_site_cannot_open_the_app(web: WebServer) -> None:
+    """The redirect sets the cookie and takes the token out of the address; with the cookie the
+    files are served; a websocket asked for by a page of another site is refused (403), even
+    with the cookie (a browser would not send a SameSite=Strict one, but a proxy might)."""
+    status, _, headers = web.get(f"?token={TOKEN}")
+    assert status == 303 and headers["Location"] == "./"
+    cookie = headers["Set-Cookie"].split(";")[0]
+    assert cookie == f"pislm_web_{web.port}={TOKEN}"
+    status, page, _ = web.get("", headers={"Cookie": cookie})
+    assert status == 200 and "static/js/textual.js" in page
+    assert web.get("static/js/textual.js", headers={"Cookie": cookie})[0] == 200
+    other = {"Cookie": cookie, "Origin": "http://pislm.example.org"}
+    assert web.get("ws?width=80&height=24", headers=other)[0] == 403
+    assert web.app_pids() == set()
+
+
 def test_repeated_failures_are_rate_limited(web: WebServer) -> None:
     statuses = [web.get(f"?token=guess-{n:020d}")[0] for n in range(12)]
     assert statuses[:10] == [401] * 10
