@@ -168,12 +168,15 @@ def test_closing_the_page_ends_its_app(web: WebServer, browser: Browser) -> None
     assert web.proc.poll() is None  # the server runs on
 
 
-def test_sigterm_to_the_server_leaves_no_app_running(web: WebServer, browser: Browser) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl+C"])
+def test_stopping_the_server_leaves_no_app_running(
+    web: WebServer, browser: Browser, sig: signal.Signals
+) -> None:
     browser.open(web.url())
     app_ready(browser)
     apps = web.app_pids()
     assert len(apps) == 1
-    assert web.stop(signal.SIGTERM) == 0
+    assert web.stop(sig) == 0
     wait_gone(apps)
 
 
