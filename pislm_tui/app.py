@@ -15,7 +15,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
@@ -495,6 +495,25 @@ class PislmApp(App[int]):
 
     def _rest_strip(self, resting: bool) -> None:
         self.strip_resting = resting
+
+    # -- dialogs: a tap beside one closes it, as Esc does (a phone's keyboard has no Esc) ------
+
+    async def on_click(self, event: events.Click) -> None:
+        """Textual's command palette closes on a click on its background; pislm's dialogs do
+        the same, through their own Esc binding (so a dialog that keeps something on Esc keeps
+        it here too). Under `pislm web` on a phone this is the way out of a dialog without a
+        Cancel button."""
+        screen = self.screen
+        if not isinstance(screen, ModalScreen) or not type(screen).__module__.startswith(
+            "pislm_tui."
+        ):
+            return
+        if screen.get_widget_at(event.screen_x, event.screen_y)[0] is not screen:
+            return
+        escape = screen.active_bindings.get("escape")
+        if escape is not None and escape.enabled:
+            event.stop()
+            await self.run_action(escape.binding.action, escape.node)
 
     # -- SSH: no blinking cursors (each blink is a repaint sent over the link) -------------------
 

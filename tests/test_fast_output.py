@@ -188,3 +188,20 @@ def test_under_the_web_driver_textual_writes_the_frames(fake_ollama: FakeOllama)
     frames = _web_frames(data)
     assert "Chat" in "\n".join(screen.display)
     assert SHADOW_LOOK not in frames
+
+
+def test_both_layers_off_under_the_web_driver(monkeypatch: pytest.MonkeyPatch, make_app) -> None:
+    """`pislm web`: the app under textual-serve's web driver gets Textual's own output, both
+    layers off (they were proven against a terminal, not xterm.js), and the note says why."""
+    from textual._compositor import Compositor
+
+    from pislm_tui.textual_compat import compositor
+
+    monkeypatch.setenv("TEXTUAL_DRIVER", WEB_DRIVER)
+    app = make_app()
+    try:
+        assert not app.fast_output.on
+        assert app.fast_output.note is not None and "SafeWebDriver" in app.fast_output.note
+        assert Compositor.render_partial_update is compositor.ORIGINAL_RENDER_PARTIAL_UPDATE
+    finally:
+        app.fast_output.close()

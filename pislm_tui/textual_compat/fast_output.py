@@ -1,7 +1,9 @@
 """The two output layers of one app, switched together by `display.fast_output`: partial updates
 rendered from what changed (`compositor`) and only changed cells sent to the terminal (`output`,
 the terminal shadow). Both are off, and Textual runs its own way, when the setting says so or
-when this Textual is not one they were verified with (then `note` says why, once, in the logs)."""
+when this Textual is not one they were verified with (then `note` says why, once, in the logs),
+and under a driver other than the terminal's (textual-serve's web driver for `pislm web`: the
+layers were proven against a terminal, and xterm.js gets Textual's own output)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.drivers.linux_driver import LinuxDriver
 
 from pislm_tui.textual_compat import compositor
 from pislm_tui.textual_compat.guard import LOG_NAME, log_note, verdict
@@ -22,7 +25,9 @@ class FastOutput:
         self.wanted = wanted
         self.note: str | None = None  # why the layers are off although wanted
         self.output: ShadowOutput | None = None
-        if wanted:
+        if wanted and not issubclass(app.driver_class, LinuxDriver):
+            self.note = f"fast output: off under {app.driver_class.__name__} (proven on a terminal)"
+        elif wanted:
             found = verdict()
             self.note = found.note()
             if self.note is None:
