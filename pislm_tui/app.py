@@ -57,7 +57,7 @@ class PislmApp(App[int]):
         ("chat", "Chat"),
         ("models", "Models"),
         ("rag", "RAG"),
-        ("tools", "Tools"),
+        ("tools", "Function Calling"),
         ("monitor", "Monitor"),
     ]
     # The screen gets the class -wide from this width (the Models tab puts its details pane

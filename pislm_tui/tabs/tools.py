@@ -1,4 +1,4 @@
-"""The Tools tab: Where (country -> capital -> distance), Image -> city, and native tool
+"""The Function Calling tab: Where (country -> capital -> distance), Image -> city, and native tool
 calling. A thin shell: the work is in `tools/`, the panes in `widgets/tools_*.py`."""
 
 from __future__ import annotations
