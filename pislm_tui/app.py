@@ -24,6 +24,7 @@ from pislm_tui import hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
+from pislm_tui.backend.mcp import McpHub  # light: the SDK loads when a server starts
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.crash import CRASH_LOG, ErrorGuard
@@ -128,6 +129,7 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
+        self._mcp_hub: McpHub | None = None  # made on first use; its servers start lazily
         # Partial updates render only the rows that changed, and only changed cells go to the
         # terminal: on a Textual the guard knows, unless display.fast_output is off.
         self.fast_output = FastOutput(self, self.settings.display.fast_output)
@@ -219,6 +221,14 @@ class PislmApp(App[int]):
         self.fast_output.close()
         await self.monitor.aclose()
         await self.backend.aclose()
+        if self._mcp_hub is not None:  # MCP servers end with the app: no orphans
+            await self._mcp_hub.aclose()
+
+    def mcp_hub(self) -> McpHub:
+        """The configured MCP servers (`backend/mcp.py`), shared by every tab."""
+        if self._mcp_hub is None:
+            self._mcp_hub = McpHub(self.settings.mcp, self.paths.data_dir / "mcp")
+        return self._mcp_hub
 
     # -- connection and models ------------------------------------------------------------------
 

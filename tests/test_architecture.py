@@ -41,7 +41,8 @@ def test_core_never_imports_textual(path: Path) -> None:
 def test_app_import_leaves_heavy_libraries_out() -> None:
     code = (
         "import sys, pislm_tui.app, pislm_tui.cli;"
-        "print(','.join(m for m in ('chromadb', 'openai', 'instructor', 'ollama', 'pypdf', 'haversine')"
+        "print(','.join(m for m in ('chromadb', 'openai', 'instructor', 'ollama', 'pypdf', 'haversine',"
+        " 'mcp')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

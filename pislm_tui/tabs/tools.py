@@ -46,6 +46,7 @@ class ToolsTab(AppAccess, Widget):
         Binding("ctrl+g", "location", "Location", id="tools.location"),
         Binding("ctrl+o", "browse", "Photo…", id="tools.browse"),
         Binding("escape", "stop", "Stop", id="tools.stop"),
+        Binding("ctrl+t", "mcp", "MCP on/off", id="tools.mcp"),
         Binding("f7", "pane('tools-where')", "Where", show=False, id="tools.where"),
         Binding("f8", "pane('tools-image')", "Image → city", show=False, id="tools.image"),
         Binding("f9", "pane('tools-calls')", "Tool calling", show=False, id="tools.calls"),
@@ -197,7 +198,16 @@ class ToolsTab(AppAccess, Widget):
             for w in self.workers
         )
 
+    def action_mcp(self) -> None:
+        self.action_pane("tools-calls")
+        pane = self.query_one(ToolCallsPane)
+        pane.toggle_mcp()
+        state = "on" if pane.mcp_on else "off"
+        self.app.notify(f"MCP tools {state} for the questions asked here")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self._busy()
+        if action == "mcp":  # only with MCP servers configured
+            return bool(self.pislm.mcp_hub())
         return True
