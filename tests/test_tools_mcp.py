@@ -265,3 +265,47 @@ def test_config_needs_command_or_url() -> None:
     with pytest.raises(ValidationError, match="either command"):
         McpServerSettings.model_validate({"command": "x", "url": "http://y"})
     assert json.loads(McpServerSettings(url="http://h/mcp").model_dump_json())["url"]
+
+
+def test_cli_tools_ls_lists_builtins_and_servers(
+    fake_ollama: FakeOllama, capsys, isolated_home: Path, tmp_path: Path
+) -> None:
+    """`pislm tools ls`: a working stdio server's tools, and why the other is unavailable;
+    both processes ended when the command returns."""
+    import tomli_w
+
+    from pislm_tui.cli import main
+
+    pidfile = tmp_path / "pids"
+    config = isolated_home / ".config" / "pislm" / "config.toml"
+    config.parent.mkdir(parents=True)
+    servers = {
+        "demo": stdio_server(pidfile, trust=["add"]),
+        "dead": stdio_server(pidfile, "--exit-at-start"),
+    }
+    config.write_text(tomli_w.dumps({"mcp": {"servers": servers}}))
+    assert main(["tools", "ls", "--host", fake_ollama.url]) == 0
+    out = capsys.readouterr().out
+    assert "Built-in tools" in out and "  distance " in out and "  search_documents " in out
+    assert f"MCP server demo (command {sys.executable})" in out
+    assert "  demo.add               Add two whole numbers. (trusted)" in out
+    assert "  demo.shout             The text in capitals.\n" in out
+    assert "MCP server dead" in out
+    assert "  unavailable: MCP server 'dead' is unavailable:" in out
+    assert "cannot open /nonexistent/demo.db" in out
+    assert main(["tools", "ls", "--json", "--host", fake_ollama.url]) == 0
+    data = json.loads(capsys.readouterr().out)
+    by_name = {s["name"]: s for s in data["servers"]}
+    assert [t["name"] for t in by_name["demo"]["tools"]] == [
+        "demo.add", "demo.shout", "demo.slow", "demo.broken"
+    ]  # fmt: skip
+    assert by_name["dead"]["tools"] == [] and "demo.db" in by_name["dead"]["error"]
+    started = pids(pidfile)
+    assert len(started) == 4 and not any(alive(p) for p in started)
+
+
+def test_cli_tools_ls_without_servers(fake_ollama: FakeOllama, capsys) -> None:
+    from pislm_tui.cli import main
+
+    assert main(["tools", "ls", "--host", fake_ollama.url]) == 0
+    assert "No MCP servers configured" in capsys.readouterr().out
