@@ -93,3 +93,75 @@ async def run_ls(args: argparse.Namespace, ctx: CliContext) -> int:
     for name in found["disabled"]:
         print(f"\nMCP server {name}: disabled (enabled = false)")
     return 0
+
+
+# -- pislm bench --tools ----------------------------------------------------------------------
+
+
+async def cmd_tools_bench(args: argparse.Namespace, ctx: CliContext) -> int:
+    """`pislm bench --tools [--models A,B] [--runs N]`: the scoreboard, saved and exported."""
+    import asyncio
+    import sys
+
+    from pislm_tui.backend.errors import UsageError
+    from pislm_tui.tools.scoreboard import ScoreboardRunner, ScoreProgress, tool_models
+    from pislm_tui.tools.scoreboard_store import export_scoreboard, save_scoreboard
+
+    runs = args.runs if args.runs is not None else ctx.settings.models.bench_runs
+    if runs < 1:
+        raise UsageError(f"--runs must be 1 or more, not {runs}")
+    if args.models:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+    else:
+        models = await tool_models(ctx.backend)
+        if not models:
+            raise UsageError("no installed model can call tools", "pull one, e.g. qwen3:1.7b")
+    runner = ScoreboardRunner(ctx.backend, ctx.settings.tools, models, runs)
+
+    def progress(p: ScoreProgress) -> None:  # stderr: stdout carries the result
+        print(f"tools bench {p.describe()}", file=sys.stderr, flush=True)
+
+    try:
+        board = await runner.run(progress)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        board = runner.board
+        board.cancelled = True
+        print("tools bench stopped; the tasks that finished are kept", file=sys.stderr)
+    saved = await asyncio.to_thread(save_scoreboard, board, ctx.paths.data_dir)
+    export = None
+    if not args.no_export and board.results:
+        export = await asyncio.to_thread(export_scoreboard, board, ctx.paths.bench_dir)
+    if args.json:
+        data: dict[str, Any] = board.to_json()
+        data["saved"] = str(saved)
+        data["export"] = {"csv": str(export.csv), "json": str(export.json)} if export else None
+        print_json(data)
+        return 0
+    print(_scores_table(board))
+    print(f"\n{board.recommendation()}")
+    if export:
+        print(f"\nsaved {export.csv}\n      {export.json}")
+    return 0
+
+
+def _scores_table(board: Any) -> str:
+    header = ("MODEL", "VALID", "RIGHT", "RETRIES", "LATENCY")
+    rows = [
+        (
+            s.model,
+            f"{s.valid_rate:.0%}",
+            f"{s.correct_rate:.0%}",
+            "—" if s.mean_retries is None else f"{s.mean_retries:.1f}",
+            "—" if s.median_latency_s is None else f"{s.median_latency_s:.1f} s",
+        )
+        for s in board.scores()
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "   ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)

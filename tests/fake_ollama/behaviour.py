@@ -293,6 +293,33 @@ def marked_tool_calls(req: GenRequest) -> list[dict[str, Any]]:
     return calls
 
 
+_POINT = re.compile(r"latitude (-?\d+(?:\.\d+)?),? longitude (-?\d+(?:\.\d+)?)")
+_POINT_PARAMS = {"lat1", "lon1", "lat2", "lon2"}
+
+
+def natural_tool_calls(req: GenRequest) -> list[dict[str, Any]]:
+    """A `calls_tools` model given a two-point tool and two points in the question calls it."""
+    last = req.messages[-1] if req.messages else None
+    if not req.model.calls_tools or last is None or last.role != "user":
+        return []
+    points = _POINT.findall(last.content)
+    for tool in req.tools:
+        fn = tool.get("function", {})
+        if (
+            set(fn.get("parameters", {}).get("properties", {})) >= _POINT_PARAMS
+            and len(points) >= 2
+        ):
+            (lat1, lon1), (lat2, lon2) = points[:2]
+            args = {
+                "lat1": float(lat1),
+                "lon1": float(lon1),
+                "lat2": float(lat2),
+                "lon2": float(lon2),
+            }
+            return [{"name": fn["name"], "arguments": args}]
+    return []
+
+
 def bad_json_left(req: GenRequest) -> bool:
     """A structured request answered with broken JSON: while the conversation has fewer
     assistant turns than `#badjson=K` (in a user message) or the model's `bad_json` says.
@@ -312,7 +339,7 @@ def build_plan(
     """`scripted`: `reply` was queued for this request (markers then do not apply); False for
     the server's default reply or none."""
     r = reply or Reply()
-    if not scripted and (marked := marked_tool_calls(req)):
+    if not scripted and (marked := marked_tool_calls(req) or natural_tool_calls(req)):
         r = Reply(tool_calls=marked)
     elif not scripted and bad_json_left(req):
         r = Reply(text=BAD_JSON)
