@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from pislm_tui.cli import main
 from pislm_tui.config import ToolsSettings
@@ -23,6 +24,8 @@ from pislm_tui.tools.scoreboard_store import (
     save_scoreboard,
 )
 from tests.fake_ollama import DEFAULT_MODELS, FakeModel, FakeOllama
+from tests.helpers import screen_text, wait_for
+from tests.test_tools_tab import submit
 
 TOOLS = ["completion", "tools"]
 RETRIES = 3  # tools.max_retries for these runs
@@ -69,9 +72,7 @@ async def test_figures_follow_the_models_behaviour(lab_ollama: FakeOllama, make_
     assert board.recommendation().startswith("Best for tools: good:1b (100% right")
     # broken's failures say why.
     failed = [r for r in board.results if r.model == "broken:1b"]
-    assert {r.error for r in failed if r.task == "tool_call"} == {
-        "the model did not call the tool"
-    }
+    assert {r.error for r in failed if r.task == "tool_call"} == {"the model did not call the tool"}
     assert all("4 attempts" in r.error for r in failed if r.task != "tool_call")
     # Progress: one report before each task, and one at the end.
     assert [p.done for p in seen] == list(range(len(seen)))
@@ -103,7 +104,9 @@ def test_answers_are_judged_by_name_and_50_km() -> None:
     assert not capital_is_right("Paris", 48.8566 + 0.5, 2.3522, paris)  # 56 km north
     chile = next(c for c in GAZETTEER if c.country == "Chile")
     assert capital_is_right("Santiago de Chile", -33.45, -70.67, chile)
-    assert capital_is_right("Santiago", -33.45, -70.67, Capital("Chile", "Santiago", -33.45, -70.67))
+    assert capital_is_right(
+        "Santiago", -33.45, -70.67, Capital("Chile", "Santiago", -33.45, -70.67)
+    )
 
 
 async def test_saved_and_exported(lab_ollama, make_settings, tmp_path: Path) -> None:
@@ -146,3 +149,78 @@ def test_cli_bench_tools(lab_ollama: FakeOllama, capsys, isolated_home: Path) ->
                  "--host", lab_ollama.url]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "good:1b" in out and "Best for tools: good:1b" in out
+
+
+# -- the Scoreboard pane, driven like a user -----------------------------------------------------
+
+
+async def open_scoreboard(app, pilot) -> None:
+    await wait_for(lambda: app.connection.connected, pilot=pilot, what="connected")
+    await pilot.press("f5")
+    await wait_for(lambda: app.query("#where-country"), pilot=pilot, what="the tab")
+    await pilot.press("f10")
+    await wait_for(lambda: app.focused is not None and app.focused.id == "score-models",
+                   pilot=pilot)  # fmt: skip
+
+
+async def test_pane_runs_shows_recommends_and_keeps(lab_ollama, make_app, isolated_home) -> None:
+    app = make_app(host=lab_ollama.url, tools={"max_retries": RETRIES})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_scoreboard(app, pilot)
+        app.query_one("#score-runs", Input).value = "1"
+        await submit(app, pilot, "#score-models", "broken:1b, good:1b, retry:1b")
+        await wait_for(lambda: "Done: 3 models, 9 tasks." in screen_text(app), pilot=pilot)
+        text = screen_text(app)
+        rows = [
+            ln.split() for ln in text.splitlines() if ":1b" in ln and "%" in ln and "Best" not in ln
+        ]
+        assert [r[:4] for r in rows] == [
+            ["good:1b", "100%", "100%", "0.0"],
+            ["retry:1b", "100%", "100%", "2.0"],
+            ["broken:1b", "0%", "0%", "3.0"],
+        ]
+        assert "Best for tools: good:1b (100% right, 100% valid structure)." in text
+        assert "Saved tools-bench-" in text
+        [saved] = load_scoreboards(app.paths.data_dir)
+        assert saved.best().model == "good:1b"
+    # Opened again: the last run shows at once.
+    app = make_app(host=lab_ollama.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_scoreboard(app, pilot)
+        await wait_for(lambda: "Last run:" in screen_text(app), pilot=pilot)
+        assert "Best for tools: good:1b" in screen_text(app)
+
+
+async def test_escape_stops_the_scoreboard_and_keeps_what_finished(
+    lab_ollama: FakeOllama, make_app
+) -> None:
+    from tests.fake_ollama import Reply
+
+    app = make_app(host=lab_ollama.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_scoreboard(app, pilot)
+        app.query_one("#score-runs", Input).value = "2"
+        # The second task (JSON schema) of good:1b stalls: the first is done by then.
+        lab_ollama.script(Reply(text='{"city": "Paris", "lat": 48.8566, "lon": 2.3522}'),
+                          Reply(text="{}", first_byte_delay=60))  # fmt: skip
+        await submit(app, pilot, "#score-models", "good:1b")
+        await wait_for(lambda: "2/6" in screen_text(app) or "1/6" in screen_text(app),
+                       pilot=pilot)  # fmt: skip
+        await wait_for(lambda: "esc Stop" in screen_text(app), pilot=pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: "Stopped after 1 of 6 tasks (kept)." in screen_text(app),
+                       pilot=pilot)  # fmt: skip
+        await wait_for(lambda: "Saved tools-bench-" in screen_text(app), pilot=pilot)
+        [saved] = load_scoreboards(app.paths.data_dir)
+        assert len(saved.results) == 1 and saved.results[0].correct
+
+
+async def test_bad_runs_value_is_explained(lab_ollama: FakeOllama, make_app) -> None:
+    app = make_app(host=lab_ollama.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_scoreboard(app, pilot)
+        app.query_one("#score-runs", Input).value = "0"
+        await submit(app, pilot, "#score-models", "good:1b")
+        await wait_for(lambda: "runs must be a whole number from 1 to 50" in screen_text(app),
+                       pilot=pilot)  # fmt: skip
+        assert not lab_ollama.requests_to("/v1/chat/completions")

@@ -145,7 +145,7 @@ class McpServerUnavailable(PislmError):
         self.server = server
         super().__init__(
             f"MCP server {server!r} is unavailable: {detail}",
-            hint or f"check [mcp.servers.{server}] in the config file (`pislm where` shows it)",
+            hint or f"check [mcp.servers.{server}] in the config file",
         )
 
 
