@@ -297,7 +297,7 @@ def test_cli_tools_ls_lists_builtins_and_servers(
     data = json.loads(capsys.readouterr().out)
     by_name = {s["name"]: s for s in data["servers"]}
     assert [t["name"] for t in by_name["demo"]["tools"]] == [
-        "demo.add", "demo.shout", "demo.slow", "demo.broken"
+        "demo.add", "demo.shout", "demo.slow", "demo.broken", "demo.die"
     ]  # fmt: skip
     assert by_name["dead"]["tools"] == [] and "demo.db" in by_name["dead"]["error"]
     started = pids(pidfile)
@@ -309,3 +309,24 @@ def test_cli_tools_ls_without_servers(fake_ollama: FakeOllama, capsys) -> None:
 
     assert main(["tools", "ls", "--host", fake_ollama.url]) == 0
     assert "No MCP servers configured" in capsys.readouterr().out
+
+
+async def test_server_that_crashes_mid_call_is_started_again(
+    make_app, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pids"
+    app = make_app(mcp={"servers": {"demo": stdio_server(pidfile, trust=["die", "add"])}})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tools(app, pilot, "f9")
+        await submit(app, pilot, "#calls-prompt", "Crash #tool=demo.die")
+        await wait_for(lambda: "2 rounds" in screen_text(app), pilot=pilot, timeout=START)
+        [answer] = tool_messages(fake_ollama)
+        assert answer["content"].startswith("error: MCP server 'demo' is unavailable: the conn")
+        assert "← error: MCP server 'demo' is unavailable" in screen_text(app)
+        await submit(app, pilot, "#calls-prompt", 'Add #tool=demo.add{"a": 1, "b": 1}')
+        await wait_for(lambda: tool_messages(fake_ollama) == [
+            {"role": "tool", "content": "2", "tool_name": "demo.add"}
+        ], pilot=pilot, timeout=START)  # fmt: skip
+        started = pids(pidfile)
+        assert len(started) == 2 and not alive(started[0]) and alive(started[1])
+    assert not any(alive(p) for p in pids(pidfile))

@@ -47,6 +47,12 @@ def broken() -> str:
     raise ToolError("the demo database is locked")
 
 
+@server.tool()
+def die() -> str:
+    """The server process ends at once (a crash)."""
+    os._exit(70)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int)
