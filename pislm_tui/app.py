@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,7 +24,6 @@ from pislm_tui import hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
-from pislm_tui.backend.mcp import McpHub  # light: the SDK loads when a server starts
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.crash import CRASH_LOG, ErrorGuard
@@ -46,6 +45,9 @@ from pislm_tui.theming import (
 from pislm_tui.widgets.app_tabs import AppTabs
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from pislm_tui.backend.mcp import McpHub
 
 IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
 
@@ -227,6 +229,8 @@ class PislmApp(App[int]):
     def mcp_hub(self) -> McpHub:
         """The configured MCP servers (`backend/mcp.py`), shared by every tab."""
         if self._mcp_hub is None:
+            from pislm_tui.backend.mcp import McpHub  # not at start-up; the SDK loads later still
+
             self._mcp_hub = McpHub(self.settings.mcp, self.paths.data_dir / "mcp")
         return self._mcp_hub
 

@@ -29,7 +29,7 @@ START = 30.0  # a first server start imports the SDK in a fresh interpreter
 
 def stdio_server(pidfile: Path, *flags: str, trust: list[str] | None = None) -> dict[str, Any]:
     return {
-        "command": sys.executable,
+        "command": str(Path(sys.executable).parent / "python"),  # shown as `python`
         "args": ["-m", "tests.mcp_servers.demo", *flags],
         "env": {"PYTHONPATH": str(ROOT), "DEMO_PIDFILE": str(pidfile)},
         "trust": trust or [],
@@ -48,6 +48,11 @@ def alive(pid: int) -> bool:
 
 def pids(pidfile: Path) -> list[int]:
     return [int(x) for x in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def transcript(app) -> str:
+    """The Tool calling pane's entries, unwrapped (the screen wraps long ones anywhere)."""
+    return "\n".join(str(entry.content) for entry in app.query("#calls-log > Static"))
 
 
 def tool_messages(fake: FakeOllama) -> list[dict[str, Any]]:
@@ -171,7 +176,7 @@ async def test_streamable_http_server_same_flow(
         await open_tools(app, pilot, "f9")
         await submit(app, pilot, "#calls-prompt", 'Shout #tool=web.shout{"text": "over http"}')
         await approve_dialog(app, pilot)
-        assert f"url {http_server}" in screen_text(app)
+        assert f"(http: {http_server})" in screen_text(app)
         await pilot.press("y")
         await wait_for(lambda: "2 rounds" in screen_text(app), pilot=pilot, timeout=START)
         assert "← OVER HTTP" in screen_text(app)
@@ -194,8 +199,8 @@ async def test_failing_servers_are_shown_and_the_chat_goes_on(
         await submit(app, pilot, "#calls-prompt", question)
         await wait_for(lambda: "2 rounds" in screen_text(app), pilot=pilot, timeout=START)
         text = screen_text(app)
-        assert "MCP server 'dead' is unavailable" in text
-        assert "cannot open /nonexistent/demo.db" in text  # its own words, from its stderr
+        assert "MCP server 'dead' is unavailable" in transcript(app)
+        assert "cannot open /nonexistent/demo.db" in transcript(app)  # its words, from stderr
         answers = {m["tool_name"]: m["content"] for m in tool_messages(fake_ollama)}
         assert answers["demo.slow"] == "error: demo.slow failed: no answer within 1.5 s"
         assert "the demo database is locked" in answers["demo.broken"]
@@ -224,7 +229,7 @@ async def test_hanging_server_times_out_at_start(
         await open_tools(app, pilot, "f9")
         await submit(app, pilot, "#calls-prompt", "Hello there")
         await wait_for(lambda: "1 round" in screen_text(app), pilot=pilot, timeout=START)
-        text = screen_text(app)
+        text = transcript(app)
         assert "MCP server 'stuck' is unavailable: no answer within 2 s of starting" in text
         assert "You said: Hello there" in text  # the model still answered
     assert not any(alive(p) for p in pids(pidfile))
@@ -287,7 +292,7 @@ def test_cli_tools_ls_lists_builtins_and_servers(
     assert main(["tools", "ls", "--host", fake_ollama.url]) == 0
     out = capsys.readouterr().out
     assert "Built-in tools" in out and "  distance " in out and "  search_documents " in out
-    assert f"MCP server demo (command {sys.executable})" in out
+    assert "MCP server demo (stdio: python -m tests.mcp_servers.demo)" in out
     assert "  demo.add               Add two whole numbers. (trusted)" in out
     assert "  demo.shout             The text in capitals.\n" in out
     assert "MCP server dead" in out
@@ -322,7 +327,7 @@ async def test_server_that_crashes_mid_call_is_started_again(
         await wait_for(lambda: "2 rounds" in screen_text(app), pilot=pilot, timeout=START)
         [answer] = tool_messages(fake_ollama)
         assert answer["content"].startswith("error: MCP server 'demo' is unavailable: the conn")
-        assert "← error: MCP server 'demo' is unavailable" in screen_text(app)
+        assert "← error: MCP server 'demo' is unavailable" in transcript(app)
         await submit(app, pilot, "#calls-prompt", 'Add #tool=demo.add{"a": 1, "b": 1}')
         await wait_for(lambda: tool_messages(fake_ollama) == [
             {"role": "tool", "content": "2", "tool_name": "demo.add"}

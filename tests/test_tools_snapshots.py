@@ -173,3 +173,29 @@ def test_scoreboard_with_a_recommendation(snap_compare, snapshot_ollama: FakeOll
         await idle(app, pilot)
 
     assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mcp_call_waiting_for_approval(snap_compare, snapshot_ollama: FakeOllama, size) -> None:
+    """An MCP server's tool call (test_tools_mcp.py's demo server, over stdio) asks first."""
+    from pislm_tui.screens.dialog import ConfirmScreen
+    from tests.test_tools_mcp import START, stdio_server
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await prepare(app, pilot, "f9")
+        question = 'Shout #tool=demo.shout{"text": "hello from the pi"}'
+        await steady(app, pilot)  # the prompt's cursor, under the dialog, must not blink
+        await submit(app, pilot, "#calls-prompt", question)
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen) and "Run demo.shout?"
+                       in screen_text(app), pilot=pilot, timeout=START)  # fmt: skip
+        await steady(app, pilot)
+
+    loaded = load_settings(
+        overrides={
+            "host": snapshot_ollama.url,
+            "monitor": {"show_strip": False},
+            "mcp": {"servers": {"demo": stdio_server(Path("/dev/null"))}},
+        }
+    )
+    assert snap_compare(PislmApp(loaded), terminal_size=size, run_before=run_before)

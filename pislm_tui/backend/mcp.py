@@ -97,7 +97,12 @@ class McpConnection:
 
     @property
     def transport(self) -> str:
-        return f"url {self.config.url}" if self.config.url else f"command {self.config.command}"
+        """`stdio: npx -y server` (the program's name, not its whole path) or `http: URL`."""
+        if self.config.url:
+            return f"http: {self.config.url}"
+        words = [Path(self.config.command or "").name, *self.config.args]
+        line = " ".join(words)
+        return f"stdio: {line if len(line) <= 60 else line[:59] + '…'}"
 
     async def tools(self) -> list[McpToolInfo]:
         async with self._lock:  # two first uses at once start one server
@@ -188,7 +193,8 @@ class McpConnection:
         if self.config.url:
             return f"cannot connect to {self.config.url} ({detail})"
         last = _last_line(self.log_path)
-        exited = f"{self.config.command} exited or failed at start ({detail})"
+        program = Path(self.config.command or "").name
+        exited = f"{program} exited or failed at start ({detail})"
         return f"{exited}: {last}" if last else exited
 
     def _where_to_look(self) -> str:

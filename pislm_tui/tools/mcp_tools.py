@@ -24,7 +24,7 @@ class McpCallRequest:
     server: str
     tool: str
     arguments: dict[str, Any]
-    transport: str  # "command npx …" or "url http://…"
+    transport: str  # "stdio: npx -y …" or "http: http://…"
 
     @property
     def name(self) -> str:

@@ -196,7 +196,11 @@ class ToolCallsPane(AppAccess, Vertical):
         self._add(f"? {call} waits for your approval", "call")
         where = clean_output(f"from the MCP server {request.server!r} ({request.transport})")
         allowed = await self.app.push_screen_wait(
-            ConfirmScreen(f"Run {clean_output(request.name)}?", f"{call}\n{where}", "Run")
+            ConfirmScreen(
+                f"Run {clean_output(request.name)}?",
+                f"{call}\n{where}\n\ny runs it · Esc or n refuses (the model is told)",
+                "Run",
+            )
         )
         if not allowed:
             self._add(f"refused: {clean_output(request.name)} did not run", "failed")
