@@ -136,12 +136,12 @@ async def cmd_tools_bench(args: argparse.Namespace, ctx: CliContext) -> int:
         data["saved"] = str(saved)
         data["export"] = {"csv": str(export.csv), "json": str(export.json)} if export else None
         print_json(data)
-        return 0
+        return 130 if board.cancelled else 0
     print(_scores_table(board))
     print(f"\n{board.recommendation()}")
     if export:
         print(f"\nsaved {export.csv}\n      {export.json}")
-    return 0
+    return 130 if board.cancelled else 0  # as an interrupted command, the kept tasks printed
 
 
 def _scores_table(board: Any) -> str:
