@@ -232,6 +232,11 @@ async def test_hanging_server_times_out_at_start(
         text = transcript(app)
         assert "MCP server 'stuck' is unavailable: no answer within 2 s of starting" in text
         assert "You said: Hello there" in text  # the model still answered
+        # The next question does not wait for it again (not retried for a minute).
+        await submit(app, pilot, "#calls-prompt", "Hello again")
+        await wait_for(lambda: "You said: Hello again" in transcript(app), pilot=pilot)
+        assert transcript(app).count("MCP server 'stuck' is unavailable") == 2
+        assert len(pids(pidfile)) == 1
     assert not any(alive(p) for p in pids(pidfile))
 
 
@@ -335,3 +340,32 @@ async def test_server_that_crashes_mid_call_is_started_again(
         started = pids(pidfile)
         assert len(started) == 2 and not alive(started[0]) and alive(started[1])
     assert not any(alive(p) for p in pids(pidfile))
+
+
+async def test_failed_start_is_tried_again_after_a_minute(tmp_path: Path) -> None:
+    from pislm_tui.backend.errors import McpServerUnavailable
+    from pislm_tui.backend.mcp import RETRY_AFTER_S, McpHub
+    from pislm_tui.config import McpSettings
+
+    pidfile = tmp_path / "pids"
+    hub = McpHub(
+        McpSettings.model_validate({"servers": {"dead": stdio_server(pidfile, "--exit-at-start")}}),
+        tmp_path / "logs",
+    )
+    connection = hub.connections["dead"]
+    now = [1000.0]
+    connection.clock = lambda: now[0]
+    try:
+        with pytest.raises(McpServerUnavailable, match=r"cannot open /nonexistent/demo\.db"):
+            await connection.tools()
+        now[0] += RETRY_AFTER_S - 1
+        with pytest.raises(McpServerUnavailable, match=r"demo\.db"):
+            await connection.tools()
+        assert len(pids(pidfile)) == 1  # not started again
+        now[0] += 2
+        with pytest.raises(McpServerUnavailable, match=r"demo\.db"):
+            await connection.tools()
+        assert len(pids(pidfile)) == 2
+        assert "cannot open /nonexistent/demo.db" in (tmp_path / "logs" / "dead.log").read_text()
+    finally:
+        await hub.aclose()

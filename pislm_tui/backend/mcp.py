@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from mcp import Client
 
     from pislm_tui.config import McpServerSettings, McpSettings
+
+
+RETRY_AFTER_S = 60.0  # a server that would not start is tried again after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,8 @@ class McpConnection:
         self._stop = asyncio.Event()
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._failed: tuple[float, McpServerUnavailable] | None = None  # (when, why) at start
+        self.clock = time.monotonic
 
     @property
     def started(self) -> bool:
@@ -105,20 +111,32 @@ class McpConnection:
         return f"stdio: {line if len(line) <= 60 else line[:59] + '…'}"
 
     async def tools(self) -> list[McpToolInfo]:
+        """The server's tools, starting it if needed. A server that failed to start is not
+        tried again for `RETRY_AFTER_S` (a hanging one would hold every question that long)."""
         async with self._lock:  # two first uses at once start one server
+            failed = self._failed
+            if failed is not None and self.clock() - failed[0] < RETRY_AFTER_S:
+                raise failed[1]
             if self._owner is None or self._owner.done():
                 self._start()
             assert self._ready is not None
             ready = self._ready
         try:
-            return await asyncio.wait_for(asyncio.shield(ready), self.start_timeout)
+            tools = await asyncio.wait_for(asyncio.shield(ready), self.start_timeout)
         except TimeoutError:
             await self.aclose()
-            raise McpServerUnavailable(
+            error = McpServerUnavailable(
                 self.name,
                 f"no answer within {self.start_timeout:g} s of starting",
                 f"the server hangs at start; raise mcp.start_timeout or {self._where_to_look()}",
-            ) from None
+            )
+            self._failed = (self.clock(), error)
+            raise error from None
+        except McpServerUnavailable as error:
+            self._failed = (self.clock(), error)
+            raise
+        self._failed = None
+        return tools
 
     async def call(self, tool: str, arguments: Mapping[str, Any], *, timeout: float) -> McpResult:
         await self.tools()
