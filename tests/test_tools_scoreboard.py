@@ -180,7 +180,7 @@ async def test_pane_runs_shows_recommends_and_keeps(lab_ollama, make_app, isolat
             ["broken:1b", "0%", "0%", "3.0"],
         ]
         assert "Best for tools: good:1b (100% right, 100% valid structure)." in text
-        assert "Saved tools-bench-" in text
+        await wait_for(lambda: "Saved tools-bench-" in screen_text(app), pilot=pilot)  # then kept
         [saved] = load_scoreboards(app.paths.data_dir)
         assert saved.best().model == "good:1b"
     # Opened again: the last run shows at once.
@@ -213,6 +213,11 @@ async def test_escape_stops_the_scoreboard_and_keeps_what_finished(
         await wait_for(lambda: "Saved tools-bench-" in screen_text(app), pilot=pilot)
         [saved] = load_scoreboards(app.paths.data_dir)
         assert len(saved.results) == 1 and saved.results[0].correct
+        assert saved.cancelled and saved.runs == 2 and saved.models == ["good:1b"]
+    app = make_app(host=lab_ollama.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_scoreboard(app, pilot)
+        await wait_for(lambda: "(stopped after 1 task)" in screen_text(app), pilot=pilot)
 
 
 async def test_bad_runs_value_is_explained(lab_ollama: FakeOllama, make_app) -> None:

@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS task_results (
     error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS task_results_bench ON task_results (bench);
+CREATE TABLE IF NOT EXISTS benches (
+    bench TEXT PRIMARY KEY,         -- the bench's start, ISO 8601
+    models TEXT NOT NULL,           -- JSON list, in the order asked
+    runs INTEGER NOT NULL,
+    cancelled INTEGER NOT NULL
+);
 """
 
 
@@ -52,6 +58,11 @@ def save_scoreboard(board: Scoreboard, data_dir: Path) -> Path:
         data_dir.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(path) as db:
             db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR REPLACE INTO benches VALUES (?,?,?,?)",
+                (rows[0][0] if rows else board.started_at.isoformat(timespec="seconds"),
+                 json.dumps(board.models), board.runs, int(board.cancelled)),
+            )  # fmt: skip
             db.executemany("INSERT INTO task_results VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         db.close()
     except (OSError, sqlite3.Error) as exc:
@@ -70,12 +81,19 @@ def load_scoreboards(data_dir: Path) -> list[Scoreboard]:
         with sqlite3.connect(path) as db:
             db.executescript(_SCHEMA)
             rows = db.execute("SELECT * FROM task_results ORDER BY rowid").fetchall()
+            benches = {b: (json.loads(m), r, bool(c)) for b, m, r, c in db.execute(
+                "SELECT bench, models, runs, cancelled FROM benches")}  # fmt: skip
         db.close()
     except sqlite3.Error as exc:
         raise _store_error(path, exc) from None
     boards: dict[str, Scoreboard] = {}
     for bench, model, task, country, round_no, valid, correct, retries, latency, error in rows:
-        board = boards.setdefault(bench, Scoreboard(datetime.fromisoformat(bench), [], 0))
+        if bench not in boards:
+            models, runs, cancelled = benches.get(bench, ([], 0, False))
+            boards[bench] = Scoreboard(
+                datetime.fromisoformat(bench), list(models), runs, [], cancelled
+            )
+        board = boards[bench]
         if model not in board.models:
             board.models.append(model)
         board.runs = max(board.runs, round_no + 1)

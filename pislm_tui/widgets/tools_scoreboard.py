@@ -118,7 +118,10 @@ class ScoreboardPane(AppAccess, Vertical):
             last = boards[-1]
             self.show_board(last)
             stamp = last.started_at.strftime("%Y-%m-%d %H:%M")
-            self.query_one("#score-saved", Label).update(Text(f"Last run: {stamp}"))
+            done = len(last.results)
+            tasks = "1 task" if done == 1 else f"{done} tasks"
+            stopped = f" (stopped after {tasks})" if last.cancelled else ""
+            self.query_one("#score-saved", Label).update(Text(f"Last run: {stamp}{stopped}"))
 
     def show_board(self, board: Scoreboard) -> None:
         table = self.query_one("#score-table", DataTable)
