@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -47,6 +47,9 @@ from pislm_tui.widgets.app_tabs import AppTabs
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:
+    from pislm_tui.backend.mcp import McpHub
+
 IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
 
 
@@ -58,7 +61,7 @@ class PislmApp(App[int]):
         ("chat", "Chat"),
         ("models", "Models"),
         ("rag", "RAG"),
-        ("tools", "Tools"),
+        ("tools", "Function Calling"),
         ("monitor", "Monitor"),
     ]
     # The screen gets the class -wide from this width (the Models tab puts its details pane
@@ -132,6 +135,7 @@ class PislmApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
+        self._mcp_hub: McpHub | None = None  # made on first use; its servers start lazily
         # Partial updates render only the rows that changed, and only changed cells go to the
         # terminal: on a Textual the guard knows, unless display.fast_output is off.
         self.fast_output = FastOutput(self, self.settings.display.fast_output)
@@ -273,6 +277,16 @@ class PislmApp(App[int]):
         self.fast_output.close()
         await self.monitor.aclose()
         await self.backend.aclose()
+        if self._mcp_hub is not None:  # MCP servers end with the app: no orphans
+            await self._mcp_hub.aclose()
+
+    def mcp_hub(self) -> McpHub:
+        """The configured MCP servers (`backend/mcp.py`), shared by every tab."""
+        if self._mcp_hub is None:
+            from pislm_tui.backend.mcp import McpHub  # not at start-up; the SDK loads later still
+
+            self._mcp_hub = McpHub(self.settings.mcp, self.paths.data_dir / "mcp")
+        return self._mcp_hub
 
     # -- connection and models ------------------------------------------------------------------
 

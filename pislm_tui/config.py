@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pislm_tui.backend.hosts import DEFAULT_HOST, parse_host
 
@@ -122,6 +129,30 @@ class ToolsSettings(_Section):
     max_rounds: int = Field(5, ge=1, le=20)
 
 
+class McpServerSettings(_Section):
+    """One MCP server: `command` (+ `args`, `env`) runs it over stdio, or `url` reaches it over
+    streamable HTTP. `trust` names its tools that run without asking."""
+
+    command: str | None = None
+    args: list[str] = []
+    env: dict[str, str] = {}
+    url: str | None = None
+    trust: list[str] = []
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("give either command (stdio) or url (streamable HTTP)")
+        return self
+
+
+class McpSettings(_Section):
+    servers: dict[str, McpServerSettings] = {}
+    call_timeout: float = Field(30.0, gt=0)  # seconds for one tool call
+    start_timeout: float = Field(20.0, gt=0)  # seconds for a server to start and list its tools
+
+
 class DisplaySettings(_Section):
     # The output layers (pislm_tui/textual_compat): partial updates rendered from the rows that
     # changed, and only changed cells sent to the terminal. Off: Textual's own output (the same
@@ -162,6 +193,7 @@ class Settings(_Section):
     models: ModelsSettings = ModelsSettings()
     rag: RagSettings = RagSettings()
     tools: ToolsSettings = ToolsSettings()
+    mcp: McpSettings = McpSettings()
 
     @field_validator("host")
     @classmethod

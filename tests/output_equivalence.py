@@ -223,6 +223,9 @@ async def run_every_screen(app: Any, server: FakeOllama, pilot: Any) -> None:
     await pilot.press("f5")
     await wait_for(lambda: app.active_tab == "tools", pilot=pilot)
     await pilot.pause(0.5)
+    await pilot.press("f10")  # the Function Calling tab's Scoreboard pane (a table, a bar)
+    await wait_for(lambda: app.query("#score-table"), pilot=pilot)
+    await pilot.pause(0.3)
     await pilot.press("f6")
     await wait_for(lambda: app.monitor_sample is not None, pilot=pilot, what="a Monitor reading")
     await pilot.pause(1.2)  # one more reading

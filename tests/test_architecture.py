@@ -53,7 +53,7 @@ def test_app_import_leaves_heavy_libraries_out() -> None:
     code = (
         "import sys, pislm_tui.app, pislm_tui.cli;"
         "print(','.join(m for m in ('chromadb', 'openai', 'instructor', 'ollama', 'pypdf', 'haversine',"
-        " 'aiohttp', 'textual_serve', 'segno', 'pislm_tui.web')"
+        " 'aiohttp', 'textual_serve', 'segno', 'pislm_tui.web', 'mcp')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -127,7 +127,7 @@ def test_keys_panel(
         await feed_strip(app, pilot, machine, cool_busy, cool_processes)
         await wait_for(lambda: "7 models" in screen_text(app), pilot=pilot)
         await pilot.press("f1")
-        await wait_for(lambda: "Export to Markdown" in screen_text(app), pilot=pilot)
+        await wait_for(lambda: "Export to" in screen_text(app), pilot=pilot)
         await settle(pilot)
 
     app = monitor_app(snapshot_ollama.url, machine, show_strip=True)

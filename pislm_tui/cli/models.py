@@ -84,6 +84,12 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     )
     p.add_argument("--no-export", action="store_true", help="do not write the CSV/JSON files")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--tools",
+        action="store_true",
+        help="the tool scoreboard instead: which model gets the function-calling tasks right "
+        "(default models: every installed one that can call tools)",
+    )
     p.set_defaults(handler=cmd_bench)
 
 
@@ -296,6 +302,10 @@ def _positive(value: float | None, flag: str) -> None:
 
 
 async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.tools:  # the tool scoreboard (cli/tools.py)
+        from pislm_tui.cli.tools import cmd_tools_bench
+
+        return await cmd_tools_bench(args, ctx)
     from pislm_tui.models.bench import BenchRunner
     from pislm_tui.models.bench_results import export_bench
 

@@ -1,4 +1,4 @@
-"""The Tools tab: Where (country -> capital -> distance), Image -> city, and native tool
+"""The Function Calling tab: Where (country -> capital -> distance), Image -> city, and native tool
 calling. A thin shell: the work is in `tools/`, the panes in `widgets/tools_*.py`."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pislm_tui.widgets.tools_calls import ToolCallsPane
 from pislm_tui.widgets.tools_history import WhereHistory
 from pislm_tui.widgets.tools_image import ImagePane
 from pislm_tui.widgets.tools_model_select import ModelSelect
+from pislm_tui.widgets.tools_scoreboard import ScoreboardPane
 from pislm_tui.widgets.tools_where import Found, WherePane
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ FIRST_INPUT = {
     "tools-where": "#where-country",
     "tools-image": "#image-path",
     "tools-calls": "#calls-prompt",
+    "tools-score": "#score-models",
 }
 
 
@@ -46,9 +48,11 @@ class ToolsTab(AppAccess, Widget):
         Binding("ctrl+g", "location", "Location", id="tools.location"),
         Binding("ctrl+o", "browse", "Photo…", id="tools.browse"),
         Binding("escape", "stop", "Stop", id="tools.stop"),
+        Binding("ctrl+t", "mcp", "MCP on/off", id="tools.mcp"),
         Binding("f7", "pane('tools-where')", "Where", show=False, id="tools.where"),
         Binding("f8", "pane('tools-image')", "Image → city", show=False, id="tools.image"),
         Binding("f9", "pane('tools-calls')", "Tool calling", show=False, id="tools.calls"),
+        Binding("f10", "pane('tools-score')", "Scoreboard", show=False, id="tools.score"),
     ]
     pane: var[str] = var("tools-where", bindings=True)  # the pane shown (its keys in the footer)
 
@@ -69,6 +73,8 @@ class ToolsTab(AppAccess, Widget):
                 yield ImagePane()
             with TabPane("Tool calling", id="tools-calls"):
                 yield ToolCallsPane()
+            with TabPane("Scoreboard", id="tools-score"):
+                yield ScoreboardPane()
 
     def on_mount(self) -> None:
         self._show_location()
@@ -188,16 +194,28 @@ class ToolsTab(AppAccess, Widget):
         self.query_one(ImagePane).browse()
 
     def action_stop(self) -> None:
-        for pane in (*self.query(WherePane), *self.query(ImagePane), *self.query(ToolCallsPane)):
+        panes = (WherePane, ImagePane, ToolCallsPane, ScoreboardPane)
+        for pane in (found for kind in panes for found in self.query(kind)):
             pane.stop()
 
     def _busy(self) -> bool:
         return any(
-            w.is_running and w.group.startswith("tools-") and w.group != "tools-history"
+            w.is_running
+            and w.group.startswith("tools-")
+            and w.group not in ("tools-history", "tools-score-load")
             for w in self.workers
         )
+
+    def action_mcp(self) -> None:
+        self.action_pane("tools-calls")
+        pane = self.query_one(ToolCallsPane)
+        pane.toggle_mcp()
+        state = "on" if pane.mcp_on else "off"
+        self.app.notify(f"MCP tools {state} for the questions asked here")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self._busy()
+        if action == "mcp":  # only with MCP servers configured
+            return bool(self.pislm.mcp_hub())
         return True

@@ -180,9 +180,9 @@ class KeysHelp(HelpPanel):
     """Textual's help panel with `TabKeys` in place of its key list. A `HelpPanel`, so the
     app's F1 toggle and the palette's "Keys" command find it."""
 
-    # Textual's 30 columns wrap most descriptions at 80x24; the tab keeps 44.
+    # Textual's 30 columns wrap most descriptions at 80x24; the tab keeps 46 (its five labels).
     DEFAULT_CSS = """
-    KeysHelp { min-width: 36; }
+    KeysHelp { min-width: 34; }
     """
 
     def compose(self) -> ComposeResult:

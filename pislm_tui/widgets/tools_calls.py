@@ -1,5 +1,9 @@
 """The Tool calling pane: a question, the model's tool calls (name, arguments, result) as
-they happen, and its final answer. Each question starts a fresh conversation."""
+they happen, and its final answer. Each question starts a fresh conversation.
+
+With MCP servers configured (`[mcp.servers.NAME]`) their tools join the built-ins while MCP is
+on for this pane (Ctrl+T); each call of a tool the server's `trust` list does not name waits
+for the user's approval in a dialog (Esc or Cancel refuses, and the model is told)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from pislm_tui.long_work import long_work
 from pislm_tui.text import clean_output
 from pislm_tui.tools.builtin import ToolContext, default_registry
 from pislm_tui.tools.loop import LoopDone, TextDelta, ToolRan, run_tool_loop, system_prompt
+from pislm_tui.tools.mcp_tools import McpCallRequest, load_mcp_tools
 from pislm_tui.tools.structured import Clock
 from pislm_tui.tools.where import pick_model
 from pislm_tui.widgets.tools_model_select import ModelSelect
@@ -57,6 +62,7 @@ class ToolCallsPane(AppAccess, Vertical):
     """
     # Whether a question runs: the tab's "Esc Stop" shows only then.
     running: var[bool] = var(False, bindings=True)
+    mcp_on: var[bool] = var(True)  # this pane's questions get the MCP servers' tools
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,11 +83,23 @@ class ToolCallsPane(AppAccess, Vertical):
         yield self._log
 
     def on_mount(self) -> None:
+        self._show_tools()
+
+    def _show_tools(self) -> None:
         registry = self.registry()
         rounds = self.pislm.settings.tools.max_rounds
-        self.query_one("#calls-tools", Label).update(
-            Text(f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)")
-        )
+        text = f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)"
+        if servers := list(self.pislm.mcp_hub().connections):
+            state = "on" if self.mcp_on else "off"  # first: the line may be cut at 80 columns
+            text = f"MCP {state}: {', '.join(servers)} · {text}"
+        self.query_one("#calls-tools", Label).update(Text(text))
+
+    def watch_mcp_on(self) -> None:
+        if self.is_mounted:
+            self._show_tools()
+
+    def toggle_mcp(self) -> None:
+        self.mcp_on = not self.mcp_on
 
     def registry(self) -> ToolRegistry:
         if self._registry is None:
@@ -131,11 +149,18 @@ class ToolCallsPane(AppAccess, Vertical):
         texts = {"answer": "", "thinking": ""}
         try:
             model = await pick_model(app.backend, self.model_wanted())
+            registry = self.registry()
+            hub = app.mcp_hub()
+            if hub and self.mcp_on:  # servers start on the first question that needs them
+                toolset = await load_mcp_tools(hub, self._approve)
+                for down in toolset.unavailable:
+                    self._add(str(down), "failed")
+                registry = registry.with_external(toolset.tools)
             events = run_tool_loop(
                 app.backend,
                 model,
                 question,
-                self.registry(),
+                registry,
                 max_rounds=app.settings.tools.max_rounds,
                 system=system_prompt(app.settings.tools.location),
                 clock=self.clock,
@@ -162,6 +187,24 @@ class ToolCallsPane(AppAccess, Vertical):
             self._add(str(exc), "failed")
             if isinstance(exc, ServerUnreachable):
                 app.check_connection()
+
+    async def _approve(self, request: McpCallRequest) -> bool:
+        """A key press runs an MCP call: `y` (or the Run button) runs it, Esc/`n` refuses."""
+        from pislm_tui.screens.dialog import ConfirmScreen
+
+        call = call_text(request.name, request.arguments)
+        self._add(f"? {call} waits for your approval", "call")
+        where = clean_output(f"from the MCP server {request.server!r} ({request.transport})")
+        allowed = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Run {clean_output(request.name)}?",
+                f"{call}\n{where}\n\ny runs it · Esc or n refuses (the model is told)",
+                "Run",
+            )
+        )
+        if not allowed:
+            self._add(f"refused: {clean_output(request.name)} did not run", "failed")
+        return bool(allowed)
 
     def _show_call(self, event: ToolRan) -> None:
         outcome = event.outcome

@@ -131,6 +131,12 @@ class FakeModel:
     unavailable: str = ""
     # List `capabilities` in /api/tags too, as newer servers may (otherwise only /api/show).
     list_capabilities: bool = False
+    # Structured answers (`format`) are broken JSON while the conversation has fewer assistant
+    # turns than this (a model that needs K instructor retries; a large K: never valid).
+    bad_json: int = 0
+    # Asked with a tool whose parameters are lat1/lon1/lat2/lon2 and a question giving two
+    # "latitude X, longitude Y" points, the model calls it with them (as a capable model does).
+    calls_tools: bool = False
 
     def __post_init__(self) -> None:
         self.name = normalize_name(self.name)
