@@ -212,7 +212,7 @@ def test_sigkill_to_the_server_leaves_no_app_running(web: WebServer, browser: Br
 TAB_CONTENT = {  # what only that tab shows
     "Models": "Capabilities",  # the list filled and a model selected
     "RAG": "No collections",  # the store opened
-    "Tools": "Country",
+    "Function Calling": "Country",
     "Monitor": "Processes",
     "Chat": "Ask something",
 }
