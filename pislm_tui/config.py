@@ -192,6 +192,11 @@ class Paths:
         return self.data_dir / "bench"
 
     @property
+    def bench_db(self) -> Path:
+        """Every bench run, for comparisons with history (models.bench_history)."""
+        return self.data_dir / "bench.db"
+
+    @property
     def last_models(self) -> Path:
         """The model last used with each server (models.choice.LastUsedModels)."""
         return self.data_dir / "last-models.json"

@@ -118,23 +118,33 @@ class RunConditions:
     def lines(self, tokens: int | None = None) -> list[str]:
         """The block under the `--verbose` figures."""
 
-        def temp(c: Conditions) -> str:
-            return "n/a" if c.temp_c is None else f"{c.temp_c:.1f} °C"
+        def temp(c: Conditions) -> str | None:
+            return None if c.temp_c is None else f"{c.temp_c:.1f} °C"
 
-        def clock(c: Conditions) -> str:
-            return "n/a" if c.arm_mhz is None else f"{c.arm_mhz:.0f} MHz"
+        def clock(c: Conditions) -> str | None:
+            return None if c.arm_mhz is None else f"{c.arm_mhz:.0f} MHz"
 
-        def bits(c: Conditions) -> str:
+        def bits(c: Conditions) -> str | None:
             if c.throttle is None:
-                return f"n/a ({c.unavailable.get('throttled', 'not measured')})"
+                return None
             return f"0x{c.throttle.raw:x}" + (f" ({', '.join(c.throttle.now)})" * c.throttling)
 
+        def line(label: str, show: Any, key: str, extra: str = "") -> str:
+            a, b = show(self.start), show(self.end)
+            if a is None and b is None:
+                why = self.end.unavailable.get(key, "not measured")
+                return f"{label:<22}n/a ({why})"
+            return f"{label:<22}{a or 'n/a'} → {b or 'n/a'}{extra}"
+
+        peak, low = self.peak_temp_c, self.min_arm_mhz
         lines = [
-            f"SoC temperature:      {temp(self.start)} → {temp(self.end)}"
-            + (f" (peak {self.peak_temp_c:.1f} °C)" if self.peak_temp_c is not None else ""),
-            f"Arm clock:            {clock(self.start)} → {clock(self.end)}"
-            + (f" (lowest {self.min_arm_mhz:.0f} MHz)" if self.min_arm_mhz is not None else ""),
-            f"throttle bits:        {bits(self.start)} → {bits(self.end)}",
+            line(
+                "SoC temperature:", temp, "temp_c", "" if peak is None else f" (peak {peak:.1f} °C)"
+            ),
+            line(
+                "Arm clock:", clock, "freq_mhz", "" if low is None else f" (lowest {low:.0f} MHz)"
+            ),
+            line("throttle bits:", bits, "throttled"),
         ]
         if self.began_throttling:
             lines.append("throttling began during the reply: its speed is not comparable")
@@ -240,6 +250,15 @@ class Recording:
         while True:
             await asyncio.sleep(every)
             await self.sampler.sample(detail=False)
+
+    def abandon(self) -> None:
+        """The run failed or was cancelled: stop recording without a last reading."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._on = False
+        with contextlib.suppress(ValueError):
+            self.sampler.recorders.remove(self._add)
 
     async def stop(self) -> RunConditions | None:
         """The run's conditions; None if the sampler gave no reading at all."""
