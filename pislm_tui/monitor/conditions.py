@@ -221,6 +221,7 @@ class Recording:
         self.drive = drive
         self.points: list[Conditions] = []
         self._task: asyncio.Task[None] | None = None
+        self._starting: asyncio.Future[None] | None = None
         self._on = False
 
     def _add(self, sample: Sample) -> None:
@@ -246,6 +247,11 @@ class Recording:
         if self.drive:
             self._task = asyncio.create_task(self._drive(self.drive))
 
+    def begin(self) -> None:
+        """`start()` beside the caller's own work (a reading to take must not delay a reply's
+        request); `stop()` waits for it."""
+        self._starting = asyncio.ensure_future(self.start())
+
     async def _drive(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
@@ -253,6 +259,9 @@ class Recording:
 
     def abandon(self) -> None:
         """The run failed or was cancelled: stop recording without a last reading."""
+        if self._starting is not None:
+            self._starting.cancel()
+            self._starting = None
         if self._task is not None:
             self._task.cancel()
             self._task = None
@@ -262,6 +271,9 @@ class Recording:
 
     async def stop(self) -> RunConditions | None:
         """The run's conditions; None if the sampler gave no reading at all."""
+        if self._starting is not None:
+            await self._starting
+            self._starting = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
