@@ -86,6 +86,9 @@ class ModelsSettings(_Section):
     bench_max_tokens: int = Field(256, ge=1, le=32768)
     bench_timeout: float = Field(300.0, gt=0)  # seconds for one bench request, a load included
     refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
+    # The server's OLLAMA_MAX_LOADED_MODELS (not visible from here): 3 on a machine without a GPU.
+    # "Will it fit?" counts a model already loaded beyond it as one to unload first.
+    max_loaded: int = Field(3, ge=1, le=64)
 
 
 class RagSettings(_Section):

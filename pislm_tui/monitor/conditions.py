@@ -202,6 +202,8 @@ def _energy(points: list[Conditions]) -> tuple[float | None, str | None]:
     if not powered:
         return None, points[-1].unavailable.get("power_w", "no power readings")
     t0, t1 = points[0].time, points[-1].time
+    if t1 <= t0:
+        return None, "the run ended within one reading"
     joules = powered[0][1] * max(powered[0][0] - t0, 0.0)
     for (ta, pa), (tb, pb) in itertools.pairwise(powered):
         joules += (pa + pb) / 2 * (tb - ta)
