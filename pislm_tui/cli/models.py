@@ -38,6 +38,15 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", parents=parents, help="list the installed models")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--fit",
+        action="store_true",
+        help="will each model fit in this machine's memory (weights + KV cache), and the "
+        "fastest that fits by the bench history (★)",
+    )
+    p.add_argument(
+        "--ctx", metavar="N", type=int, help="the context for --fit (default: chat num_ctx, 4096)"
+    )
     p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("pull", parents=parents, help="download a model (progress per layer)")
@@ -106,6 +115,10 @@ def _now() -> datetime:
 
 
 async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.fit or args.ctx is not None:
+        from pislm_tui.cli.fit import models_fit
+
+        return await models_fit(args, ctx)
     models = await ctx.backend.list_models()
     if args.json:
         print_json({"models": [model_json(m) for m in models]})

@@ -284,23 +284,24 @@ class Sampler:
             interval = min(interval, RECORDING_SLOW_INTERVAL)
         self._slow_due = now + interval
         self._slow_detail = detail
-        jobs: dict[str, Awaitable[Any]] = {}
+        # Coroutines made in the task: one cancelled before it runs leaves none un-awaited.
+        jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
         if need_temp:
-            jobs["vc_temp"] = self._vc(parse_temp, "measure_temp")
+            jobs["vc_temp"] = lambda: self._vc(parse_temp, "measure_temp")
         if detail:
-            jobs["throttled"] = self._vc(parse_throttled, "get_throttled")
-            jobs["arm_clock"] = self._vc(parse_clock, "measure_clock", "arm")
+            jobs["throttled"] = lambda: self._vc(parse_throttled, "get_throttled")
+            jobs["arm_clock"] = lambda: self._vc(parse_clock, "measure_clock", "arm")
             power = self._slow.get("power")
             # A firmware without the PMIC query (a Pi 4) says so once; it is not asked again.
             if not (isinstance(power, SourceUnavailable) and power.reason.startswith("firmware")):
-                jobs["power"] = self._vc(parse_pmic, "pmic_read_adc")
+                jobs["power"] = lambda: self._vc(parse_pmic, "pmic_read_adc")
         if loaded:
-            jobs["loaded"] = self._ollama_loaded()
+            jobs["loaded"] = self._ollama_loaded
         if jobs:
             self._slow_task = asyncio.create_task(self._refresh_slow(jobs))
 
-    async def _refresh_slow(self, jobs: dict[str, Awaitable[Any]]) -> None:
-        results = await asyncio.gather(*jobs.values())
+    async def _refresh_slow(self, jobs: dict[str, Callable[[], Awaitable[Any]]]) -> None:
+        results = await asyncio.gather(*(make() for make in jobs.values()))
         self._slow.update(zip(jobs, results, strict=True))
 
     async def _vc(self, parse: Callable[[str], Any], *args: str) -> Any:

@@ -217,6 +217,7 @@ class ModelsTab(AppAccess, ModelsFitMixin, Widget):
 
         names = await chat_capable(self.pislm.backend, models, self.pislm.model_details)
         self.bench_panel.set_models(names, preselect=self.pislm.current_model)
+        self._update_pick()  # every model's details are known now
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table

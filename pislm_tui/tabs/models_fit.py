@@ -91,10 +91,10 @@ class ModelsFitMixin:
         if not self.bench_medians:
             return
         fits = []
-        for m in self.pislm.chat_models():
-            fit = self.fit_for(m.name)
+        for name in self.pislm.chat_models():
+            fit = self.fit_for(name)
             if fit is not None and fit.verdict in ("fits", "evict"):
-                fits.append(m.name)
+                fits.append(name)
         pick = pick_fastest(self.bench_medians, fits)
         if pick != self.pick:
             self.pick = pick
