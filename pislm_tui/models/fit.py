@@ -9,9 +9,9 @@ cache layout: per layer, K and V for every token of the context,
     kv_bytes = block_count x num_ctx x head_count_kv x (key_length + value_length) x 2   (f16)
 
 with key/value_length = embedding_length / head_count where the model does not give them. The
-compute buffer is Ollama's llama-path graph size without its vocabulary term (the vocabulary is
-not in /api/show without `verbose`): 4 x batch x (1 + 4 x embedding + num_ctx x (1 + heads)),
-batch 512. Weights: the model's file size. README.md compares the result with `/api/ps`."""
+compute buffer is Ollama's llama-path graph size, max(4 x batch x (1 + 4 x embedding + num_ctx x
+(1 + heads)), 4 x batch x (embedding + vocabulary)), batch 512; the second term only where
+model_info gives `<arch>.vocab_size` (the token list is not in /api/show without `verbose`). Weights: the model's file size. README.md compares the result with `/api/ps`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Shape:
     head_count_kv: int
     key_length: int
     value_length: int
+    vocab_size: int | None = None  # `<arch>.vocab_size` where the model gives it
 
     @classmethod
     def of(cls, model_info: Mapping[str, Any]) -> Shape | None:
@@ -67,6 +68,7 @@ class Shape:
             head_count_kv=num("attention.head_count_kv") or heads,
             key_length=num("attention.key_length") or head_dim,
             value_length=num("attention.value_length") or head_dim,
+            vocab_size=num("vocab_size"),
         )
 
     def kv_cache_bytes(self, num_ctx: int) -> int:
@@ -74,7 +76,10 @@ class Shape:
         return self.block_count * num_ctx * per_token_layer
 
     def compute_bytes(self, num_ctx: int) -> int:
-        return 4 * BATCH * (1 + 4 * self.embedding_length + num_ctx * (1 + self.head_count))
+        attention = 4 * BATCH * (1 + 4 * self.embedding_length + num_ctx * (1 + self.head_count))
+        if self.vocab_size is None:
+            return attention
+        return max(attention, 4 * BATCH * (self.embedding_length + self.vocab_size))
 
 
 @dataclass(frozen=True, slots=True)
