@@ -79,10 +79,12 @@ class RunConditions:
     began_throttling: bool  # not throttling at the start, throttling later
     energy_j: float | None  # integral of the board power over the run
     energy_why: str | None = None  # why there is no energy figure
+    span: tuple[float, float] | None = None  # (start, end) of the run on the sampler's clock
 
     @property
     def seconds(self) -> float:
-        return max(self.end.time - self.start.time, 0.0)
+        start, end = self.span or (self.start.time, self.end.time)
+        return max(end - start, 0.0)
 
     @property
     def mean_power_w(self) -> float | None:
@@ -176,14 +178,15 @@ class RunConditions:
         }
 
 
-def summarise(points: list[Conditions]) -> RunConditions:
-    """RunConditions of the readings of one run, oldest first (at least one)."""
+def summarise(points: list[Conditions], span: tuple[float, float] | None = None) -> RunConditions:
+    """RunConditions of the readings of one run, oldest first (at least one). `span`: when the
+    run started and ended (default: its first and last reading)."""
     start, end = points[0], points[-1]
     temps = [p.temp_c for p in points if p.temp_c is not None]
     clocks = [p.arm_mhz for p in points if p.arm_mhz is not None]
     throttled = any(p.throttling for p in points)
     began = throttled and not start.throttling
-    energy, why = _energy(points)
+    energy, why = _energy(points, span or (start.time, end.time))
     return RunConditions(
         start=start,
         end=end,
@@ -193,17 +196,19 @@ def summarise(points: list[Conditions]) -> RunConditions:
         began_throttling=began,
         energy_j=energy,
         energy_why=why,
+        span=span,
     )
 
 
-def _energy(points: list[Conditions]) -> tuple[float | None, str | None]:
+def _energy(points: list[Conditions], span: tuple[float, float]) -> tuple[float | None, str | None]:
     """Trapezoids between power readings; the first and last reading hold to the run's ends."""
     powered = [(p.time, p.power_w) for p in points if p.power_w is not None]
     if not powered:
         return None, points[-1].unavailable.get("power_w", "no power readings")
-    t0, t1 = points[0].time, points[-1].time
+    t0, t1 = span
     if t1 <= t0:
-        return None, "the run ended within one reading"
+        return None, "no time passed between the start and the end"
+    powered = [(min(max(t, t0), t1), w) for t, w in powered]  # a reading from before the start
     joules = powered[0][1] * max(powered[0][0] - t0, 0.0)
     for (ta, pa), (tb, pb) in itertools.pairwise(powered):
         joules += (pa + pb) / 2 * (tb - ta)
@@ -225,6 +230,7 @@ class Recording:
         self._task: asyncio.Task[None] | None = None
         self._starting: asyncio.Future[None] | None = None
         self._on = False
+        self.started_at: float | None = None  # the sampler's clock at start()
 
     def _add(self, sample: Sample) -> None:
         self.points.append(Conditions.of(sample))
@@ -244,6 +250,7 @@ class Recording:
         if self._on:
             return
         self._on = True
+        self.started_at = self.sampler.clock()
         self.sampler.recorders.append(self._add)
         await self._now()
         if self.drive:
@@ -288,4 +295,7 @@ class Recording:
                 self._on = False
                 with contextlib.suppress(ValueError):
                     self.sampler.recorders.remove(self._add)
-        return summarise(self.points) if self.points else None
+        if not self.points:
+            return None
+        start = self.points[0].time if self.started_at is None else self.started_at
+        return summarise(self.points, (start, self.sampler.clock()))
