@@ -21,7 +21,7 @@ from typing import Any
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import LoadedModel
 from pislm_tui.monitor.files import FileReader
-from pislm_tui.monitor.power import PowerReading, parse_pmic
+from pislm_tui.monitor.power import parse_pmic
 from pislm_tui.monitor.reader import (
     CpuTimes,
     MachineReader,
@@ -129,7 +129,7 @@ class Sampler:
         # Callbacks given every reading while they are in (conditions.Recording): while any
         # is, the cheap readings also carry the conditions (clock, throttle bits, power).
         self.recorders: list[Callable[[Sample], None]] = []
-        # (time, watts) of each power reading, oldest first: the Monitor tab's sparkline.
+        # (time, watts) of each reading with power, oldest first: the Monitor tab's sparkline.
         self.power_history: deque[tuple[float, float]] = deque(maxlen=120)
 
     # -- public ---------------------------------------------------------------------------
@@ -164,6 +164,8 @@ class Sampler:
             if sample.cores:
                 self._remember(now, sample.cores)
             self.last = sample
+            if sample.power_w is not None:
+                self.power_history.append((now, sample.power_w))
             for record in list(self.recorders):
                 record(sample)
             return sample
@@ -305,9 +307,6 @@ class Sampler:
     async def _refresh_slow(self, jobs: dict[str, Callable[[], Awaitable[Any]]]) -> None:
         results = await asyncio.gather(*(make() for make in jobs.values()))
         self._slow.update(zip(jobs, results, strict=True))
-        power = self._slow.get("power") if "power" in jobs else None
-        if isinstance(power, PowerReading):
-            self.power_history.append((self.clock(), power.watts))
 
     async def _vc(self, parse: Callable[[str], Any], *args: str) -> Any:
         """A parsed value, or the SourceUnavailable saying why not."""
