@@ -113,3 +113,36 @@ def test_pick_fastest() -> None:
     medians = {"a": 9.0, "b": 12.5, "c": 20.0}
     assert pick_fastest(medians, ["a", "b", "d"]) == "b"  # c does not fit: not a candidate
     assert pick_fastest(medians, ["d"]) is None
+
+
+async def test_the_bench_view_marks_a_throttled_run(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    from textual.widgets import DataTable, Input
+
+    from pislm_tui.widgets.bench_panel import BenchPanel
+    from tests.fixtures.monitor.driving import SLOW_START, monitor_app
+    from tests.helpers import screen_text, wait_for
+    from tests.test_models_tab import show_models
+
+    machine = Machine.copy("pi5_hot", tmp_path)  # throttled now: 0x60006
+    app = monitor_app(fake_ollama.url, machine, show_strip=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=SLOW_START)
+        tab = await wait_for(lambda: show_models(app), pilot=pilot)
+        await wait_for(lambda: tab.table.row_count == len(app.models), pilot=pilot)
+        await pilot.press("b")
+        panel = app.query_one(BenchPanel)
+        await wait_for(lambda: len(panel.query_one("#bench-models").selected) == 1, pilot=pilot)
+        panel.query_one("#bench-runs", Input).value = "1"
+        await pilot.press("ctrl+r")
+        await wait_for(lambda: panel.export is not None, pilot=pilot, timeout=30)
+        table = panel.query_one("#bench-table", DataTable)
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row[0] == "llama3.2:1b"
+        assert row[3].endswith("!")  # the eval rate, marked: not comparable
+        assert row[-2:] == ["YES 1/1", "n/a"]  # throttled runs; J/token (no time passed)
+        assert row[-4] == "83"  # peak °C of the recorded hot Pi
+        text = screen_text(app)
+        assert "the Pi throttled during a run: that speed is not comparable" in text
+        assert "llama3.2:1b: " in text and "(throttled: not comparable)" in text

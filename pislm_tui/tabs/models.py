@@ -536,6 +536,14 @@ class ModelsTab(AppAccess, ModelsFitMixin, Widget):
         self.refresh_loaded()
         self._show_selected()
 
+    def on_bench_panel_started(self, event: BenchPanel.Started) -> None:
+        """Before the loads: a model that will swap or not fit is named (the bench still runs)."""
+        fits = [self.fit_for(name) for name in event.models]
+        bad = [f for f in fits if f is not None and f.verdict in ("swap", "no")]
+        if bad:
+            lines = "\n".join(f"{f.need.model}: {f.line()}" for f in bad)
+            self.notify(lines, title="Bench: memory", severity="warning")
+
     def on_bench_panel_finished(self, event: BenchPanel.Finished) -> None:
         self.refresh_loaded()  # the bench loads and unloads models
         self.read_bench_history()  # a new fastest model, perhaps

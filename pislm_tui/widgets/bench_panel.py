@@ -97,6 +97,13 @@ class BenchPanel(AppAccess, VerticalScroll):
         Binding("escape", "cancel", "Cancel bench", id="models.bench_cancel"),
     ]
 
+    class Started(Message):
+        """A bench starts with these models (the Models tab says which will not fit)."""
+
+        def __init__(self, models: list[str]) -> None:
+            super().__init__()
+            self.models = models
+
     class Finished(Message):
         """A bench ended (finished, cancelled or failed); `result` holds what was measured."""
 
@@ -245,6 +252,7 @@ class BenchPanel(AppAccess, VerticalScroll):
         )  # fmt: skip
         self.export = None
         self.comparisons = []
+        self.post_message(self.Started(models))
         self._remember(prompt, runs, unload)
         self.add_class("-running")
         self.remove_class("-results")
