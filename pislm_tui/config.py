@@ -93,6 +93,9 @@ class ModelsSettings(_Section):
     bench_max_tokens: int = Field(256, ge=1, le=32768)
     bench_timeout: float = Field(300.0, gt=0)  # seconds for one bench request, a load included
     refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
+    # The server's OLLAMA_MAX_LOADED_MODELS (not visible from here): 3 on a machine without a GPU.
+    # "Will it fit?" counts a model already loaded beyond it as one to unload first.
+    max_loaded: int = Field(3, ge=1, le=64)
 
 
 class RagSettings(_Section):
@@ -237,6 +240,11 @@ class Paths:
     @property
     def bench_dir(self) -> Path:
         return self.data_dir / "bench"
+
+    @property
+    def bench_db(self) -> Path:
+        """Every bench run, for comparisons with history (models.bench_history)."""
+        return self.data_dir / "bench.db"
 
     @property
     def last_models(self) -> Path:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.worker import Worker
 
+    from pislm_tui.backend.base import Backend
     from pislm_tui.config import MonitorSettings
+    from pislm_tui.monitor.conditions import Recording
     from pislm_tui.monitor.remote import MachineSampler
 
 
@@ -201,3 +203,26 @@ class MonitorFeed:
             self._timer = None
         if self._sampler is not None:
             await self._sampler.aclose()
+
+
+class ConditionsHost(Protocol):
+    """What `reply_recording` needs of the app."""
+
+    @property
+    def monitor(self) -> MonitorFeed: ...
+
+    @property
+    def backend(self) -> Backend: ...
+
+
+def reply_recording(host: ConditionsHost) -> Recording | None:
+    """A Recording of this machine's conditions for a reply or a bench run, on the app's one
+    sampler (its timer reads it meanwhile; without a timer it is read once a second); None when
+    the server runs elsewhere (this machine's heat says nothing about it)."""
+    from pislm_tui.models.memory import is_local_server
+    from pislm_tui.monitor.conditions import Recording
+
+    if not is_local_server(host.backend.url):
+        return None
+    feed = host.monitor
+    return Recording(feed.sampler, drive=None if feed.running or feed.manual else 1.0)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pislm_tui.chat.turn import LiveReply
     from pislm_tui.cli.common import CliContext
     from pislm_tui.models.details import ModelDetailsCache
+    from pislm_tui.monitor.conditions import RunConditions
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -58,9 +59,16 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         default=None,
         help="turn thinking on/off for models that think (printed to stderr)",
     )
-    p.add_argument("--json", action="store_true", help='print {"model", "reply", "stats"} as JSON')
     p.add_argument(
-        "--verbose", action="store_true", help="print the `ollama run --verbose` figures on stderr"
+        "--json",
+        action="store_true",
+        help='print {"model", "reply", "stats", "conditions"} as JSON (conditions: temperature, '
+        "clock, throttling, energy and J/token while the reply was made, when the server runs here)",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the `ollama run --verbose` figures and the machine's conditions on stderr",
     )
     p.set_defaults(handler=ask)
 
@@ -174,24 +182,40 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
 
     printer = _Printer(sys.stdout, sys.stderr, quiet=args.json)
     reply = LiveReply(ChatMessage("assistant"))
+    recording, run = None, None
+    sampler = ctx.conditions_sampler() if (args.json or args.verbose) else None
+    if sampler is not None:
+        from pislm_tui.monitor.conditions import Recording
+
+        recording = Recording(sampler, drive=1.0)  # no app timer here: read once a second
+        await recording.start()
     try:
         await stream_reply(backend, conversation.request(), reply, on_chunk=printer)
     finally:
         printer.close()
+        if recording is not None and sampler is not None:
+            run = await recording.stop()
+            await sampler.aclose()
     if reply.message.status == "complete":
         last_models.remember(backend.url, model)  # the default next time, here and in the app
-    return _finish(args, reply)
+    return _finish(args, reply, run)
 
 
-def _finish(args: argparse.Namespace, reply: LiveReply) -> int:
+def _finish(args: argparse.Namespace, reply: LiveReply, run: RunConditions | None = None) -> int:
+    from pislm_tui.cli.common import REMOTE_CONDITIONS
+
     message = reply.message
+    tokens = message.stats.eval_count if message.stats else None
     if args.json:
         document: dict[str, Any] = {
             "model": message.model,
             "reply": message.content,
             "stats": message.stats.to_json() if message.stats else None,
             "done_reason": message.done_reason,
+            "conditions": run.to_json(tokens) if run else None,
         }
+        if run is None:
+            document["conditions_unavailable"] = REMOTE_CONDITIONS
         if message.thinking:
             document["thinking"] = message.thinking
         if message.status == "error":
@@ -199,7 +223,9 @@ def _finish(args: argparse.Namespace, reply: LiveReply) -> int:
         print_json(document)
         sys.stdout.flush()
     if args.verbose and message.stats is not None:
-        sys.stderr.write("\n" + "\n".join(message.stats.verbose_lines()) + "\n")
+        lines = message.stats.verbose_lines()
+        lines += run.lines(tokens) if run else [f"conditions:           n/a ({REMOTE_CONDITIONS})"]
+        sys.stderr.write("\n" + "\n".join(lines) + "\n")
         sys.stderr.flush()
     if message.status == "error":
         print_error(message.error or "the reply was cut off")

@@ -30,6 +30,7 @@ from pislm_tui.sizes import decimal_bytes
 if TYPE_CHECKING:
     from pislm_tui.cli.common import CliContext
     from pislm_tui.models.bench import BenchProgress
+    from pislm_tui.models.bench_history import Comparison
     from pislm_tui.models.bench_results import BenchResult
     from pislm_tui.models.pull import PullTracker
 
@@ -37,6 +38,15 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", parents=parents, help="list the installed models")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--fit",
+        action="store_true",
+        help="will each model fit in this machine's memory (weights + KV cache), and the "
+        "fastest that fits by the bench history (★)",
+    )
+    p.add_argument(
+        "--ctx", metavar="N", type=int, help="the context for --fit (default: chat num_ctx, 4096)"
+    )
     p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("pull", parents=parents, help="download a model (progress per layer)")
@@ -116,6 +126,10 @@ def _now() -> datetime:
 
 
 async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.fit or args.ctx is not None:
+        from pislm_tui.cli.fit import models_fit
+
+        return await models_fit(args, ctx)
     models = await ctx.backend.list_models()
     if args.json:
         print_json({"models": [model_json(m) for m in models]})
@@ -321,31 +335,54 @@ async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     models = await _bench_models(args, ctx)
     # An OpenAI-compatible server cannot unload: its models stay as they are.
     unload = settings.bench_unload and not args.keep_loaded and ctx.backend.kind == "ollama"
+    sampler = ctx.conditions_sampler()  # each run's temperature, clock, throttling, energy
     runner = BenchRunner(
         ctx.backend, models, prompt, runs, unload=unload,
         max_tokens=args.max_tokens or settings.bench_max_tokens,
         run_timeout=args.timeout or settings.bench_timeout,
+        sampler=sampler, drive=1.0,
     )  # fmt: skip
 
     # Progress goes to stderr (stdout carries the result): a bar on a terminal, else lines.
-    if sys.stderr.isatty():
-        result = await _bench_with_bar(runner)
-    else:
-        result = await runner.run(_plain_bench_progress)
+    try:
+        if sys.stderr.isatty():
+            result = await _bench_with_bar(runner)
+        else:
+            result = await runner.run(_plain_bench_progress)
+    finally:
+        if sampler is not None:
+            await sampler.aclose()
 
     export = None
     if not args.no_export and result.measured():
         export = export_bench(result, ctx.paths.bench_dir)
+    history = _record_history(ctx, result)
 
     if args.json:
         data: dict[str, Any] = result.to_json()
         data["export"] = {"csv": str(export.csv), "json": str(export.json)} if export else None
+        data["history"] = [c.to_json() for c in history]
         print_json(data)
     else:
         _print_bench(result)
+        for comparison in history:
+            print(comparison.text())
         if export:
             print(f"\nsaved {export.csv}\n      {export.json}")
     return _bench_exit_code(result)
+
+
+def _record_history(ctx: CliContext, result: BenchResult) -> list[Comparison]:
+    """Store the bench in the history and compare (blocking SQLite is fine in a command)."""
+    from pislm_tui.models.bench_history import BenchHistory
+
+    if not result.measured():
+        return []
+    history = BenchHistory(ctx.paths.bench_db)
+    try:
+        return history.record(result)
+    finally:
+        history.close()
 
 
 def _bench_exit_code(result: BenchResult) -> int:
@@ -400,6 +437,11 @@ def _print_bench(result: BenchResult) -> None:
 
     print(f"prompt: {result.prompt!r} · {result.runs} run(s) per model after a warm-up")
     print(_table(SUMMARY_HEADER, summary_rows(result), right=set(range(1, len(SUMMARY_HEADER)))))
+    if any(m.throttled_runs for m in result.models):
+        print("! the Pi throttled during a run: that speed is not comparable")
+    missing = {m.energy_why for m in result.measured() if m.energy_why}
+    if missing:
+        print(f"J/tok n/a: {'; '.join(sorted(missing))}")
     measured = [(m.model, m.eval_rate.median) for m in result.measured() if m.eval_rate]
     if measured:
         top = max(rate for _, rate in measured) or 1.0

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pislm_tui.backend.base import Backend
 from pislm_tui.backend.errors import (
@@ -32,7 +32,11 @@ from pislm_tui.backend.types import Message, ModelInfo
 from pislm_tui.models.bench_results import BenchResult, ModelBench
 from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names, lacks_chat
+from pislm_tui.monitor.conditions import Recording, RunConditions
 from pislm_tui.text import clean_output
+
+if TYPE_CHECKING:
+    from pislm_tui.monitor.sampler import Sampler
 
 DEFAULT_PROMPT = "What is the capital of France?"
 DEFAULT_MAX_TOKENS = 256
@@ -119,7 +123,11 @@ class BenchRunner:
         max_tokens: int | None = DEFAULT_MAX_TOKENS,
         run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
         now: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
+        sampler: Sampler | None = None,
+        drive: float | None = None,
     ) -> None:
+        """`sampler`: each measured run records the machine's conditions through it (the app's
+        own, whose timer reads it; `drive` seconds between readings taken here otherwise)."""
         models = list(dict.fromkeys(m.strip() for m in models if m.strip()))
         if not models:
             raise UsageError("no models to bench", "pick at least one model")
@@ -131,6 +139,8 @@ class BenchRunner:
         self.now = now
         self.max_tokens = max_tokens
         self.run_timeout = run_timeout
+        self.sampler = sampler
+        self.drive = drive
         self.result = BenchResult(
             prompt=prompt,
             runs=runs,
@@ -197,14 +207,15 @@ class BenchRunner:
             report(self._progress(index, model, "unload", 0, None))
             await self.backend.unload(model)  # a cold start for a fair load time
         report(self._progress(index, model, "warm-up", 0, None))
-        bench.warmup, answer = await self._one(model, "warm-up (with the load)")
+        bench.warmup, answer, _ = await self._one(model, "warm-up (with the load)", record=False)
         bench.answer = clean_output(answer).strip()
         self._step += 1
         report(self._progress(index, model, "warm-up", 0, bench.warmup))
         for run in range(1, runs + 1):
             report(self._progress(index, model, "run", run, None))
-            stats, _ = await self._one(model, f"run {run}/{runs}")
+            stats, _, conditions = await self._one(model, f"run {run}/{runs}")
             bench.runs.append(stats)
+            bench.conditions.append(conditions)
             self._step += 1
             report(self._progress(index, model, "run", run, stats))
         if self.result.unload:
@@ -235,10 +246,16 @@ class BenchRunner:
             except PislmError:
                 pass
 
-    async def _one(self, model: str, what: str) -> tuple[GenerationStats, str]:
+    async def _one(
+        self, model: str, what: str, *, record: bool = True
+    ) -> tuple[GenerationStats, str, RunConditions | None]:
         text: list[str] = []
         stats: GenerationStats | None = None
         options = {"num_predict": self.max_tokens} if self.max_tokens else None
+        recording = None
+        if record and self.sampler is not None:
+            recording = Recording(self.sampler, drive=self.drive)
+            await recording.start()
         try:
             async with asyncio.timeout(self.run_timeout):
                 messages = [Message("user", self.result.prompt)]
@@ -246,11 +263,16 @@ class BenchRunner:
                     text.append(chunk.content)
                     if chunk.done:
                         stats = chunk.stats
-        except TimeoutError:
-            raise BenchTimeout(model, what, self.run_timeout or 0, self.max_tokens) from None
+        except BaseException as exc:
+            if recording is not None:
+                recording.abandon()
+            if isinstance(exc, TimeoutError):
+                raise BenchTimeout(model, what, self.run_timeout or 0, self.max_tokens) from None
+            raise
+        conditions = await recording.stop() if recording is not None else None
         if stats is None or stats.eval_count is None:
             raise BadResponse("the reply carried no timing figures", "the bench needs them")
-        return stats, "".join(text)
+        return stats, "".join(text), conditions
 
 
 async def run_bench(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.monitor.conditions import RunConditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class ModelBench:
     planned_runs: int
     warmup: GenerationStats | None = None
     runs: list[GenerationStats] = field(default_factory=list)
+    # the machine's conditions of each measured run (None: not recorded), parallel to `runs`
+    conditions: list[RunConditions | None] = field(default_factory=list)
     answer: str = ""  # what the model said in the warm-up (cleaned), to judge the quality too
     error: str | None = None
     error_code: int | None = None  # the CLI exit code of the error
@@ -73,6 +76,41 @@ class ModelBench:
             [float(r.eval_count) if r.eval_count is not None else None for r in self.runs]
         )
 
+    def _recorded(self) -> list[RunConditions]:
+        return [c for c in self.conditions if c is not None]
+
+    @property
+    def peak_temp_c(self) -> float | None:
+        temps = [c.peak_temp_c for c in self._recorded() if c.peak_temp_c is not None]
+        return max(temps) if temps else None
+
+    @property
+    def min_arm_mhz(self) -> float | None:
+        clocks = [c.min_arm_mhz for c in self._recorded() if c.min_arm_mhz is not None]
+        return min(clocks) if clocks else None
+
+    @property
+    def throttled_runs(self) -> int | None:
+        """Measured runs during which the Pi throttled (their speed is not comparable); None
+        when the throttle bits were not known for any run."""
+        known = [c for c in self._recorded() if c.start.throttle or c.end.throttle]
+        return sum(c.throttled for c in known) if known else None
+
+    @property
+    def joules_per_token(self) -> Spread | None:
+        return Spread.of([
+            c.joules_per_token(r.eval_count) if c else None
+            for r, c in zip(self.runs, self.conditions, strict=False)
+        ])  # fmt: skip
+
+    @property
+    def energy_why(self) -> str | None:
+        """Why there is no energy figure (the first recorded run's reason)."""
+        recorded = self._recorded()
+        if not recorded:
+            return "conditions not recorded"
+        return None if self.joules_per_token else recorded[0].energy_why
+
     def to_json(self) -> dict[str, Any]:
         def spread(s: Spread | None) -> dict[str, float] | None:
             return s.to_json() if s else None
@@ -87,9 +125,18 @@ class ModelBench:
             "eval_rate": spread(self.eval_rate),
             "total_duration_s": spread(self.total_s),
             "eval_count": spread(self.eval_count),
+            "peak_temp_c": self.peak_temp_c,
+            "min_arm_mhz": None if self.min_arm_mhz is None else round(self.min_arm_mhz),
+            "throttled_runs": self.throttled_runs,
+            "joules_per_token": spread(self.joules_per_token),
+            "energy_unavailable": self.energy_why,
             "answer": self.answer,
             "warmup": self.warmup.to_json() if self.warmup else None,
             "run_figures": [r.to_json() for r in self.runs],
+            "run_conditions": [
+                c.to_json(r.eval_count) if c else None
+                for r, c in zip(self.runs, self.conditions, strict=False)
+            ],
         }
 
 
@@ -132,7 +179,8 @@ CSV_FIELDS = (
     "prompt_eval_rate_median", "prompt_eval_rate_min", "prompt_eval_rate_max",
     "eval_rate_median", "eval_rate_min", "eval_rate_max",
     "total_duration_s_median", "total_duration_s_min", "total_duration_s_max",
-    "eval_count_median", "error",
+    "eval_count_median", "peak_temp_c", "min_arm_mhz", "throttled_runs",
+    "joules_per_token_median", "error",
 )  # fmt: skip
 
 
@@ -149,12 +197,20 @@ def csv_rows(result: BenchResult) -> list[dict[str, Any]]:
                 row[f"{name}_{stat}"] = getattr(spread, stat) if spread else None
         count = m.eval_count
         row["eval_count_median"] = count.median if count else None
+        jpt = m.joules_per_token
+        row["peak_temp_c"], row["min_arm_mhz"] = m.peak_temp_c, m.min_arm_mhz
+        row["throttled_runs"] = m.throttled_runs
+        row["joules_per_token_median"] = jpt.median if jpt else None
         row["error"] = m.error or ""
         rows.append(row)
     return rows
 
 
-SUMMARY_HEADER = ("Model", "Load s", "Prompt t/s", "Eval t/s", "min", "max", "Total s", "Tokens")
+SUMMARY_HEADER = (
+    "Model", "Load s", "Prompt t/s", "Eval t/s", "min", "max", "Total s", "Tokens",
+    "Peak °C", "Low MHz", "Throttled", "J/tok",
+)  # fmt: skip
+NA = "n/a"
 
 
 def _f(value: float | None, digits: int = 2) -> str:
@@ -167,22 +223,36 @@ def summary_rows(result: BenchResult) -> list[tuple[str, ...]]:
     rows = []
     for m in result.models:
         if not m.runs:
-            rows.append(
-                (m.model, _f(m.load_s), "—", "—", "—", "—", "—", "failed" if m.error else "—")
-            )
+            failed = "failed" if m.error else "—"
+            rows.append((m.model, _f(m.load_s), *["—"] * 9, failed))
             continue
         ev, pe, total, count = m.eval_rate, m.prompt_eval_rate, m.total_s, m.eval_count
         rows.append((
             m.model,
             _f(m.load_s),
             _f(pe.median if pe else None, 1),
-            _f(ev.median if ev else None),
+            # a speed measured while the Pi throttled is marked: it is not comparable
+            _f(ev.median if ev else None) + ("!" if m.throttled_runs else ""),
             _f(ev.min if ev else None),
             _f(ev.max if ev else None),
             _f(total.median if total else None),
             _f(count.median if count else None, 0),
+            *conditions_cells(m),
         ))  # fmt: skip
     return rows
+
+
+def conditions_cells(m: ModelBench) -> tuple[str, str, str, str]:
+    """Peak °C, lowest MHz, throttled runs ("YES 2/3", "no", "n/a") and J/token (median)."""
+    peak, low, jpt = m.peak_temp_c, m.min_arm_mhz, m.joules_per_token
+    throttled = m.throttled_runs
+    mark = "no" if throttled == 0 else NA if throttled is None else f"YES {throttled}/{len(m.runs)}"
+    return (
+        NA if peak is None else f"{peak:.0f}",
+        NA if low is None else f"{low:.0f}",
+        mark,
+        NA if jpt is None else f"{jpt.median:.2f}",
+    )
 
 
 # -- export -------------------------------------------------------------------------------------

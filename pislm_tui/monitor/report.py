@@ -88,6 +88,8 @@ def page(
         lines.append(f"Freq {freq_text(s.freq_mhz)}{ceiling} ({source})")
     else:
         lines.append(f"Freq {_na(s, 'freq_mhz')}")
+    power = _na(s, "power_w") if s.power_w is None else f"{s.power_w:.1f} W (PMIC)"
+    lines.append(f"Power {power}")
     lines.append(throttle_text(s))
     if s.ollama_loaded is None:
         lines.append(f"Ollama {_na(s, 'ollama_loaded')}")

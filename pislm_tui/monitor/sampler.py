@@ -21,6 +21,7 @@ from typing import Any
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import LoadedModel
 from pislm_tui.monitor.files import FileReader
+from pislm_tui.monitor.power import parse_pmic
 from pislm_tui.monitor.reader import (
     CpuTimes,
     MachineReader,
@@ -42,6 +43,10 @@ LoadedCall = Callable[[], Awaitable[Sequence[LoadedModel]]]
 MEASURING = "measuring (needs two readings)"
 STALE_PROCESS_BASELINE = 10.0  # s: an older process baseline would average over a long gap
 LOADED_TIMEOUT = 5.0
+# s: how often vcgencmd (throttle bits, Arm clock, power) is asked while a reply or a bench
+# run records its conditions (conditions.py): often enough to see throttling start.
+RECORDING_SLOW_INTERVAL = 2.0
+NOT_READ = "not read for the live strip"
 LOCAL_PROC, LOCAL_SYS = Path("/proc"), Path("/sys")
 
 
@@ -120,6 +125,12 @@ class Sampler:
         self._slow_due = 0.0
         self._slow_detail = False
         self._slow_task: asyncio.Task[None] | None = None
+        self.last: Sample | None = None  # the latest reading, for a caller that needs one now
+        # Callbacks given every reading while they are in (conditions.Recording): while any
+        # is, the cheap readings also carry the conditions (clock, throttle bits, power).
+        self.recorders: list[Callable[[Sample], None]] = []
+        # (time, watts) of each reading with power, oldest first: the Monitor tab's sparkline.
+        self.power_history: deque[tuple[float, float]] = deque(maxlen=120)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -137,20 +148,26 @@ class Sampler:
         temperature); `processes` defaults to `detail`; `wait_slow` waits for vcgencmd and
         /api/ps instead of using their last values. Never raises for a missing source."""
         processes = detail if processes is None else processes
+        full = detail or bool(self.recorders)  # the conditions too (clock, throttle, power)
         async with self._lock:
             if processes and self._processes_due():
                 # ~one file per process: off the event loop.
-                fast = await asyncio.to_thread(self._read_fast, detail, processes)
+                fast = await asyncio.to_thread(self._read_fast, full, processes)
             else:
-                fast = self._read_fast(detail, processes)
+                fast = self._read_fast(full, processes)
             now = self.clock()
-            if now >= self._slow_due or (detail and not self._slow_detail):
-                self._start_slow(detail, need_temp=fast.temp is None, now=now)
+            if now >= self._slow_due or (full and not self._slow_detail):
+                self._start_slow(full, need_temp=fast.temp is None, now=now, loaded=detail)
             if wait_slow and self._slow_task is not None:
                 await asyncio.shield(self._slow_task)
-            sample = self._compose(fast, detail, now)
+            sample = self._compose(fast, full, now, detail=detail)
             if sample.cores:
                 self._remember(now, sample.cores)
+            self.last = sample
+            if sample.power_w is not None:
+                self.power_history.append((now, sample.power_w))
+            for record in list(self.recorders):
+                record(sample)
             return sample
 
     async def __aenter__(self) -> Sampler:
@@ -263,23 +280,32 @@ class Sampler:
 
     # -- slow sources: vcgencmd and /api/ps, in the background ------------------------------
 
-    def _start_slow(self, detail: bool, *, need_temp: bool, now: float) -> None:
+    def _start_slow(self, detail: bool, *, need_temp: bool, now: float, loaded: bool) -> None:
         if self._slow_task is not None and not self._slow_task.done():
             return
-        self._slow_due = now + self.slow_interval
+        interval = self.slow_interval
+        if self.recorders:
+            interval = min(interval, RECORDING_SLOW_INTERVAL)
+        self._slow_due = now + interval
         self._slow_detail = detail
-        jobs: dict[str, Awaitable[Any]] = {}
+        # Coroutines made in the task: one cancelled before it runs leaves none un-awaited.
+        jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
         if need_temp:
-            jobs["vc_temp"] = self._vc(parse_temp, "measure_temp")
+            jobs["vc_temp"] = lambda: self._vc(parse_temp, "measure_temp")
         if detail:
-            jobs["throttled"] = self._vc(parse_throttled, "get_throttled")
-            jobs["arm_clock"] = self._vc(parse_clock, "measure_clock", "arm")
-            jobs["loaded"] = self._ollama_loaded()
+            jobs["throttled"] = lambda: self._vc(parse_throttled, "get_throttled")
+            jobs["arm_clock"] = lambda: self._vc(parse_clock, "measure_clock", "arm")
+            power = self._slow.get("power")
+            # A firmware without the PMIC query (a Pi 4) says so once; it is not asked again.
+            if not (isinstance(power, SourceUnavailable) and power.reason.startswith("firmware")):
+                jobs["power"] = lambda: self._vc(parse_pmic, "pmic_read_adc")
+        if loaded:
+            jobs["loaded"] = self._ollama_loaded
         if jobs:
             self._slow_task = asyncio.create_task(self._refresh_slow(jobs))
 
-    async def _refresh_slow(self, jobs: dict[str, Awaitable[Any]]) -> None:
-        results = await asyncio.gather(*jobs.values())
+    async def _refresh_slow(self, jobs: dict[str, Callable[[], Awaitable[Any]]]) -> None:
+        results = await asyncio.gather(*(make() for make in jobs.values()))
         self._slow.update(zip(jobs, results, strict=True))
 
     async def _vc(self, parse: Callable[[str], Any], *args: str) -> Any:
@@ -312,7 +338,7 @@ class Sampler:
 
     # -- putting it together ----------------------------------------------------------------
 
-    def _compose(self, f: _Fast, detail: bool, now: float) -> Sample:
+    def _compose(self, f: _Fast, full: bool, now: float, *, detail: bool) -> Sample:
         un = f.unavailable
         temp_c, temp_source = f.temp if f.temp else (None, None)
         if temp_c is None:
@@ -327,17 +353,23 @@ class Sampler:
         freq = f.freq[0] if f.freq else None
         freq_max = f.freq[1] if f.freq else None
         freq_source = "cpufreq" if f.freq else None
+        power_w = None
         if detail:
-            throttled = self._slow_value("throttled", un, "throttled")
             loaded = self._slow_value("loaded", un, "ollama_loaded")
+        if full:
+            throttled = self._slow_value("throttled", un, "throttled")
+            power = self._slow_value("power", un, "power_w")
+            power_w = power.watts if power is not None else None
             clock_hz = self._slow.get("arm_clock")
             if isinstance(clock_hz, int) and clock_hz > 0:
                 # The firmware's own clock: unlike cpufreq it shows firmware throttling.
                 freq, freq_source = clock_hz / 1e6, "vcgencmd"
                 un.pop("freq_mhz", None)
-        for name in ("load", "fan_rpm", "freq_mhz", "processes", "throttled", "ollama_loaded"):
-            if not detail:
-                un.setdefault(name, "not read for the live strip")
+        skipped: tuple[str, ...] = () if detail else ("processes", "ollama_loaded")
+        if not full:
+            skipped += ("load", "fan_rpm", "freq_mhz", "throttled", "power_w")
+        for name in skipped:
+            un.setdefault(name, NOT_READ)
         return Sample(
             time=now,
             taken_at=self.wall_clock(),
@@ -357,6 +389,7 @@ class Sampler:
             freq_mhz=freq,
             freq_max_mhz=freq_max,
             freq_source=freq_source,
+            power_w=power_w,
             processes=f.processes,
             ollama_loaded=loaded,
             unavailable=un,

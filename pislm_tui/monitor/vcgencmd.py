@@ -134,14 +134,25 @@ class Vcgencmd:
                 raise SourceUnavailable(
                     f"vcgencmd did not answer within {self.timeout:g} s"
                 ) from None
-        try:
-            proc = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *self._argv,
                 *args,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
+        )
+        try:
+            # Shielded: a close arriving while the child starts must still end that child.
+            proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                started = await spawn
+                with contextlib.suppress(ProcessLookupError):
+                    started.kill()
+                await started.wait()
+            raise
         except FileNotFoundError:
             raise SourceUnavailable(
                 f"{self._argv[0]} not found (it comes with Raspberry Pi OS; not a Pi?)"

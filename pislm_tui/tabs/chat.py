@@ -34,6 +34,7 @@ from pislm_tui.chat.conversation import ChatMessage, Conversation, SessionSettin
 from pislm_tui.chat.session import ChatSession, TakenBack, live_figures
 from pislm_tui.chat.turn import LiveReply, stream_reply
 from pislm_tui.long_work import long_work, mark_long
+from pislm_tui.monitor_feed import reply_recording
 from pislm_tui.tabs.chat_actions import ChatActions
 from pislm_tui.tabs.chat_hosts import ChatHosts
 from pislm_tui.tabs.chat_models import ChatModels
@@ -294,6 +295,9 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
         )
 
     async def _stream(self, live: LiveReply, request: Any) -> None:
+        recording = reply_recording(self.pislm)  # the machine's conditions meanwhile
+        if recording is not None:
+            recording.begin()
         try:
             await stream_reply(
                 self.pislm.backend,
@@ -303,11 +307,17 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
                 save_every_s=self.pislm.settings.chat.save_every_s,
             )
         except asyncio.CancelledError:
+            if recording is not None:
+                recording.abandon()
             await self._end_reply(live)
             raise
         except PislmError as exc:
+            if recording is not None:
+                recording.abandon()
             await self._fail_reply(exc)
             return
+        if recording is not None:
+            live.message.conditions = await recording.stop()
         if live.message.status == "error":
             self.pislm.check_connection()  # a cut stream may mean the server is gone
         await self._end_reply(live)

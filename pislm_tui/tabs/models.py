@@ -31,6 +31,7 @@ from pislm_tui.models.listing import (
     short_date,
 )
 from pislm_tui.sizes import decimal_bytes
+from pislm_tui.tabs.models_fit import ModelsFitMixin
 from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 # The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
@@ -49,7 +50,7 @@ INSTALLED_ACTIONS = {
 _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
-class ModelsTab(AppAccess, Widget):
+class ModelsTab(AppAccess, ModelsFitMixin, Widget):
     # Unscoped: the wide layout follows the screen's breakpoint class (App.HORIZONTAL_BREAKPOINTS:
     # -wide from 118 columns, where the details pane fits beside the list).
     SCOPED_CSS = False
@@ -162,6 +163,7 @@ class ModelsTab(AppAccess, Widget):
             self._timer = self.set_interval(
                 self.pislm.settings.models.refresh_interval, self.refresh_loaded
             )
+            self.read_bench_history()  # for "pick for me"
         elif self._timer is not None:
             self._timer.resume()
         self.refresh_loaded()
@@ -215,6 +217,7 @@ class ModelsTab(AppAccess, Widget):
 
         names = await chat_capable(self.pislm.backend, models, self.pislm.model_details)
         self.bench_panel.set_models(names, preselect=self.pislm.current_model)
+        self._update_pick()  # every model's details are known now
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table
@@ -233,7 +236,7 @@ class ModelsTab(AppAccess, Widget):
         mark = Text("●") if is_loaded(m.name, self.loaded) else Text(" ")
         return [
             mark,
-            Text(m.name),
+            Text(m.name + (" ★" if m.name == self.pick else "")),  # pick for me
             Text(decimal_bytes(m.size), justify="right"),
             Text(m.family or "—"),
             Text(m.parameter_size or "—", justify="right"),
@@ -269,7 +272,7 @@ class ModelsTab(AppAccess, Widget):
         info = find_model(self.pislm.models, name)
         pane = self.details_pane
         details = self.pislm.model_details.cached(name)  # shared with the Chat tab
-        pane.show_model(info, details)
+        pane.show_model(info, details, self.fit_for(name))
         if details is None:
             self._fetch_details(name)
 
@@ -291,7 +294,9 @@ class ModelsTab(AppAccess, Widget):
                 )
             return
         if self.selected() == name:
-            self.details_pane.show_model(find_model(self.pislm.models, name), details)
+            self.details_pane.show_model(
+                find_model(self.pislm.models, name), details, self.fit_for(name)
+            )
 
     # -- in memory --------------------------------------------------------------------------------
 
@@ -318,6 +323,7 @@ class ModelsTab(AppAccess, Widget):
                 if m.name in table.rows:
                     mark = "●" if is_loaded(m.name, loaded) else " "
                     table.update_cell(m.name, "0", Text(mark))
+            self._show_selected()  # the fit verdict counts what is loaded
 
     def _set_busy(self, text: str) -> None:
         self._busy = text
@@ -440,6 +446,9 @@ class ModelsTab(AppAccess, Widget):
                 screen = ConfirmScreen("Not enough free memory", check.warning(), "Load anyway")
                 self.app.push_screen(screen, callback=lambda yes: self._load(name) if yes else None)
                 return
+            fit = self.fit_for(name)
+            if fit is not None and fit.verdict in ("evict", "swap", "no"):
+                self.notify(fit.line(), title=f"Loading {name}", severity="warning")
         self._load(name)
 
     @long_work(group="models-load", exclusive=True, exit_on_error=False)
@@ -536,8 +545,17 @@ class ModelsTab(AppAccess, Widget):
         self.refresh_loaded()
         self._show_selected()
 
+    def on_bench_panel_started(self, event: BenchPanel.Started) -> None:
+        """Before the loads: a model that will swap or not fit is named (the bench still runs)."""
+        fits = [self.fit_for(name) for name in event.models]
+        bad = [f for f in fits if f is not None and f.verdict in ("swap", "no")]
+        if bad:
+            lines = "\n".join(f"{f.need.model}: {f.line()}" for f in bad)
+            self.notify(lines, title="Bench: memory", severity="warning")
+
     def on_bench_panel_finished(self, event: BenchPanel.Finished) -> None:
         self.refresh_loaded()  # the bench loads and unloads models
+        self.read_bench_history()  # a new fastest model, perhaps
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "models-views":

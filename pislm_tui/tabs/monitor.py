@@ -203,10 +203,11 @@ class MonitorTab(AppAccess, Widget):
         self.query_one(CoreBars).update_cores(s.cores, s.cpu_percent, sampler.history, s.time)
         memory = self.query_one("#mon-memory", Static)
         width = memory.content_size.width or 36
+        power = [w for _, w in sampler.power_history][-20:]  # the sparkline's readings
         self._panel(
             "#mon-memory",
-            (s.ram, s.swap, width, un.get("ram"), un.get("swap")),
-            lambda: panels.memory_block(s, width),
+            (s.ram, s.swap, width, un.get("ram"), un.get("swap"), s.power_w, tuple(power)),
+            lambda: panels.memory_block(s, width, power),
         )
         self._panel(
             "#mon-sensors",
@@ -268,7 +269,7 @@ class MonitorTab(AppAccess, Widget):
         for target, names in (
             ("#mon-sensors", ("temp_c", "fan_rpm", "freq_mhz")),
             ("#mon-throttle", ("throttled", "under_voltage")),
-            ("#mon-memory", ("ram", "swap")),
+            ("#mon-memory", ("ram", "swap", "power_w")),
             ("#mon-loaded", ("ollama_loaded",)),
         ):
             tip = "\n".join(f"{n}: {s.unavailable[n]}" for n in names if n in s.unavailable) or None

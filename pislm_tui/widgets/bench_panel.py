@@ -28,13 +28,20 @@ from pislm_tui.models.bench import (
     BenchProgress,
     BenchRunner,
 )
+from pislm_tui.models.bench_history import AsyncBenchHistory, Comparison
 from pislm_tui.models.bench_results import BenchExport, BenchResult, export_bench, summary_rows
+from pislm_tui.models.memory import is_local_server
+from pislm_tui.monitor import Sampler
 from pislm_tui.widgets.bar_chart import Bar, BarChart
 from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 MAX_RUNS = 50
 # Shorter than the CLI's header so the table fits 80 columns; the title line gives the units.
-TABLE_HEADER = ("Model", "Load s", "Prompt", "Eval", "min", "max", "Total s", "Tokens")
+# °C: peak SoC temperature, MHz: lowest Arm clock, Thr: throttled runs, J/tok: energy per token.
+TABLE_HEADER = (
+    "Model", "Load s", "Prompt", "Eval", "min", "max", "Total s", "Tokens",
+    "°C", "MHz", "Thr", "J/tok",
+)  # fmt: skip
 
 
 def tilde(path: Path) -> str:
@@ -90,6 +97,13 @@ class BenchPanel(AppAccess, VerticalScroll):
         Binding("escape", "cancel", "Cancel bench", id="models.bench_cancel"),
     ]
 
+    class Started(Message):
+        """A bench starts with these models (the Models tab says which will not fit)."""
+
+        def __init__(self, models: list[str]) -> None:
+            super().__init__()
+            self.models = models
+
     class Finished(Message):
         """A bench ended (finished, cancelled or failed); `result` holds what was measured."""
 
@@ -115,6 +129,7 @@ class BenchPanel(AppAccess, VerticalScroll):
         self.bench_dir = bench_dir
         self.clock = clock
         self.runner: BenchRunner | None = None
+        self.comparisons: list[Comparison] = []  # this bench against the earlier ones
         self.export: BenchExport | None = None
         self._step_text = ""  # what the running request is, before its elapsed time
         # How long the running request has taken: a load or a slow model shows it is alive.
@@ -228,12 +243,16 @@ class BenchPanel(AppAccess, VerticalScroll):
         if form is None:
             return
         models, prompt, runs, unload = form
+        sampler, drive = self._conditions_sampler()
         self.runner = BenchRunner(
             self.pislm.backend,
             models, prompt, runs, unload=unload, now=self.clock,
             max_tokens=self.max_tokens, run_timeout=self.run_timeout,
+            sampler=sampler, drive=drive,
         )  # fmt: skip
         self.export = None
+        self.comparisons = []
+        self.post_message(self.Started(models))
         self._remember(prompt, runs, unload)
         self.add_class("-running")
         self.remove_class("-results")
@@ -243,6 +262,14 @@ class BenchPanel(AppAccess, VerticalScroll):
         self.query_one("#bench-export", Static).update("")
         self._show_results()
         self._run(self.runner)
+
+    def _conditions_sampler(self) -> tuple[Sampler | None, float | None]:
+        """The app's sampler when the server runs here (its timer reads it during the bench;
+        without the timer the bench reads it once a second itself)."""
+        if not is_local_server(self.pislm.backend.url):
+            return None, None
+        feed = self.pislm.monitor
+        return feed.sampler, None if feed.running or feed.manual else 1.0
 
     def action_cancel(self) -> None:
         if self.running:
@@ -268,7 +295,16 @@ class BenchPanel(AppAccess, VerticalScroll):
 
     @long_work(exclusive=True, group="bench", exit_on_error=False)
     async def _run(self, runner: BenchRunner) -> None:
-        await runner.run(self._on_progress)
+        result = await runner.run(self._on_progress)
+        if result.measured():  # kept for later comparisons; SQLite in its own thread
+            history = AsyncBenchHistory(self.pislm.paths.bench_db)
+            try:
+                self.comparisons = await history.record(result)
+            except PislmError as exc:
+                self.comparisons = []
+                self.notify(str(exc), title="Bench history", severity="warning")
+            finally:
+                await history.close()
 
     def _on_progress(self, p: BenchProgress) -> None:
         self._step_text = f"[{p.step}/{p.steps}] {p.describe()}"
@@ -334,7 +370,11 @@ class BenchPanel(AppAccess, VerticalScroll):
         except PislmError as exc:
             line.update(Content.styled(f"Not exported: {exc}", "$error"))
             return
-        line.update(f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}")
+        notes = [c.text() for c in self.comparisons]
+        if any(m.throttled_runs for m in result.models):
+            notes.append("! the Pi throttled during a run: that speed is not comparable")
+        saved = f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}"
+        line.update("\n".join([*notes, saved]))
 
     # -- results ----------------------------------------------------------------------------------
 

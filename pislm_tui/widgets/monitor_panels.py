@@ -69,13 +69,15 @@ def _meter(label: str, mem: Memory | None, width: int, why: str, style: str) -> 
     return Content.assemble((f"{label} ", "bold"), bar(mem.percent, bar_width, fill), text)
 
 
-def memory_block(s: Sample, width: int) -> Content:
-    return Content("\n").join(
-        [
-            _meter("Mem", s.ram, width, s.why("ram"), "$success"),
-            _meter("Swp", s.swap, width, s.why("swap"), "$warning"),
-        ]
-    )
+def memory_block(s: Sample, width: int, power: list[float] | None = None) -> Content:
+    """Mem and Swp meters, then (given the power readings) the board's power line."""
+    lines = [
+        _meter("Mem", s.ram, width, s.why("ram"), "$success"),
+        _meter("Swp", s.swap, width, s.why("swap"), "$warning"),
+    ]
+    if power is not None:
+        lines.append(power_line(s, power, max(4, width - 20)))
+    return Content("\n").join(lines)
 
 
 def sensors_block(s: Sample) -> Content:
@@ -116,6 +118,35 @@ def sensors_block(s: Sample) -> Content:
     else:
         lines.append(Content.assemble(("Freq ", "bold"), na(s.why("freq_mhz"))))
     return Content("\n").join(lines)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+POWER_SCALE_W = 15.0  # a Pi 5 draws ~3 W idle, 12-14 W under an LLM: one scale for both
+
+
+def sparkline(values: list[float], width: int, top: float = POWER_SCALE_W) -> str:
+    """The last `width` values as block characters from 0 to `top` (or their max if above),
+    so an idle Pi reads low and a busy one high, not each stretched to the full height."""
+    values = values[-width:]
+    if not values:
+        return ""
+    high = max(top, *values)
+    return "".join(SPARKS[round(max(v, 0) / high * (len(SPARKS) - 1))] for v in values)
+
+
+def power_line(s: Sample, history: list[float], width: int = 20) -> Content:
+    """`Power 2.9 W ▁▂▅▇ (PMIC)`: a Pi 5's board draw and its recent readings, or n/a and why."""
+    if s.power_w is None:
+        return Content.assemble(("Power ", "bold"), na(s.why("power_w")))
+    spark = sparkline(history, width)
+    return Content.assemble(
+        ("Power ", "bold"),
+        f"{s.power_w:.1f} W",
+        (f" {spark}", "$accent") if len(history) > 1 else "",
+        (" (PMIC)", NA),
+    )
 
 
 def throttle_block(s: Sample) -> Content:
