@@ -7,10 +7,12 @@ terminal bytes are counted over the window. Aim (issue #4): under 1 % of one cor
 1 Hz, under 0.5 % elsewhere.
 
     .venv/bin/python bench/idle.py [--seconds 30] [--size 80x24] [--ssh] [--tabs chat,monitor]
-                                   [--machine tests/fixtures/monitor/pi5_cool]
+                                   [--machine tests/fixtures/monitor/pi5_cool] [--against DIR]
 
 --machine points the monitor at a recorded machine's /proc and /sys (static files: a perfectly
-idle Pi), which separates the cost of sampling from the cost of drawing changes.
+idle Pi), which separates the cost of sampling from the cost of drawing changes. --against runs every
+measurement a second time with another source tree first on PYTHONPATH (e.g. an export of
+main), alternately, so a change is compared with the code before it in the same run.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ def measure(
     strip: bool,
     machine: Path | None = None,
     settle: float = 3.0,
+    tree: Path | None = None,
 ):
     with tempfile.TemporaryDirectory() as home:
         env = isolated_env(Path(home))
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree)
         if not strip:
             env["PISLM_MONITOR__SHOW_STRIP"] = "false"
         if machine is not None:
@@ -54,7 +59,8 @@ def measure(
             env["PISLM_MONITOR__SYS_ROOT"] = str(machine / "sys")
             env["PISLM_MONITOR__VCGENCMD"] = str(machine / "vcgencmd")
         args = ["--host", url, "--ssh" if ssh else "--no-ssh"]
-        app = PtyProcess(pislm_argv(*args), cols=cols, rows=rows, env=env)
+        # `python -m` puts its working directory first on sys.path: run in the tree measured.
+        app = PtyProcess(pislm_argv(*args), cols=cols, rows=rows, env=env, cwd=tree)
         try:
             app.wait_for_text("Ollama 0.")
             time.sleep(1.0)  # let the first tab settle (it takes the focus)
@@ -90,6 +96,9 @@ def main() -> None:
     parser.add_argument(
         "--no-strip-baseline", action="store_true", help="skip the Chat run without the strip"
     )
+    parser.add_argument(
+        "--against", type=Path, help="another source tree to measure alternately (e.g. main)"
+    )
     args = parser.parse_args()
     cols, rows = (int(x) for x in args.size.split("x"))
     server = FakeServer()
@@ -98,21 +107,28 @@ def main() -> None:
         runs = [(t, True) for t in args.tabs.split(",")]
         if not args.no_strip_baseline:
             runs.insert(0, ("chat", False))
+        trees: list[Path | None] = [None]
+        if args.against:
+            trees.append(args.against.resolve())
         for tab, strip in runs:
-            cpu, bps = measure(
-                server.url,
-                tab,
-                seconds=args.seconds,
-                cols=cols,
-                rows=rows,
-                ssh=args.ssh,
-                strip=strip,
-                machine=args.machine.resolve() if args.machine else None,
-                settle=args.settle,
-            )
-            label = tab if strip else f"{tab} (strip off)"
-            aim = 1.0 if tab == "monitor" else 0.5
-            results.append([label, cpu, bps, "yes" if cpu < aim else "NO"])
+            for tree in trees:
+                cpu, bps = measure(
+                    server.url,
+                    tab,
+                    seconds=args.seconds,
+                    cols=cols,
+                    rows=rows,
+                    ssh=args.ssh,
+                    strip=strip,
+                    machine=args.machine.resolve() if args.machine else None,
+                    settle=args.settle,
+                    tree=tree,
+                )
+                label = tab if strip else f"{tab} (strip off)"
+                if args.against:
+                    label += f" [{tree.name if tree else 'this tree'}]"
+                aim = 1.0 if tab == "monitor" else 0.5
+                results.append([label, cpu, bps, "yes" if cpu < aim else "NO"])
     finally:
         server.stop()
     mode = "SSH mode" if args.ssh else "local mode"

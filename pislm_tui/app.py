@@ -8,29 +8,34 @@ import importlib
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.console import RenderableType
-from rich.control import Control
-from textual import events, work
-from textual._ansi_sequences import SYNC_END, SYNC_START
-from textual._compositor import CompositorUpdate
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import Worker
 
-from pislm_tui import compositor_patch, hangup
+from pislm_tui import hangup
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
+from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
 from pislm_tui.commands import PislmCommands
 from pislm_tui.config import LoadedSettings, save_settings
-from pislm_tui.display import TerminalShadow
+from pislm_tui.crash import CRASH_LOG, ErrorGuard
+from pislm_tui.hosts.named import Host, current_host
+from pislm_tui.long_work import is_long
+from pislm_tui.models.choice import LastUsedModels, settle_chat_model
+from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
+from pislm_tui.tabs import TabBody
+from pislm_tui.textual_compat.fast_output import FastOutput
 from pislm_tui.theming import (
     DEFAULT_THEME,
     SIXTEEN_COLOUR_THEME,
@@ -38,25 +43,12 @@ from pislm_tui.theming import (
     load_themes,
     shipped_themes_dir,
 )
+from pislm_tui.widgets.app_tabs import AppTabs
 from pislm_tui.widgets.connection_banner import ConnectionBanner
 from pislm_tui.widgets.status_bar import StatusBar
 
-# Worker groups that are long jobs the user waits on (the live strip never rests during them).
-LONG_WORK_GROUPS = frozenset(
-    {
-        "chat-stream",
-        "chat-send",
-        "models-action",
-        "pull",
-        "bench",
-        "rag-ask",
-        "rag-ingest",
-        "tools-where",
-        "tools-image",
-        "tools-calls",
-    }
-)
-
+if TYPE_CHECKING:
+    from pislm_tui.backend.mcp import McpHub
 
 IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
 
@@ -69,8 +61,14 @@ class PislmApp(App[int]):
         ("chat", "Chat"),
         ("models", "Models"),
         ("rag", "RAG"),
-        ("tools", "Tools"),
+        ("tools", "Function Calling"),
         ("monitor", "Monitor"),
+    ]
+    # The screen gets the class -wide from this width (the Models tab puts its details pane
+    # beside the list: table ~77 + pane 40), -narrow below.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (118, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Keys", priority=True, id="app.help"),
@@ -81,7 +79,7 @@ class PislmApp(App[int]):
         # Priority: they must work while a text field has the focus.
         *(
             Binding(
-                f"alt+{n},f{n + 1}",
+                f"f{n + 1},alt+{n}",
                 f"show_tab('{tab}')",
                 title,
                 show=False,
@@ -100,6 +98,7 @@ class PislmApp(App[int]):
     active_tab: var[str] = var("chat", init=False)
     monitor_sample: var[Sample | None] = var(None, init=False)  # from `self.monitor`
     strip_resting: var[bool] = var(False, init=False)  # the live strip holds its figures
+    host_name: var[str] = var("", init=False)  # the named host in use ("" for a plain address)
 
     def __init__(
         self,
@@ -114,24 +113,44 @@ class PislmApp(App[int]):
         self.settings = loaded.settings
         self.paths = loaded.paths
         self.ssh = ssh
+        self.host: Host = current_host(self.settings, loaded.host_name)
         self.backend = backend or make_backend(self.settings)
+        # /api/show once per model (and digest), shared by the tabs and the core they call
+        self.model_details = ModelDetailsCache(self.backend)
+        self.model_details.listed = lambda: self.models
+        self.last_models = LastUsedModels(self.paths.last_models)
+        self._chat_model_wish: str | None = None  # a reopened chat's model, checked when listed
         self._watch_connection = watch_connection
         self._startup_warnings = list(loaded.warnings)
-        super().__init__(driver_class=hangup.SafeLinuxDriver)
+        super().__init__(driver_class=hangup.driver_class())  # TEXTUAL_DRIVER wins (textual-serve)
+        self.error_guard = ErrorGuard(self, self.paths.data_dir / CRASH_LOG)  # see crash.py
         self.set_reactive(
             PislmApp.connection, ConnectionState("connecting", self.backend.url, self.backend.kind)
         )
         self.set_reactive(PislmApp.current_model, self.settings.model)
+        self.set_reactive(PislmApp.host_name, self.host.name)
         if ssh:
             self.animation_level = "none"
         self._register_themes(os.environ if environ is None else environ)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.watcher: ConnectionWatcher | None = None
-        compositor_patch.install()  # partial updates render only the rows that changed
-        # Only changed cells go to the terminal (see display.py).
-        self._shadow = TerminalShadow() if self.settings.diff_output else None
-        self.monitor = MonitorFeed(self)  # the one sampler + timer (live strip, Monitor tab)
+        self._mcp_hub: McpHub | None = None  # made on first use; its servers start lazily
+        # Partial updates render only the rows that changed, and only changed cells go to the
+        # terminal: on a Textual the guard knows, unless display.fast_output is off.
+        self.fast_output = FastOutput(self, self.settings.display.fast_output)
+        # The one sampler + timer (live strip, Monitor tab).
+        self.monitor = MonitorFeed(
+            self,
+            self.settings.monitor,
+            loaded=self._loaded,
+            publish=self._publish_sample,
+            rest=self._rest_strip,
+            report=partial(self.show_error, title="Monitor"),
+            quiet_for=self.quiet_for,
+            ssh=ssh,
+            make_sampler=self._machine_sampler,
+        )
         self.last_input = time.monotonic()  # the last key or mouse event
 
     # -- layout --------------------------------------------------------------------------------
@@ -140,7 +159,7 @@ class PislmApp(App[int]):
         yield StatusBar()
         yield ConnectionBanner()
         # Only the first tab is built at start; the others when first shown (start-up stays fast).
-        with TabbedContent(initial="chat", id="tabs"):
+        with AppTabs(initial="chat", id="tabs"):
             for tab_id, title in self.TABS:
                 with TabPane(title, id=tab_id):
                     if tab_id == "chat":
@@ -148,7 +167,8 @@ class PislmApp(App[int]):
         footer = Footer()
         # Compose the keys with the first frame: by default the footer waits for a bindings
         # change and one more refresh, which left the first ~0.3 s of start-up without it.
-        footer.set_reactive(Footer._bindings_ready, True)
+        # (What the screen's bindings signal calls; before the mount it only marks them ready.)
+        footer.bindings_changed(self.screen)
         yield footer
 
     # Tab widgets by module: only Chat is imported at start-up, the others on first show.
@@ -164,12 +184,20 @@ class PislmApp(App[int]):
         module, name = self._TAB_WIDGETS[tab_id]
         return getattr(importlib.import_module(module), name)(id=f"{tab_id}-tab")
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Every switch of the tab bar (keys, palette, mouse, arrows on the bar) ends here: the
+        tab's widget is built on its first show, then its main control gets the focus, so the
+        tab's keys work at once."""
         pane = event.pane
-        if pane.id and not pane.children:
-            pane.mount(self._tab_widget(pane.id))
-        if pane.id:
-            self.active_tab = pane.id
+        if event.tabbed_content.id != "tabs" or not pane.id:
+            return
+        if pane.id != event.tabbed_content.active:
+            return  # passed over (keys typed faster than handled): another event follows
+        self.active_tab = pane.id
+        if not pane.children:
+            # Awaited: the focus below needs the tab's widgets (keys typed meanwhile wait).
+            await pane.mount(self._tab_widget(pane.id))
+        self.focus_tab()
 
     def on_mount(self) -> None:
         for warning in self._startup_warnings:
@@ -180,8 +208,59 @@ class PislmApp(App[int]):
             # After the first frame: the first probe imports the HTTP client libraries.
             self.call_after_refresh(self._start_watching)
         self.call_after_refresh(self.monitor.start_strip)
-        if not self.is_headless and isinstance(self._driver, hangup.SafeLinuxDriver):
-            hangup.watch(self, self._driver.fileno)  # a closed terminal or SIGHUP ends the app
+        if not self.is_headless:  # a closed terminal (or textual-serve's pipe) or SIGHUP ends it
+            hangup.watch(self, hangup.input_fileno(self))
+        self.fast_output.report(self.log, self.paths.data_dir)
+        self.error_guard.report_note(self.log, self.paths.data_dir)
+
+    # -- hosts (hosts/named.py; the machine's figures over ssh: monitor/remote.py) --------------
+
+    async def _loaded(self) -> Any:
+        """Ollama's /api/ps on the server in use now (the host may change)."""
+        return await self.backend.loaded()
+
+    def _machine_sampler(self) -> Any:
+        """The Monitor's sampler for the host in use: over its ssh, or None (this machine)."""
+        from pislm_tui.hosts.machines import remote_monitor
+
+        return remote_monitor(self.host, self.settings, loaded=self._loaded)
+
+    @work(exclusive=True, group="host-switch", exit_on_error=False)
+    async def switch_host(self, name: str) -> None:
+        """Talk to another named host from now on: its server, its models, its machine's
+        figures. Chats held with the old host stay with it (the Chat tab starts a new one)."""
+        host = current_host(self.settings, name)
+        if host == self.host:
+            return
+        if self.busy():  # a reply, pull or bench would lose its server half-way
+            self.notify(
+                f"Still working with {self.host.label} (a reply, pull, bench…): switch to "
+                f"{host.label} when it ends (Esc stops a reply)",
+                title="Host",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
+        old = self.backend
+        self.settings.host, self.settings.api, self.settings.api_key = (
+            host.url,
+            host.api,
+            host.api_key,
+        )
+        self.host = host
+        self.backend = make_backend(self.settings)
+        self.model_details = ModelDetailsCache(self.backend)
+        self.model_details.listed = lambda: self.models
+        self.workers.cancel_group(self, "connection")
+        self.models = ()
+        self.connection = ConnectionState("connecting", self.backend.url, self.backend.kind)
+        self.host_name = host.name
+        if self._watch_connection:
+            self._start_watching()
+        self.notify(f"Now on {host.label} ({host.url})", title="Host", timeout=4, markup=False)
+        await self.monitor.change_machine(self._machine_sampler)
+        await old.aclose()
 
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
@@ -190,24 +269,34 @@ class PislmApp(App[int]):
             interval=self.settings.health_interval,
             backoff_max=self.settings.health_backoff_max,
         )
-        self.run_worker(self.watcher.run(), name="connection", group="connection")
+        self.run_worker(
+            self.watcher.run(), name="connection", group="connection", exit_on_error=False
+        )
 
     async def on_unmount(self) -> None:
-        if self._shadow is not None and self._driver is not None and not self.is_headless:
-            self._driver.write("\x1b[0m")  # leave no colour behind for the shell
+        self.fast_output.close()
         await self.monitor.aclose()
         await self.backend.aclose()
+        if self._mcp_hub is not None:  # MCP servers end with the app: no orphans
+            await self._mcp_hub.aclose()
+
+    def mcp_hub(self) -> McpHub:
+        """The configured MCP servers (`backend/mcp.py`), shared by every tab."""
+        if self._mcp_hub is None:
+            from pislm_tui.backend.mcp import McpHub  # not at start-up; the SDK loads later still
+
+            self._mcp_hub = McpHub(self.settings.mcp, self.paths.data_dir / "mcp")
+        return self._mcp_hub
 
     # -- connection and models ------------------------------------------------------------------
 
     def _on_connection(self, state: ConnectionState) -> None:
+        if state.url != self.backend.url:
+            return  # the host before a switch, answering late
         self.connection = state
         if state.connected:
             self.models = state.models
-            if self.current_model is None or self.current_model not in self.model_names():
-                default = self._default_model()
-                if self.current_model is None:
-                    self.current_model = default
+            self._settle_model()
 
     def check_connection(self) -> None:
         """Ask for a re-check now (after a failed request, a pull or a delete)."""
@@ -218,24 +307,77 @@ class PislmApp(App[int]):
         return [m.name for m in self.models]
 
     def chat_models(self) -> list[str]:
-        """Installed models that can chat (embedding-only models left out)."""
-        return chat_model_names(self.models)
+        """Installed models that can chat (by /api/show where asked, else by family/name)."""
+        return chat_model_names(self.models, self.model_details.known_capabilities())
 
-    def _default_model(self) -> str | None:
-        names = self.chat_models()
-        return names[0] if names else None
+    def follow_chat_model(self, model: str | None, *, resumed: bool = False) -> None:
+        """A saved chat was opened: go on with its model if this server has it, else with the
+        default, saying so. --model (or the config's) wins over the chat resumed at start."""
+        if not model or (resumed and self.settings.model):
+            return
+        self._chat_model_wish = model
+        if self.connection.connected:
+            self._settle_model()
+
+    @work(exclusive=True, group="model-choice")
+    async def _settle_model(self) -> None:
+        """Make the chat model one this server has (`models.choice.settle_chat_model`)."""
+        wish = self._chat_model_wish
+        settled = await settle_chat_model(
+            self.models,
+            current=self.current_model,
+            pinned=self.settings.model,
+            wish=wish,
+            preferred=[self.last_models.get(self.backend.url)],
+            capabilities=self.model_details.capabilities,
+        )
+        if self._chat_model_wish == wish:
+            self._chat_model_wish = None
+        if settled.model != self.current_model:
+            self.current_model = settled.model
+        if settled.note:
+            self.notify(settled.note, title="Model", severity="warning", timeout=8, markup=False)
 
     def set_model(self, model: str) -> None:
         self.current_model = model
+        self.remember_model(model)
         self.notify(f"Chatting with {model}", timeout=3)
+
+    def remember_model(self, model: str | None) -> None:
+        """The model the user picked or chatted with: the default next time with this server."""
+        if model:
+            self.last_models.remember(self.backend.url, model)
 
     # -- tabs, help, themes --------------------------------------------------------------------
 
     def show_tab(self, tab_id: str) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active == tab_id:
+            self.focus_tab()  # no switch, no TabActivated: back to the tab's main control
+            return
         # Hiding a focused widget makes Textual focus a sibling in the same (hidden) pane, and
-        # TabbedContent then switches straight back: drop the focus first.
+        # TabbedContent then switches straight back: drop the focus first (`focus_tab` sets it
+        # once the tab is shown).
         self.screen.set_focus(None)
-        self.query_one("#tabs", TabbedContent).active = tab_id
+        tabs.active = tab_id
+
+    def focus_tab(self) -> None:
+        """Focus the active tab's main control (`TabBody.main_control()`); when that cannot take
+        the focus (disabled, not built yet), the first widget of the tab that can. Never a widget
+        of another tab: a focus in a hidden pane would switch to it."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        if not tabs.active or tabs.active != self.active_tab:
+            return
+        pane = tabs.get_pane(tabs.active)
+        body = next(iter(pane.children), None)
+        if body is None:
+            return
+        target = body.main_control() if isinstance(body, TabBody) else None
+        screen = pane.screen
+        if target is None or not target.focusable or pane not in target.ancestors:
+            target = next((w for w in screen.focus_chain if pane in w.ancestors), None)
+        if target is not None:
+            screen.set_focus(target)
 
     def action_show_tab(self, tab_id: str) -> None:
         self.show_tab(tab_id)
@@ -245,6 +387,13 @@ class PislmApp(App[int]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """F1 and the palette's "Keys": the focused tab's keys first (widgets/keys_help.py)."""
+        from pislm_tui.widgets.keys_help import KeysHelp
+
+        if not self.screen.query("HelpPanel"):
+            self.screen.mount(KeysHelp())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -284,57 +433,39 @@ class PislmApp(App[int]):
         return True
 
     def show_error(self, error: BaseException, title: str = "Error") -> None:
-        """Our errors carry user-facing text; anything else is a bug, shown plainly."""
+        """Our errors carry user-facing text; anything else is a bug, shown plainly. Only the
+        server's own unreachability re-checks the connection (a Chroma outage is not Ollama's)."""
         text = str(error) if isinstance(error, PislmError) else f"{type(error).__name__}: {error}"
         self.notify(text, title=title, severity="error", timeout=10, markup=False)
-        if isinstance(error, PislmError) and error.exit_code == 3:
+        if isinstance(error, ServerUnreachable):
             self.check_connection()
+
+    # -- unhandled errors: logged, shown, survived (crash.py) ------------------------------------
+
+    def call_next(self, callback: Any, *args: Any, **kwargs: Any) -> None:
+        guard: ErrorGuard | None = getattr(self, "error_guard", None)
+        if guard is not None and guard.enabled:  # Textual's widget removals end in these
+            callback = guard.guard_callback(partial(callback, *args, **kwargs))
+            args, kwargs = (), {}
+        super().call_next(callback, *args, **kwargs)
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: Any = None) -> None:
+        guard: ErrorGuard | None = getattr(self, "error_guard", None)
+        if guard is not None:
+            guard.exit_requested = True
+        super().exit(result, return_code, message)
+
+    @on(Worker.StateChanged)
+    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (not ending it on error): a failure is shown, not silent.
+        Tabs' workers that end the app on error reach the error guard through Textual's
+        handling of unhandled errors instead (textual_compat/errors.py)."""
+        self.error_guard.worker_state_changed(event)
 
     # -- terminal output -------------------------------------------------------------------------
 
-    def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
-        """Send only the cells that changed since the last frame (display.TerminalShadow), as
-        one write, and nothing at all when nothing changed. Textual's own path (kept for
-        inline and headless runs) writes every repainted cell in three separate writes."""
-        shadow = self._shadow
-        driver = self._driver
-        if (
-            shadow is None
-            or not isinstance(renderable, CompositorUpdate)
-            or driver is None
-            or driver.is_inline
-            or self.is_headless
-            or self._batch_count
-            or not self._running
-            or self._closed
-        ):
-            super()._display(screen, renderable)
-            if shadow is not None:
-                shadow.styles_reset()  # Textual's output ends each run with an SGR reset
-            return
-        try:
-            shadow.resize(*self.size)
-            sequence = shadow.diff(renderable, self.console._color_system)
-            if sequence is None:  # an update of a kind the shadow does not know
-                sequence = renderable.render_segments(self.console)
-                shadow.styles_reset()
-            cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
-            if sequence or cursor != self._previous_cursor_position:
-                sequence += Control.move_to(*cursor).segment.text
-                # One run of cells cannot tear: synchronized output only for more.
-                if self._sync_available and shadow.last_runs > 1:
-                    sequence = f"{SYNC_START}{sequence}{SYNC_END}"
-                driver.write(sequence)
-                driver.flush()
-                self._previous_cursor_position = cursor
-        except Exception as error:
-            self._handle_exception(error)
-        finally:
-            self.post_display_hook()
-
     def _forget_terminal(self) -> None:
-        if self._shadow is not None:
-            self._shadow.forget()
+        self.fast_output.forget()
 
     def action_redraw(self) -> None:
         """Repaint everything (if something else wrote over the screen)."""
@@ -366,8 +497,37 @@ class PislmApp(App[int]):
         return time.monotonic() - self.last_input
 
     def busy(self) -> bool:
-        """Whether a long job (a reply, a pull, a bench, an ingest…) is running."""
-        return any(w.group in LONG_WORK_GROUPS and w.is_running for w in self.workers)
+        """Whether long work (a reply, a pull, a bench, an ingest…; see long_work.py) runs."""
+        return any(w.is_running and is_long(w) for w in self.workers)
+
+    def quiet_for(self) -> float:
+        """Seconds the user and the app have been idle: 0 while long work runs."""
+        return 0.0 if self.busy() else self.idle_for()
+
+    def _publish_sample(self, sample: Sample) -> None:
+        self.monitor_sample = sample
+
+    def _rest_strip(self, resting: bool) -> None:
+        self.strip_resting = resting
+
+    # -- dialogs: a tap beside one closes it, as Esc does (a phone's keyboard has no Esc) ------
+
+    async def on_click(self, event: events.Click) -> None:
+        """Textual's command palette closes on a click on its background; pislm's dialogs do
+        the same, through their own Esc binding (so a dialog that keeps something on Esc keeps
+        it here too). Under `pislm web` on a phone this is the way out of a dialog without a
+        Cancel button."""
+        screen = self.screen
+        if not isinstance(screen, ModalScreen) or not type(screen).__module__.startswith(
+            "pislm_tui."
+        ):
+            return
+        if screen.get_widget_at(event.screen_x, event.screen_y)[0] is not screen:
+            return
+        escape = screen.active_bindings.get("escape")
+        if escape is not None and escape.enabled:
+            event.stop()
+            await self.run_action(escape.binding.action, escape.node)
 
     # -- SSH: no blinking cursors (each blink is a repaint sent over the link) -------------------
 
@@ -375,7 +535,7 @@ class PislmApp(App[int]):
         if self.ssh and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
-    @work
+    @work(exit_on_error=False)  # a failure is shown (_worker_state_changed), not fatal
     async def refresh_models(self) -> None:
         """Re-read the installed models (after pull/delete)."""
         self.check_connection()

@@ -5,7 +5,13 @@ Environment: `OLLAMA_HOST`, and `PISLM_<KEY>` / `PISLM_<SECTION>__<KEY>` (e.g. `
 `PISLM_RAG__EMBED_MODEL`). Data lives in `$XDG_DATA_HOME/pislm/`.
 
 A bad file never stops the app: each bad key is reported (with its line when it can be found)
-and gets its default; a file that is not TOML at all is reported and ignored."""
+and gets its default; a file that is not TOML at all is reported and ignored.
+
+Why not pydantic-settings: it validates the layers once merged and raises, not knowing which
+layer (or line) a bad value came from, so the per-layer, per-key report above (`_drop_invalid`,
+`_find_line`) would stay as it is and only the ~30 lines that read the file and the environment
+would go; importing it costs 25-35 ms more at every start (`python -X importtime`: about a tenth
+of importing the app)."""
 
 from __future__ import annotations
 
@@ -19,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pislm_tui.backend.hosts import DEFAULT_HOST, parse_host
 
@@ -62,7 +75,8 @@ class MonitorSettings(_Section):
     vcgencmd_interval: float = Field(5.0, ge=1)  # vcgencmd and /api/ps are asked this often
     show_strip: bool = True  # the live strip (cores, temperature, RAM) in the status line
     # Over SSH the strip rests (keeps its last figures, dimmed; nothing is read or sent) after
-    # this many seconds without a key or the mouse while no reply, pull, bench or ingest runs.
+    # this many seconds without a key or the mouse while no long work (a reply, pull, load, bench,
+    # ingest, tool run: long_work.py) runs.
     # Any key wakes it. 0: never rest.
     strip_rest_after: float = Field(30.0, ge=0)
     top_processes: int = Field(12, ge=0, le=50)  # at most this many by CPU and by memory
@@ -74,7 +88,14 @@ class ModelsSettings(_Section):
     bench_prompt: str = "What is the capital of France?"
     bench_runs: int = Field(3, ge=1, le=50)
     bench_unload: bool = True  # unload each model before/after its runs: cold loads, no RAM fight
+    # Each bench request stops after this many tokens (sent as num_predict): a model that does
+    # not stop must not hold the bench for ever.
+    bench_max_tokens: int = Field(256, ge=1, le=32768)
+    bench_timeout: float = Field(300.0, gt=0)  # seconds for one bench request, a load included
     refresh_interval: float = Field(10.0, ge=2, le=600)  # re-read `ollama ps` while the tab shows
+    # The server's OLLAMA_MAX_LOADED_MODELS (not visible from here): 3 on a machine without a GPU.
+    # "Will it fit?" counts a model already loaded beyond it as one to unload first.
+    max_loaded: int = Field(3, ge=1, le=64)
 
 
 class RagSettings(_Section):
@@ -103,13 +124,61 @@ class ToolsSettings(_Section):
     vision_model: str = "llava-phi3:3.8b"
     mode: Literal["json", "json_schema"] = "json"
     max_retries: int = Field(10, ge=0, le=50)
+    # Seconds for one question (every retry included), and for a photo's description: past it
+    # the user is told what to try instead of watching "Asking…" for ever.
+    timeout: float = Field(300.0, gt=0)
     units: Literal["km", "mi"] = "km"
     location: Location = Location()
     max_rounds: int = Field(5, ge=1, le=20)
 
 
+class McpServerSettings(_Section):
+    """One MCP server: `command` (+ `args`, `env`) runs it over stdio, or `url` reaches it over
+    streamable HTTP. `trust` names its tools that run without asking."""
+
+    command: str | None = None
+    args: list[str] = []
+    env: dict[str, str] = {}
+    url: str | None = None
+    trust: list[str] = []
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("give either command (stdio) or url (streamable HTTP)")
+        return self
+
+
+class McpSettings(_Section):
+    servers: dict[str, McpServerSettings] = {}
+    call_timeout: float = Field(30.0, gt=0)  # seconds for one tool call
+    start_timeout: float = Field(20.0, gt=0)  # seconds for a server to start and list its tools
+
+
+class DisplaySettings(_Section):
+    # The output layers (pislm_tui/textual_compat): partial updates rendered from the rows that
+    # changed, and only changed cells sent to the terminal. Off: Textual's own output (the same
+    # screen, more CPU and bytes). They also stay off on a Textual pislm was not verified with.
+    fast_output: bool = True
+
+
+class HostSettings(_Section):
+    """One named machine (`[hosts.NAME]`): its server, and how to reach its shell for the
+    Monitor (`ssh` is a destination as the system ssh client takes it, e.g. "pi@pi5.local")."""
+
+    url: str = DEFAULT_HOST
+    api: Literal["ollama", "openai"] = "ollama"
+    api_key: str | None = None
+    ssh: str | None = None
+    ssh_args: list[str] = []  # extra ssh arguments, e.g. ["-p", "2222", "-i", "~/.ssh/pi"]
+    # How the Monitor reads the machine: "auto" (pislm there if installed, else a shell script),
+    # "pislm" (`pislm monitor --json` there) or "shell" (nothing installed there).
+    monitor_via: Literal["auto", "pislm", "shell"] = "auto"
+
+
 class Settings(_Section):
-    host: str = DEFAULT_HOST
+    host: str = DEFAULT_HOST  # a URL, or the name of one of `hosts`
     api: Literal["ollama", "openai"] = "ollama"
     api_key: str | None = None
     model: str | None = None  # the chat model; None: the first installed one
@@ -120,12 +189,14 @@ class Settings(_Section):
     health_interval: float = Field(15.0, ge=1)  # re-check of a connected server
     health_backoff_max: float = Field(10.0, ge=0.5)  # longest wait between retries when down
     keys: dict[str, str] = {}  # binding id -> key(s), e.g. {"app.tab_chat" = "f2"}
-    diff_output: bool = True  # send only changed cells to the terminal (off: Textual's own output)
+    hosts: dict[str, HostSettings] = {}  # named machines, [hosts.NAME]
+    display: DisplaySettings = DisplaySettings()
     chat: ChatSettings = ChatSettings()
     monitor: MonitorSettings = MonitorSettings()
     models: ModelsSettings = ModelsSettings()
     rag: RagSettings = RagSettings()
     tools: ToolsSettings = ToolsSettings()
+    mcp: McpSettings = McpSettings()
 
     @field_validator("host")
     @classmethod
@@ -170,6 +241,16 @@ class Paths:
     def bench_dir(self) -> Path:
         return self.data_dir / "bench"
 
+    @property
+    def bench_db(self) -> Path:
+        """Every bench run, for comparisons with history (models.bench_history)."""
+        return self.data_dir / "bench.db"
+
+    @property
+    def last_models(self) -> Path:
+        """The model last used with each server (models.choice.LastUsedModels)."""
+        return self.data_dir / "last-models.json"
+
 
 @dataclass
 class LoadedSettings:
@@ -177,6 +258,7 @@ class LoadedSettings:
     paths: Paths
     config_file: Path
     warnings: list[str]
+    host_name: str | None = None  # the `[hosts.NAME]` in use, None for a plain address
 
 
 def load_settings(
@@ -200,13 +282,34 @@ def load_settings(
     ]
     merged: dict[str, Any] = {}
     for data, origin, source_text in layers:
+        data = _renamed_keys(data, origin, source_text, warnings)
         good = _drop_invalid(data, origin, source_text, warnings)
         _deep_merge(merged, good)
 
     settings = Settings.model_validate(merged)
+    host_name = use_named_host(settings, settings.host)
     if settings.api == "ollama":
         settings.host = parse_host(settings.host)
-    return LoadedSettings(settings=settings, paths=paths, config_file=path, warnings=warnings)
+    return LoadedSettings(
+        settings=settings, paths=paths, config_file=path, warnings=warnings, host_name=host_name
+    )
+
+
+def use_named_host(settings: Settings, wanted: str) -> str | None:
+    """Point `settings` at `wanted` when it names one of `settings.hosts` (its url, api and key);
+    a plain address that is some named host's url gets that name. Returns the name or None."""
+    named = settings.hosts.get(wanted)
+    if named is not None:
+        settings.host, settings.api, settings.api_key = named.url, named.api, named.api_key
+        return wanted
+    for name, host in settings.hosts.items():
+        if host.url.rstrip("/") == wanted.rstrip("/") or (
+            host.api == "ollama"
+            and settings.api == "ollama"
+            and parse_host(host.url) == parse_host(wanted)
+        ):
+            return name
+    return None
 
 
 def _read_file(path: Path, warnings: list[str]) -> tuple[dict[str, Any], str | None]:
@@ -251,6 +354,38 @@ def _env_value(raw: str) -> Any:
     except ValueError:
         return raw
     return value if isinstance(value, dict | list | int | float) else raw
+
+
+# Old key -> its new place, each still read (in its own layer, so precedence holds) with a warning.
+RENAMED_KEYS: dict[str, tuple[str, str]] = {
+    "diff_output": ("display", "fast_output"),
+}
+
+
+def _renamed_keys(
+    data: dict[str, Any], origin: str, source_text: str | None, warnings: list[str]
+) -> dict[str, Any]:
+    """Move each old key of one layer to its new place (the new key wins if both are there)."""
+    if not any(old in data for old in RENAMED_KEYS):
+        return data
+    data = dict(data)
+    for old, (section, key) in RENAMED_KEYS.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        if origin == "environment":
+            new_name = f"{ENV_PREFIX}{section}__{key}".upper()
+            warnings.append(
+                f"{origin}: {ENV_PREFIX}{old.upper()} is now {new_name}; please rename it"
+            )
+        else:
+            line = _find_line(source_text, [old]) if source_text is not None else None
+            where = f", line {line}" if line else ""
+            warnings.append(f"{origin}{where}: {old} is now {section}.{key}; please rename it")
+        table = data.setdefault(section, {})
+        if isinstance(table, dict):  # else the bad table is reported as such
+            data[section] = {key: value, **table}
+    return data
 
 
 def _drop_invalid(

@@ -8,21 +8,27 @@ When most of a block of rows moved up or down (a scroll), it asks the terminal t
 (DECSTBM scroll region) and then writes only the rows that appeared.
 
 It only rewrites Textual's output; widgets are untouched. An update of a kind it does not know
-passes through unchanged and makes the shadow forget what it knew."""
+passes through unchanged and makes the shadow forget what it knew. What an update paints is read
+by `textual_compat.updates` (Textual keeps those classes private); the app hands the shadow its
+frames through `textual_compat.output`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from itertools import repeat
 from typing import TYPE_CHECKING
 
 from rich.cells import get_character_cell_size
 from rich.color import ColorSystem
-from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.strip import Strip
+
+from pislm_tui.textual_compat.updates import update_pieces
 
 if TYPE_CHECKING:
     from rich.style import Style
+
+    from pislm_tui.textual_compat.updates import CompositorUpdate
 
 # A cell: its text ("" for the right half of a wide character) and what its style looks like on
 # the terminal (SGR parameters and hyperlink). Styles are compared by that rendering, not as
@@ -52,12 +58,8 @@ class _Looks:
         if look is None:
             if len(self.cache) > 20_000:
                 self.cache.clear()
-            ansi = (
-                style._ansi
-                if style._ansi is not None
-                else Strip.render_ansi(style, self.color_system)
-            )
-            look = self.cache[style] = (ansi, style._link or "")
+            ansi = Strip.render_ansi(style, self.color_system)  # what Textual writes for it
+            look = self.cache[style] = (ansi, style.link or "")
         return look
 
 
@@ -114,33 +116,6 @@ class TerminalShadow:
     def styles_reset(self) -> None:
         """Something else wrote to the terminal and ended with SGR reset (Textual's own output)."""
         self.sgr = _PLAIN
-
-    # -- turning updates into pieces of rows --------------------------------------------------
-
-    def _pieces(self, update: CompositorUpdate) -> list[tuple[int, int, list[Cell]]] | None:
-        """(y, x, cells) for everything the update paints; None for unknown update kinds."""
-        pieces: list[tuple[int, int, list[Cell]]] = []
-        if isinstance(update, LayoutUpdate):
-            x = update.region.x
-            for y, line in enumerate(update.strips, update.region.y):
-                cells: list[Cell] = []
-                for strip in line:
-                    cells.extend(segments_to_cells(strip, self._looks))
-                pieces.append((y, x, cells))
-            return pieces
-        if isinstance(update, ChopsUpdate):
-            chops, ends_by_line = update.chops, update.chop_ends
-            for y, x1, x2 in update.spans:
-                for end, (x, strip) in zip(ends_by_line[y], chops[y].items(), strict=False):
-                    if strip is None or x >= x2 or end <= x1:
-                        continue
-                    start = max(x, x1)
-                    stop = min(end, x2)
-                    if start > x or stop < end:  # only the part of the chop in the span
-                        strip = strip.crop(start - x, stop - x)
-                    pieces.append((y, start, segments_to_cells(strip, self._looks)))
-            return pieces
-        return None
 
     # -- scrolling ----------------------------------------------------------------------------
 
@@ -214,7 +189,7 @@ class TerminalShadow:
         if colors != self._looks.color_system:
             self._looks = _Looks(colors)
             self.forget()
-        pieces = self._pieces(update)
+        pieces = update_pieces(update, partial(segments_to_cells, look=self._looks))
         if pieces is None:
             self.forget()
             return None

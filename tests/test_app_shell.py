@@ -5,10 +5,12 @@ from __future__ import annotations
 import socket
 import time
 
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, TabbedContent
 
 from pislm_tui.app import PislmApp
 from pislm_tui.config import load_settings
+from tests.chat_helpers import chat_ready
 from tests.fake_ollama import FakeOllama
 from tests.helpers import screen_text, wait_for
 
@@ -31,8 +33,9 @@ async def test_status_line_shows_connection_version_and_models(
         assert "connected" in text and "Ollama 0.33.0" in text
         assert f"{len(fake_ollama.models)} models" in text
         assert fake_ollama.url.removeprefix("http://") in text
-        assert app.current_model == "llama3.2:1b"  # the first chat model: embedders are skipped
         assert elapsed < 5
+        # the first chat model (embedders are skipped), once the server has said it can chat
+        await wait_for(lambda: app.current_model == "llama3.2:1b", pilot=pilot, timeout=5)
 
 
 async def test_unreachable_then_server_comes_up(isolated_home) -> None:
@@ -42,6 +45,8 @@ async def test_unreachable_then_server_comes_up(isolated_home) -> None:
     app = PislmApp(loaded)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: app.connection.status == "unreachable", pilot=pilot)
+        # The banner is drawn on the frame after the state changes.
+        await wait_for(lambda: "ollama serve" in screen_text(app), pilot=pilot)
         text = screen_text(app)
         assert f"cannot reach Ollama at {url}" in text
         assert "ollama serve" in text and "OLLAMA_HOST" in text
@@ -91,6 +96,73 @@ async def test_f1_toggles_the_keys_panel(make_app) -> None:
         await wait_for(lambda: app.screen.query("HelpPanel"), pilot=pilot)
         await pilot.press("f1")
         await wait_for(lambda: not app.screen.query("HelpPanel"), pilot=pilot)
+
+
+def keys_panel_lines(app: PislmApp) -> list[str]:
+    """The F1 panel's lines as on screen (the right part of the screen, from its left edge)."""
+    panel = app.screen.query_one("HelpPanel")
+    left, top, width, height = panel.region
+    lines = screen_text(app).splitlines()[top : top + height]
+    return [line[left : left + width].strip(" ▏") for line in lines]
+
+
+def first_line(lines: list[str], *needles: str) -> int:
+    return next(i for i, line in enumerate(lines) if all(n in line for n in needles))
+
+
+async def test_f1_lists_the_focused_tabs_keys_first(make_app) -> None:
+    app = make_app(monitor={"show_strip": False})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await chat_ready(app, pilot)
+        await pilot.press("f1")
+        await wait_for(lambda: app.screen.query("HelpPanel"), pilot=pilot)
+        await wait_for(lambda: "Regenerate" in screen_text(app), pilot=pilot)
+        lines = keys_panel_lines(app)
+        assert lines[0] == "Chat"
+        # The chat's own keys, also those the footer leaves out, first and all on screen.
+        chat_keys = [
+            first_line(lines, "^r", "Regenerate"),
+            first_line(lines, "^t", "Thinking on/off"),
+            first_line(lines, "^g", "Export to"),  # "Markdown" wraps at 80 columns
+            first_line(lines, "^b", "Copy"),
+            first_line(lines, "^n", "New chat"),
+        ]
+        assert max(chat_keys) < first_line(lines, "Everywhere") < first_line(lines, "f2", "Chat")
+        assert not any("Cursor" in line for line in lines)  # the prompt's editing keys: last
+        # Another tab: its keys at the top of the panel at once.
+        await pilot.press("f3")
+        await wait_for(lambda: keys_panel_lines(app)[0] == "Models", pilot=pilot)
+        lines = keys_panel_lines(app)
+        assert first_line(lines, "p", "Pull") < first_line(lines, "Everywhere")
+        await pilot.press("f1")
+        await wait_for(lambda: not app.screen.query("HelpPanel"), pilot=pilot)
+
+
+async def test_f1_puts_the_editing_keys_last_and_shows_remapped_keys(make_app) -> None:
+    app = make_app(monitor={"show_strip": False}, keys={"chat.regenerate": "f12"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await chat_ready(app, pilot)
+        await pilot.press("f1")
+        await wait_for(lambda: "Regenerate" in screen_text(app), pilot=pilot)
+        lines = keys_panel_lines(app)
+        assert first_line(lines, "f12", "Regenerate") < first_line(lines, "Everywhere")
+        assert not any("^r" in line and "Regenerate" in line for line in lines)
+        editing = first_line(lines, "Moving and editing")
+        assert first_line(lines, "f6", "Monitor") < editing < first_line(lines, "Cursor")
+
+
+async def test_the_palettes_keys_command_opens_the_same_panel(make_app) -> None:
+    app = make_app(monitor={"show_strip": False})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await chat_ready(app, pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, CommandPalette), pilot=pilot)
+        await pilot.press(*"Keys")
+        hits = app.screen.query_one(CommandList)
+        await wait_for(lambda: hits.highlighted is not None, pilot=pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: app.screen.query("HelpPanel"), pilot=pilot)
+        await wait_for(lambda: keys_panel_lines(app)[0] == "Chat", pilot=pilot)
 
 
 async def test_bindings_can_be_remapped(make_app) -> None:

@@ -43,7 +43,15 @@ def test_reply_on_stdout_and_the_verbose_block_on_stderr(
     stats = fake_ollama.last_stats
     assert stats is not None
     expected = GenerationStats.from_ollama(stats).verbose_lines()
-    assert err.splitlines()[-len(expected) :] == expected
+    lines = err.splitlines()
+    start = lines.index(expected[0])
+    assert lines[start : start + len(expected)] == expected
+    # then this machine's conditions (the server runs here): temperature, clock, throttle, energy
+    after = lines[start + len(expected) :]
+    assert [line.split(":")[0] for line in after][:3] == [
+        "SoC temperature", "Arm clock", "throttle bits"
+    ]  # fmt: skip
+    assert after[-1].startswith("energy:")
     rate = stats["eval_count"] * 1e9 / stats["eval_duration"]
     assert f"eval rate:            {rate:.2f} tokens/s" in err
     assert last_chat(fake_ollama)["messages"] == [

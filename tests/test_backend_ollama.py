@@ -58,6 +58,22 @@ async def test_version_and_models(backend: OllamaBackend, fake_ollama: FakeOllam
         spec.quantization,
     )
     assert one.modified_at is not None
+    assert not one.remote and one.capabilities == frozenset()  # (not in this server's listing)
+
+
+async def test_cloud_entries_and_listed_capabilities(
+    backend: OllamaBackend, fake_ollama: FakeOllama
+) -> None:
+    """ollama-python's listing drops `remote_host`/`remote_model` and `capabilities`; the
+    backend reads /api/tags itself to keep them."""
+    from tests.fake_ollama.catalogues import cloud_entry
+
+    fake_ollama.add_model(cloud_entry())
+    fake_ollama.models["gemma2:2b"].list_capabilities = True
+    models = {m.name: m for m in await backend.list_models()}
+    assert models["gpt-oss:120b-cloud"].remote and models["gpt-oss:120b-cloud"].size == 384
+    assert not models["llama3.2:1b"].remote
+    assert models["gemma2:2b"].capabilities == frozenset({"completion"})
 
 
 async def test_show_gives_capabilities_and_context(backend: OllamaBackend) -> None:

@@ -46,7 +46,9 @@ async def ready(pilot: Any) -> ChatTab:
     app = pilot.app
     chat = app.query_one(ChatTab)
     await wait_for(lambda: app.current_model and chat.conversation is not None, pilot=pilot)
-    await wait_for(lambda: len(chat._caps) >= 6, pilot=pilot, what="model capabilities")
+    await wait_for(
+        lambda: len(chat.pislm.model_details.known) >= 6, pilot=pilot, what="model capabilities"
+    )
     prompt = app.query_one(PromptInput)
     await wait_for(lambda: app.focused is prompt, pilot=pilot)
     prompt.cursor_blink = False
@@ -102,7 +104,9 @@ def test_thinking_and_a_stopped_reply(
         await wait_for(lambda: "/4,096 (" in screen_text(pilot.app), pilot=pilot)
         pilot.app.query_one(PromptInput).set_text("Now a long story, please.")
         await pilot.press("enter")
-        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 12, pilot=pilot)
+        await wait_for(
+            lambda: chat.session.live is not None and chat.session.live.tokens >= 12, pilot=pilot
+        )
         await pilot.press("escape")
         await wait_for(lambda: not chat.streaming, pilot=pilot)
         # Pin the stopped reply's text: how many words arrived before Esc is timing.

@@ -120,7 +120,9 @@ async def test_esc_stops_a_reply_and_keeps_it_marked_stopped(
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(app, pilot)
         await send(pilot, "Tell me a long story")
-        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 5, pilot=pilot)
+        await wait_for(
+            lambda: chat.session.live is not None and chat.session.live.tokens >= 5, pilot=pilot
+        )
         await pilot.press("escape")
         reply = await finished(app, pilot)
         assert fake_ollama.wait_for(lambda: "/api/chat" in fake_ollama.disconnects)
@@ -497,7 +499,7 @@ async def test_thinking_is_collapsed_apart_from_the_answer_and_can_be_turned_off
         assert "Thinking (6 words)" in text and "Paris." in text
         assert "recall facts" not in text  # collapsed
         assert reply.message.thinking == "First I recall facts about France."
-        await wait_for(lambda: "qwen3:1.7b" in chat._caps, pilot=pilot)
+        await wait_for(lambda: "qwen3:1.7b" in chat.pislm.model_details.known, pilot=pilot)
         await pilot.press("ctrl+t")
         assert chat.conversation is not None and chat.conversation.settings.think is False
         await send(pilot, "Second city?")
@@ -511,7 +513,7 @@ async def test_the_model_picker_marks_vision_and_shares_the_choice(
     app = app_for(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(app, pilot)
-        await wait_for(lambda: len(chat._caps) >= 6, pilot=pilot)
+        await wait_for(lambda: len(chat.pislm.model_details.known) >= 6, pilot=pilot)
         select = app.query_one("#chat-model", Select)
         labels = {value: str(prompt) for prompt, value in select._options if isinstance(value, str)}
         assert labels["llava-phi3:3.8b"] == "llava-phi3:3.8b · vision"
@@ -538,7 +540,7 @@ async def test_chat_against_an_openai_compatible_server(
         stats = reply.message.stats
         assert stats is not None and stats.client_measured  # timings taken here, said so
         assert "measured here" in screen_text(app)
-        assert all(details is None for details in chat._caps.values())
+        assert all(details is None for details in chat.pislm.model_details.known.values())
         assert "tok/s" in screen_text(app)
 
 
@@ -550,7 +552,9 @@ async def test_quitting_mid_reply_keeps_what_arrived(
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(app, pilot)
         await send(pilot, "A long one")
-        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 8, pilot=pilot)
+        await wait_for(
+            lambda: chat.session.live is not None and chat.session.live.tokens >= 8, pilot=pilot
+        )
         await pilot.press("ctrl+q")
     rows = (
         sqlite3.connect(Paths.from_env().sessions_db)
@@ -569,11 +573,13 @@ async def test_the_reply_is_not_drawn_while_the_tab_is_hidden(
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(app, pilot)
         await send(pilot, "Go")
-        await wait_for(lambda: chat._live is not None and chat._live.tokens >= 3, pilot=pilot)
+        await wait_for(
+            lambda: chat.session.live is not None and chat.session.live.tokens >= 3, pilot=pilot
+        )
         view = replies(app)[0]
         app.show_tab("monitor")
         await pilot.pause()
-        live = chat._live
+        live = chat.session.live
         assert live is not None
         drawn, arrived = view.markdown.source, live.tokens
         await wait_for(lambda: live.tokens >= arrived + 15, pilot=pilot)

@@ -1,20 +1,24 @@
 """The compositor patch renders partial updates from fewer lines; what it paints must be exactly
 what Textual's own code paints. Both run on the same dirty regions of a real screen, and a
-terminal emulator compares the results."""
+terminal emulator compares the results: on a layout of Statics with arbitrary dirty regions, and
+on every screen of the real app (tests/output_equivalence.py) at 80x24 and 120x40."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pyte
+import pytest
 from rich.console import Console
-from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Footer, Label, Static
 
-from pislm_tui import compositor_patch
+from pislm_tui.textual_compat import compositor as compositor_patch
+from tests.fake_ollama import FakeOllama
+from tests.output_equivalence import OutputCheck, run_every_screen
 
 W, H = 60, 20
 
@@ -51,8 +55,7 @@ def cells(screen: pyte.Screen) -> list[list[tuple[str, str, str, bool]]]:
 
 async def test_patched_partial_updates_paint_the_same_cells() -> None:
     original_render = compositor_patch.ORIGINAL_RENDER_PARTIAL_UPDATE
-    compositor_patch.install()
-    assert Compositor.render_partial_update is not original_render
+    patched_render = compositor_patch.render_partial_update
     console = Console(width=W, height=H, color_system="truecolor", force_terminal=True)
     rng = random.Random(7)
     app = Nested()
@@ -78,7 +81,7 @@ async def test_patched_partial_updates_paint_the_same_cells() -> None:
             dirty = set(compositor._dirty_regions)
             theirs = original_render(compositor)
             compositor._dirty_regions.update(dirty)
-            ours = compositor.render_partial_update()
+            ours = patched_render(compositor)
             screen_a, screen_b = pyte.Screen(W, H), pyte.Screen(W, H)
             paint(base, screen_a)
             paint(base, screen_b)
@@ -88,3 +91,21 @@ async def test_patched_partial_updates_paint_the_same_cells() -> None:
                 paint(ours.render_segments(console), screen_b)
             assert cells(screen_a) == cells(screen_b)
             base = compositor.render_update(full=True).render_segments(console)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_every_screen_of_the_app_paints_the_same_cells(
+    make_app: Any, fake_ollama: FakeOllama, size: tuple[int, int]
+) -> None:
+    """Chat with a streamed Markdown reply, a toast, the Select overlay, the command palette and
+    a dialog, then the Models, RAG, Tools and Monitor tabs: every partial update on the way."""
+    app = make_app()
+    check = OutputCheck(app, shadow=False)
+    check.install()
+    try:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await run_every_screen(app, fake_ollama, pilot)
+    finally:
+        check.uninstall()
+    assert check.mismatches == []
+    assert check.partial_updates > 40  # the session did go through the patch

@@ -103,3 +103,35 @@ def test_save_merges_and_keeps_other_keys(isolated_home: Path) -> None:
 def test_config_file_is_not_written_by_loading(isolated_home: Path) -> None:
     load_settings()
     assert not (isolated_home / ".config").exists()
+
+
+def test_fast_output_file_env_and_the_old_diff_output_key(isolated_home: Path, monkeypatch) -> None:
+    """`diff_output` (top level) became `display.fast_output`: still read, in its own layer (so
+    file < env still holds), with a warning that names the new key."""
+    assert load_settings().settings.display.fast_output is True
+    path = write(
+        isolated_home / ".config/pislm/config.toml", 'theme = "pislm-16"\ndiff_output = false\n'
+    )
+    loaded = load_settings()
+    assert loaded.settings.display.fast_output is False
+    assert loaded.warnings == [
+        f"{path}, line 2: diff_output is now display.fast_output; please rename it"
+    ]
+    monkeypatch.setenv("PISLM_DISPLAY__FAST_OUTPUT", "true")  # the environment wins over the file
+    assert load_settings().settings.display.fast_output is True
+    write(path, "[display]\nfast_output = true\n")
+    monkeypatch.delenv("PISLM_DISPLAY__FAST_OUTPUT")
+    monkeypatch.setenv("PISLM_DIFF_OUTPUT", "off")  # the old name in the environment wins too
+    loaded = load_settings()
+    assert loaded.settings.display.fast_output is False
+    assert loaded.warnings == [
+        "environment: PISLM_DIFF_OUTPUT is now PISLM_DISPLAY__FAST_OUTPUT; please rename it"
+    ]
+    # Both names in one layer: the new one counts.
+    monkeypatch.delenv("PISLM_DIFF_OUTPUT")
+    write(path, "diff_output = false\n[display]\nfast_output = true\n")
+    assert load_settings().settings.display.fast_output is True
+    assert (
+        load_settings(overrides={"display": {"fast_output": False}}).settings.display.fast_output
+        is False
+    )

@@ -1,11 +1,15 @@
 """The differential output layer: what reaches a terminal must look exactly like Textual's own
-output would, with fewer bytes. Checked with a terminal emulator (pyte) on both streams."""
+output would, with fewer bytes. Checked with a terminal emulator (pyte) on both streams: for
+made-up frames, and for every frame of the real app going through every screen
+(tests/output_equivalence.py) at 80x24 and 120x40."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pyte
+import pytest
 from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
@@ -14,6 +18,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from pislm_tui.display import TerminalShadow
+from tests.fake_ollama import FakeOllama
+from tests.output_equivalence import OutputCheck, run_every_screen
 
 W, H = 40, 12
 STYLES = [
@@ -158,3 +164,23 @@ def test_resize_and_forget_repaint_everything() -> None:
     assert len(shadow.diff(full(rows), ColorSystem.TRUECOLOR)) > W * H
     shadow.resize(W + 1, H)
     assert shadow.rows[0][0][0].startswith("\x00")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_every_frame_of_the_app_looks_the_same_through_the_shadow(
+    make_app: Any, fake_ollama: FakeOllama, size: tuple[int, int]
+) -> None:
+    """Chat with a streamed Markdown reply, a toast, the Select overlay, the command palette and
+    a dialog, then the Models, RAG, Tools and Monitor tabs: every frame on the way, as the
+    shadow writes it and as Textual writes it, gives the same screen."""
+    app = make_app()
+    check = OutputCheck(app, compositor=False)
+    check.install()
+    try:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await run_every_screen(app, fake_ollama, pilot)
+    finally:
+        check.uninstall()
+    assert check.mismatches == []
+    assert check.frames > 40  # the session did go through the shadow
+    assert check.shadow_bytes < check.textual_bytes / 2

@@ -271,6 +271,55 @@ def test_tags_list(client: ollama.Client, http: httpx.Client) -> None:
         assert httpx.get(other.url + "/api/tags").json()["models"] == raw
 
 
+def test_catalogues_of_other_servers() -> None:
+    """What tests/fake_ollama/catalogues.py serves: cloud entries with their remote fields, an
+    embedding-only model first that only /api/show gives away, all-zero digests."""
+    from tests.fake_ollama.catalogues import (
+        ZERO_DIGEST,
+        cloud_entry,
+        embedding_listed_first,
+        size_zero_entry,
+        without_digests,
+    )
+
+    models = [cloud_entry(), size_zero_entry(), *embedding_listed_first()]
+    with FakeOllama(models=models).start() as srv:
+        raw = httpx.get(srv.url + "/api/tags").json()["models"]
+        assert [m["name"] for m in raw[:4]] == [
+            "gpt-oss:120b-cloud",
+            "openai/gpt-4o:latest",
+            "all-minilm:latest",
+            "llama3.2:1b",
+        ]
+        assert (raw[0]["remote_host"], raw[0]["remote_model"]) == (
+            "https://ollama.com:443",
+            "gpt-oss:120b",
+        )
+        assert raw[1]["size"] == 0 and "remote_host" not in raw[1]
+        assert "remote_host" not in raw[3] and raw[2]["details"]["family"] == ""
+        client = ollama.Client(host=srv.url)
+        assert client.list().models[0].model == "gpt-oss:120b-cloud"  # the library still parses it
+        assert client.show("all-minilm").capabilities == ["embedding"]
+        for name in ("gpt-oss:120b-cloud", "openai/gpt-4o"):
+            with pytest.raises(ollama.ResponseError) as err:
+                client.chat(name, messages=[{"role": "user", "content": "hi"}])
+            assert err.value.status_code == 500
+        with pytest.raises(ollama.ResponseError) as err:
+            client.chat("all-minilm", messages=[{"role": "user", "content": "hi"}])
+        assert err.value.error == '"all-minilm" does not support chat'
+    with FakeOllama(models=without_digests()).start() as srv:
+        raw = httpx.get(srv.url + "/api/tags").json()["models"]
+        assert {m["digest"] for m in raw} == {ZERO_DIGEST}
+
+
+def test_capabilities_can_be_listed_in_tags() -> None:
+    listed = FakeModel("mine", 123, capabilities=["completion", "vision"], list_capabilities=True)
+    with FakeOllama(models=[listed, FakeModel("other", 5)]).start() as srv:
+        raw = {m["name"]: m for m in httpx.get(srv.url + "/api/tags").json()["models"]}
+        assert raw["mine:latest"]["capabilities"] == ["completion", "vision"]
+        assert "capabilities" not in raw["other:latest"]
+
+
 def test_tags_empty_and_custom_models() -> None:
     with FakeOllama(models=[]).start() as srv:
         assert httpx.get(srv.url + "/api/tags").json() == {"models": []}

@@ -15,17 +15,18 @@ import pytest
 from pislm_tui.backend import ModelNotFound, PullProgress, ServerUnreachable, UsageError
 from pislm_tui.backend.ollama_native import OllamaBackend
 from pislm_tui.backend.types import LoadedModel
-from pislm_tui.models.bench import BenchRunner, Spread, export_bench, summary_rows
+from pislm_tui.models.bench import BenchRunner
+from pislm_tui.models.bench_results import Spread, export_bench, summary_rows
 from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
     human_ago,
-    human_bytes,
     human_eta,
     time_left,
 )
 from pislm_tui.models.memory import check_memory, is_local_server
 from pislm_tui.models.pull import PullTracker, check_model_name, pull_model
+from pislm_tui.sizes import decimal_bytes as human_bytes
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import wait_for
 
@@ -278,7 +279,7 @@ async def test_bench_failed_model_does_not_stop_the_others(
     ).run()
     missing, embed, good = result.models
     assert missing.error and "not installed" in missing.error and missing.error_code == 4
-    assert embed.error and "does not support chat" in embed.error
+    assert embed.error and "cannot chat (an embedding model)" in embed.error
     assert good.complete and good.eval_rate is not None
     rows = summary_rows(result)
     assert rows[0][-1] == "failed" and rows[2][0] == "llama3.2:1b" and rows[2][3] != "—"

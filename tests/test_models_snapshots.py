@@ -20,6 +20,8 @@ from tests.fake_ollama import FakeOllama
 from tests.fake_ollama import native as fake_native
 from tests.fake_ollama.models import find
 from tests.fake_ollama.server import NDJSON_TYPE, ClientGone, Exchange
+from tests.fixtures.monitor.driving import monitor_app
+from tests.fixtures.monitor.recording import Machine
 from tests.test_models_tab import chat_settled, show_models, wait_for
 
 SIZES = [(80, 24), (120, 40)]
@@ -51,9 +53,10 @@ async def settle(pilot: Any) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_list_with_details(
-    snap_compare: Any, snapshot_ollama: FakeOllama, size: tuple[int, int]
+    snap_compare: Any, snapshot_ollama: FakeOllama, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     snapshot_ollama.loaded["llama3.2:1b"] = EXPIRES
+    machine = Machine.copy("pi5_cool", tmp_path)  # the memory the fit verdict compares with
 
     async def run_before(pilot: Any) -> None:
         tab = await open_tab(pilot)
@@ -63,9 +66,11 @@ def test_list_with_details(
             lambda: "Capabilities" in _text(pilot) and "3.2B" in _text(pilot), pilot=pilot
         )
         await wait_for(lambda: "2025-05-03 09:12" in _text(pilot), pilot=pilot)
+        await wait_for(lambda: "fits: ~" in _text(pilot), pilot=pilot)
         await settle(pilot)
 
-    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+    app = monitor_app(snapshot_ollama.url, machine, show_strip=False)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def _text(pilot: Any) -> str:
@@ -124,9 +129,11 @@ def test_pull_in_progress(
     snap_compare: Any,
     snapshot_ollama: FakeOllama,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     size: tuple[int, int],
 ) -> None:
     monkeypatch.setitem(fake_native.ROUTES["/api/pull"], "POST", held_pull)
+    machine = Machine.copy("pi5_cool", tmp_path)  # the memory the fit verdict compares with
 
     async def run_before(pilot: Any) -> None:
         tab = await open_tab(pilot)
@@ -144,7 +151,8 @@ def test_pull_in_progress(
         await wait_for(lambda: percent in _text(pilot), pilot=pilot)
         await settle(pilot)
 
-    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+    app = monitor_app(snapshot_ollama.url, machine, show_strip=False)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 # -- a finished bench ----------------------------------------------------------------------------
@@ -152,8 +160,17 @@ def test_pull_in_progress(
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_finished_bench(
-    snap_compare: Any, snapshot_ollama: FakeOllama, isolated_home: Path, size: tuple[int, int]
+    snap_compare: Any,
+    snapshot_ollama: FakeOllama,
+    isolated_home: Path,
+    tmp_path: Path,
+    size: tuple[int, int],
 ) -> None:
+    # The Pi: the recorded hot Pi 5 (throttled), read through the app's own sampler, so the
+    # conditions columns (peak °C, lowest MHz, throttled runs marked, J/token) are the same on
+    # every run.
+    machine = Machine.copy("pi5_hot", tmp_path)
+
     async def run_before(pilot: Any) -> None:
         app = pilot.app
         tab = await open_tab(pilot)
@@ -170,4 +187,5 @@ def test_finished_bench(
         await wait_for(lambda: "Saved ~/" in _text(pilot), pilot=pilot)
         await settle(pilot)
 
-    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+    app = monitor_app(snapshot_ollama.url, machine, show_strip=False)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

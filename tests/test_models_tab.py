@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, SelectionList, TabbedContent
 
 from pislm_tui.app import PislmApp
 from pislm_tui.backend.ollama_native import OllamaBackend
-from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.models_pull import PullNameScreen
 from pislm_tui.tabs.models import ModelsTab
 from pislm_tui.widgets.bench_panel import BenchPanel
@@ -148,12 +148,13 @@ async def test_wide_layout_puts_details_beside_the_list(make_app: MakeApp) -> No
     app = app_for(make_app)
     async with app.run_test(size=(120, 40)) as pilot:
         tab = await open_models(app, pilot)
-        assert tab.has_class("-wide")
+        assert tab.screen.has_class("-wide")  # App.HORIZONTAL_BREAKPOINTS
         details = app.query_one("#models-details")
         await wait_for(lambda: details.region.x > 60, pilot=pilot, what="details on the right")
         assert details.region.y == tab.table.region.y
         await pilot.resize_terminal(80, 24)
-        await wait_for(lambda: not tab.has_class("-wide"), pilot=pilot)
+        await wait_for(lambda: not tab.screen.has_class("-wide"), pilot=pilot)
+        await wait_for(lambda: details.region.y > tab.table.region.y, pilot=pilot, what="below")
 
 
 # -- pull ---------------------------------------------------------------------------------------

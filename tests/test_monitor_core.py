@@ -24,7 +24,7 @@ from pislm_tui.monitor import (
     sample_once,
     temp_level,
 )
-from pislm_tui.monitor.fmt import short_bytes, throttle_text, time_left
+from pislm_tui.monitor.fmt import throttle_text, time_left
 from pislm_tui.monitor.sampler import MEASURING
 from pislm_tui.monitor.sysfs import SysSensors
 from pislm_tui.monitor.vcgencmd import (
@@ -35,6 +35,7 @@ from pislm_tui.monitor.vcgencmd import (
     parse_temp,
     parse_throttled,
 )
+from pislm_tui.sizes import short_bytes
 from tests.fake_ollama import FakeOllama
 from tests.fixtures.monitor.recording import FIXTURES, RUNNER_PID, SERVE_PID, Machine
 
@@ -181,6 +182,25 @@ async def test_a_hung_vcgencmd_times_out() -> None:
 
     with pytest.raises(SourceUnavailable, match=r"did not answer within 0\.05 s"):
         await Vcgencmd(runner, timeout=0.05).query("measure_temp", now=0.0)
+
+
+async def test_closing_the_sampler_ends_a_vcgencmd_still_running(hot: Machine) -> None:
+    """A query cut short (the app quits, `pislm monitor` ends) must not leave the child running
+    and its pipes to the garbage collector after the event loop has gone."""
+    pid_file = hot.root / "vcgencmd.pid"
+    slow = hot.root / "slow-vcgencmd"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    slow.chmod(0o755)
+    sampler = hot.sampler(vcgencmd=str(slow))
+    await sampler.sample()  # starts the slow sources in the background
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.01)
+    pid = int(pid_file.read_text())
+    await sampler.aclose()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped, not left sleeping
 
 
 # -- sysfs ------------------------------------------------------------------------------------

@@ -77,3 +77,55 @@ def test_installed_wheel_runs_and_finds_its_themes(wheel: Path, tmp_path: Path) 
         timeout=60,
     )
     assert out.returncode == 0 and out.stdout.startswith("pislm ")
+
+
+# -- the install resolves at once ------------------------------------------------------------
+
+
+def _requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+
+
+def test_every_dependency_range_has_an_upper_bound() -> None:
+    """An open range lets pip try every newer release first: with instructor (jiter<0.15)
+    against `openai>=2` it downloaded 60 openai wheels before settling on 3.3.0."""
+    from packaging.requirements import Requirement
+
+    open_ended = [
+        text
+        for text in _requirements()
+        if not any(s.operator in ("<", "<=", "==", "~=") for s in Requirement(text).specifier)
+    ]
+    assert open_ended == []
+
+
+def test_the_installed_versions_are_inside_the_ranges() -> None:
+    """The bounds describe what the tests run with (and never move the installed versions)."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    outside = []
+    for text in _requirements():
+        req = Requirement(text)
+        installed = version(req.name)
+        if not req.specifier.contains(installed, prereleases=True):
+            outside.append(f"{req.name} {installed} not in {req.specifier}")
+    assert outside == []
+
+
+def test_ci_runs_the_readme_command_and_fails_on_a_backtracking_install() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for part in (
+        "python3 -m venv .venv",
+        '.venv/bin/pip install -e ".[dev]"',
+        ".venv/bin/python -m pytest",
+    ):
+        assert part in ci and part in readme, part
+    assert "set -euo pipefail" in ci  # the install's exit status survives the `| tee`
+    assert 'grep -q "looking at multiple versions" .venv/pip-install.log' in ci
+    assert "tee .venv/pip-install.log" in ci

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from pislm_tui.app import PislmApp
 from pislm_tui.rag import RagStore
-from pislm_tui.screens.models_confirm import ConfirmScreen
+from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.rag_add import AddDocumentsScreen
 from pislm_tui.screens.rag_pull import EmbedModelPullScreen
 from pislm_tui.tabs.rag import RagTab
@@ -223,9 +223,10 @@ async def test_escape_stops_an_ingest_and_leaves_only_whole_files(
         await pilot.click("#add-yes", offset=(4, 0))
         await wait_for(
             lambda: (
-                tab._last_progress is not None
-                and tab._last_progress.files_done >= 1
-                and tab._last_progress.chunks_done % 4 == 2
+                (job := tab.session.ingest) is not None
+                and job.progress is not None
+                and job.progress.files_done >= 1
+                and job.progress.chunks_done % 4 == 2
             ),
             pilot=pilot,
             what="mid-file",

@@ -78,7 +78,9 @@ def test_connected_with_models(
         await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=SLOW_START)
         await chat_ready(app, pilot)
         chat = app.query_one(ChatTab)
-        await wait_for(lambda: len(chat._caps) >= 6, pilot=pilot, what="model capabilities")
+        await wait_for(
+            lambda: len(chat.pislm.model_details.known) >= 6, pilot=pilot, what="model capabilities"
+        )
         await feed_strip(app, pilot, machine, hot_busy, hot_processes)
         await wait_for(lambda: "7 models" in screen_text(app), pilot=pilot)
         assert "cannot reach" not in screen_text(app)
@@ -108,4 +110,25 @@ def test_server_unreachable(
 
     app = monitor_app(UNREACHABLE, machine, show_strip=True)
     app.set_theme(theme)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_keys_panel(
+    snap_compare: Any, snapshot_ollama: FakeOllama, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """F1 on the Chat tab: the chat's own keys first, then the app's, the editing keys last."""
+    machine = Machine.copy("pi5_cool", tmp_path)
+
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=SLOW_START)
+        await chat_ready(app, pilot)
+        await feed_strip(app, pilot, machine, cool_busy, cool_processes)
+        await wait_for(lambda: "7 models" in screen_text(app), pilot=pilot)
+        await pilot.press("f1")
+        await wait_for(lambda: "Export to" in screen_text(app), pilot=pilot)
+        await settle(pilot)
+
+    app = monitor_app(snapshot_ollama.url, machine, show_strip=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -376,16 +376,44 @@ async def test_streaming_without_the_fast_path_ends_the_same() -> None:
         assert streamed == cells(reference)
 
 
-def test_the_fast_path_checks_the_textual_version_and_the_method_it_uses() -> None:
-    import textual
-
+def test_the_fast_path_follows_the_textual_compat_guard() -> None:
+    """The one private reach (Markdown._parse_markdown) is used only where the guard allows it,
+    and the guard allows it on the Textual these tests run (the fast path is what they test)."""
+    from pislm_tui.textual_compat import guard
+    from pislm_tui.textual_compat import markdown as compat_markdown
     from pislm_tui.widgets import reply_markdown
 
-    low, high = reply_markdown.KNOWN_TEXTUAL
-    version = tuple(int(part) for part in textual.__version__.split(".")[:2])
-    known = low <= version < high
-    assert known == reply_markdown.FAST_STREAMING
-    assert callable(getattr(ReplyMarkdown, "_parse_markdown", None)) or not known
+    assert guard.usable(compat_markdown.KEY) == reply_markdown.FAST_STREAMING
+    assert guard.verdict().verified and reply_markdown.FAST_STREAMING
+
+
+# -- line breaks that Python's str.splitlines knows and markdown-it does not -----------------------
+
+SEPARATED = (
+    "First paragraph,\u2028the same paragraph after a line separator.\n\n"
+    "- an item\u2029still the item\n- another item\n\n"
+    "```\ncode\u2028line\n```\n\nThe end.\n"
+)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "stock"])
+async def test_a_reply_with_line_separators_ends_as_markdown_draws_it(fast: bool) -> None:
+    """Textual's Markdown.append splits lines with str.splitlines (U+2028, U+2029...) unlike
+    markdown-it, which showed blocks twice: streamed, the reply ends as drawn at once."""
+
+    class Streamed(ReplyMarkdown):
+        FAST = fast
+
+    markdown = Streamed(streaming=True, page_lines=4)
+    app = Alone(markdown)
+    async with app.run_test(size=(60, 30)) as pilot:
+        for token in tokenize(SEPARATED):
+            await markdown.append_text(token)
+            await pilot.pause()
+        await markdown.finish()
+        await settle(pilot)
+        assert markdown.source == SEPARATED
+        assert trimmed(cells(app)) == await drawn_at_once(SEPARATED, (60, 30))
 
 
 async def test_many_appends_at_once_keep_the_text_in_order() -> None:

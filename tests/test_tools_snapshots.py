@@ -13,6 +13,7 @@ from pislm_tui.config import load_settings
 from pislm_tui.screens.tools_location import LocationScreen
 from pislm_tui.widgets.tools_calls import ToolCallsPane
 from pislm_tui.widgets.tools_image import ImagePane
+from pislm_tui.widgets.tools_scoreboard import ScoreboardPane
 from pislm_tui.widgets.tools_where import WherePane
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import screen_text, wait_for
@@ -129,3 +130,72 @@ def test_location_dialog(snap_compare, snapshot_ollama: FakeOllama, size) -> Non
         await steady(app, pilot)
 
     assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_where_waiting_on_a_retry(snap_compare, snapshot_ollama: FakeOllama, size) -> None:
+    """The waiting card: what is asked, for how long, which retry and why (a clock that jumps
+    12 s once the question starts)."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await prepare(app, pilot, "f7")
+        pane = app.query_one(WherePane)
+        pane.wait.clock = lambda: 1000.0 + (12.0 if pane.wait.started is not None else 0.0)
+        snapshot_ollama.script(Reply(text="not json"), Reply(text="{}", first_byte_delay=60))
+        await submit(app, pilot, "#where-country", "Japan")
+        await wait_for(lambda: "12 s" in card_text(app, "#where-card"), pilot=pilot, timeout=30)
+        await steady(app, pilot)
+
+    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_scoreboard_with_a_recommendation(snap_compare, snapshot_ollama: FakeOllama, size) -> None:
+    """Three models of different behaviour (test_tools_scoreboard.py), one run each."""
+    from datetime import datetime
+
+    from tests.test_tools_scoreboard import scoreboard_models
+
+    for model in scoreboard_models()[:3]:
+        snapshot_ollama.add_model(model)
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await prepare(app, pilot, "f10")
+        pane = app.query_one(ScoreboardPane)
+        pane.clock = StepClock()
+        pane.now = lambda: datetime(2026, 12, 6, 20, 0, 0).astimezone()
+        app.settings.tools.max_retries = 3
+        app.query_one("#score-runs", Input).value = "1"
+        await submit(app, pilot, "#score-models", "broken:1b,retry:1b,good:1b")
+        await wait_for(lambda: "Saved tools-bench-" in screen_text(app), pilot=pilot)
+        await idle(app, pilot)
+
+    assert snap_compare(snapshot_app(snapshot_ollama), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mcp_call_waiting_for_approval(snap_compare, snapshot_ollama: FakeOllama, size) -> None:
+    """An MCP server's tool call (test_tools_mcp.py's demo server, over stdio) asks first."""
+    from pislm_tui.screens.dialog import ConfirmScreen
+    from tests.test_tools_mcp import START, stdio_server
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await prepare(app, pilot, "f9")
+        question = 'Shout #tool=demo.shout{"text": "hello from the pi"}'
+        await steady(app, pilot)  # the prompt's cursor, under the dialog, must not blink
+        await submit(app, pilot, "#calls-prompt", question)
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen) and "Run demo.shout?"
+                       in screen_text(app), pilot=pilot, timeout=START)  # fmt: skip
+        await steady(app, pilot)
+
+    loaded = load_settings(
+        overrides={
+            "host": snapshot_ollama.url,
+            "monitor": {"show_strip": False},
+            "mcp": {"servers": {"demo": stdio_server(Path("/dev/null"))}},
+        }
+    )
+    assert snap_compare(PislmApp(loaded), terminal_size=size, run_before=run_before)

@@ -37,6 +37,13 @@ class UsageError(PislmError):
     exit_code = EXIT_USAGE
 
 
+class RemoteShellFailed(PislmError):
+    """`ssh` to a host's machine failed (refused key, wrong port, host down, command missing):
+    the Monitor shows it in place of that machine's figures; nothing else depends on it."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
 class ServerUnreachable(PislmError):
     exit_code = EXIT_UNREACHABLE
 
@@ -136,3 +143,23 @@ class Unsupported(PislmError):
             f"{operation} is not available on an {server_kind} server",
             "use --api ollama against an Ollama server for this",
         )
+
+
+class McpServerUnavailable(PislmError):
+    """An MCP server that would not start, crashed, or stopped answering while starting."""
+
+    def __init__(self, server: str, detail: str, hint: str | None = None) -> None:
+        self.server = server
+        super().__init__(
+            f"MCP server {server!r} is unavailable: {detail}",
+            hint or f"check [mcp.servers.{server}] in the config file",
+        )
+
+
+class McpCallFailed(PislmError):
+    """One MCP tool call that timed out or broke off (the server itself may still be up)."""
+
+    def __init__(self, server: str, tool: str, detail: str) -> None:
+        self.server = server
+        self.tool = tool
+        super().__init__(f"{server}.{tool} failed: {detail}")

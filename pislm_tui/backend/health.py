@@ -94,6 +94,11 @@ class ConnectionWatcher:
         """Re-check at once (e.g. after a request failed, or a model was pulled)."""
         self._wake.set()
 
+    @property
+    def check_pending(self) -> bool:
+        """A re-check was asked for and has not finished yet."""
+        return self._wake.is_set()
+
     async def run(self) -> None:
         # The client libraries cost ~0.4 s to import: do it off the event loop so the UI stays live.
         await asyncio.to_thread(self.backend.warm_up)

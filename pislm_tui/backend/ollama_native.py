@@ -194,7 +194,9 @@ class OllamaBackend:
 
     # -- listing -------------------------------------------------------------------------------
 
-    async def version(self) -> str | None:
+    def _plain_http(self) -> httpx.AsyncClient:
+        """A bare HTTP client for the answers whose fields ollama-python drops (see
+        `list_models`) or does not ask for (`version`)."""
         import httpx
 
         if self._http is None:
@@ -204,30 +206,53 @@ class OllamaBackend:
                 headers=self._headers(),
                 **self._transport_options(),
             )
+        return self._http
+
+    async def _get_json(self, path: str) -> Any:
         try:
-            response = await self._http.get("/api/version")
+            response = await self._plain_http().get(path)
         except Exception as exc:
             raise self._translate(exc) from None
-        if response.status_code == 403 and not response.text:
-            raise self._translate(_response_error(response)) from None
         if response.status_code != 200:
             raise self._translate(_response_error(response)) from None
         try:
-            return str(response.json()["version"])
-        except (ValueError, KeyError, TypeError):
+            return response.json()
+        except ValueError:
             if _looks_like_html(response.text):
                 raise BadResponse(
                     "an HTML page instead of the Ollama API",
                     "something other than Ollama answers at this address",
                 ) from None
+            raise BadResponse(f"the body of {path} is not JSON") from None
+
+    async def version(self) -> str | None:
+        body = await self._get_json("/api/version")
+        try:
+            return str(body["version"])
+        except (KeyError, TypeError):
             raise BadResponse("no version in /api/version") from None
 
     async def list_models(self) -> list[ModelInfo]:
-        try:
-            response = await self._client().list()
-        except Exception as exc:
-            raise self._translate(exc) from None
-        return [_model_info(m) for m in response.models]
+        """`/api/tags` read here rather than through ollama-python, whose `ListResponse` drops
+        what tells a cloud entry (`remote_host`, `remote_model`) and the per-model
+        `capabilities` of newer servers. Each entry is still checked by the library's model."""
+        import ollama
+        import pydantic
+
+        body = await self._get_json("/api/tags")
+        entries = body.get("models") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise BadResponse("no model list in /api/tags")
+        models = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise BadResponse("a model entry in /api/tags is not an object")
+            try:
+                parsed = ollama.ListResponse.Model.model_validate(entry)
+            except pydantic.ValidationError:
+                raise BadResponse("JSON of an unexpected shape in /api/tags") from None
+            models.append(_model_info(parsed, entry))
+        return models
 
     async def show(self, model: str) -> ModelDetails:
         try:
@@ -425,11 +450,12 @@ def _suffix(info: Mapping[str, Any], suffix: str) -> int | None:
     return None
 
 
-def _model_info(m: Any) -> ModelInfo:
+def _model_info(m: Any, raw: Mapping[str, Any]) -> ModelInfo:
     d = m.details
     modified = m.modified_at if isinstance(m.modified_at, datetime) else None
+    capabilities = raw.get("capabilities")
     return ModelInfo(
-        name=m.model or "?",
+        name=m.model or str(raw.get("name") or "?"),
         size=int(m.size) if m.size is not None else None,
         modified_at=modified,
         digest=m.digest,
@@ -438,6 +464,12 @@ def _model_info(m: Any) -> ModelInfo:
         parameter_size=d.parameter_size if d else None,
         quantization=d.quantization_level if d else None,
         format=d.format if d else None,
+        remote=bool(raw.get("remote_host") or raw.get("remote_model")),
+        capabilities=frozenset(
+            c
+            for c in (capabilities if isinstance(capabilities, list) else ())
+            if isinstance(c, str)
+        ),
     )
 
 

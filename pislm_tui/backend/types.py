@@ -55,6 +55,10 @@ class ModelInfo:
     parameter_size: str | None = None
     quantization: str | None = None
     format: str | None = None
+    # A cloud entry: the server forwards it to another host (Ollama's `remote_host`/`remote_model`).
+    remote: bool = False
+    # What the listing says the model can do (newer servers); empty when it does not say.
+    capabilities: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -16,6 +16,9 @@ from pislm_tui.backend.types import Message, Role
 from pislm_tui.chat.images import human_size
 from pislm_tui.chat.options import check_options
 from pislm_tui.config import ChatSettings
+
+if TYPE_CHECKING:
+    from pislm_tui.monitor.conditions import RunConditions
 
 # complete: ended normally · streaming: still arriving (or the app died while it did) ·
 # stopped: the user pressed Esc · error: the stream broke; `error` says how.
@@ -44,6 +47,8 @@ class ChatMessage:
     images: list[StoredImage] = field(default_factory=list)
     model: str | None = None
     stats: GenerationStats | None = None
+    # the machine while the reply was made (monitor.conditions); shown, not saved
+    conditions: RunConditions | None = None
     done_reason: str | None = None
     status: MessageStatus = "complete"
     error: str | None = None
@@ -135,6 +140,7 @@ class Conversation:
     title: str = ""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    host: str | None = None  # the host it is held with: a [hosts.NAME] name or an address
 
     def history(self) -> list[Message]:
         """The whole conversation as the model gets it: system prompt first, then every turn.

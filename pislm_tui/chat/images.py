@@ -62,7 +62,7 @@ def load_image(path: str | Path) -> ImageAttachment:
     `UsageError` with a message that says which and what to do."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise UsageError(f"no such file: {p}", "check the path (Tab completes it)")
+        raise UsageError(f"no such file: {p}", "check the path")
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not an image")
     try:

@@ -1,7 +1,9 @@
 """Saved chats: SQLite in the data dir (`sessions.db`).
 
-WAL journal with `synchronous=NORMAL`: every commit is one append to the log, cheap enough to
-run on the event loop, and a killed process (even `kill -9`) loses no committed transaction.
+WAL journal with `synchronous=NORMAL`: every commit is one append to the log, and a killed
+process (even `kill -9`) loses no committed transaction. The app calls it off the event loop
+(`chat.async_store`: an image BLOB can be 20 MiB); the connection may be used from any thread,
+one call at a time (a lock holds each transaction together).
 Each write below is its own transaction, so a reply cut short by a crash is kept as far as its
 last save (its status stays 'streaming', which the app shows as unfinished). The schema carries a version (`PRAGMA user_version`) and is upgraded step by step."""
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,8 +82,14 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX sessions_by_update ON sessions(updated_at DESC)")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    # The host a chat was held with (a [hosts.NAME] name, or the server's address); NULL for
+    # chats from before: they were held with whatever server was configured then.
+    db.execute("ALTER TABLE sessions ADD COLUMN host TEXT")
+
+
 # MIGRATIONS[n] takes a database from version n to n + 1. Append only; never edit a step.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -92,6 +101,21 @@ class SessionSummary:
     updated_at: float
     messages: int
     model: str | None
+    host: str | None = None  # where it was held (None: before pislm knew hosts)
+
+
+def _use_wal(db: sqlite3.Connection, tries: int = 40) -> None:
+    """Switch to the WAL journal. On a new database, another pislm opening it at the same
+    moment can hold the lock the switch needs, and SQLite answers "database is locked" at once
+    instead of waiting (`timeout` does not cover it): try again for a moment."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _like(text: str) -> str:
@@ -104,8 +128,11 @@ class SessionStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._lock = threading.RLock()
+            self._db = sqlite3.connect(
+                path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+            _use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -136,12 +163,13 @@ class SessionStore:
         )
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
         """One committed transaction; any SQLite failure becomes a `StoreError`."""
-        try:
+        with self._lock, self._failing_as(what):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -149,6 +177,17 @@ class SessionStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """Reads, one thread at a time; any SQLite failure becomes a `StoreError`."""
+        with self._lock, self._failing_as(what):
+            yield self._db
+
+    @contextmanager
+    def _failing_as(self, what: str) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.Error as exc:
             raise self._error(what, exc) from None
 
@@ -156,7 +195,8 @@ class SessionStore:
 
     @property
     def version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
         version = self.version
@@ -182,8 +222,15 @@ class SessionStore:
         now = time.time()
         with self._tx("cannot save the chat") as db:
             cursor = db.execute(
-                "INSERT INTO sessions (title, created_at, updated_at, settings) VALUES (?, ?, ?, ?)",
-                (conversation.title, now, now, conversation.settings.model_dump_json()),
+                "INSERT INTO sessions (title, created_at, updated_at, settings, host)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    conversation.title,
+                    now,
+                    now,
+                    conversation.settings.model_dump_json(),
+                    conversation.host,
+                ),
             )
         conversation.id = int(cursor.lastrowid or 0)
         conversation.created_at = conversation.updated_at = now
@@ -195,6 +242,11 @@ class SessionStore:
                 "UPDATE sessions SET settings = ? WHERE id = ?",
                 (settings.model_dump_json(), session_id),
             )
+
+    def set_host(self, session_id: int, host: str | None) -> None:
+        """A chat not yet started on one host, started on another after a switch."""
+        with self._tx("cannot save the chat's host") as db:
+            db.execute("UPDATE sessions SET host = ? WHERE id = ?", (host, session_id))
 
     def rename_session(self, session_id: int, title: str) -> None:
         with self._tx("cannot rename the chat") as db:
@@ -208,7 +260,7 @@ class SessionStore:
         """Newest first; `query` matches titles and message text (case-insensitive)."""
         sql = """
             SELECT s.id, s.title, s.created_at, s.updated_at, s.settings,
-                   (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+                   (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id), s.host
             FROM sessions s
         """
         params: list[Any] = []
@@ -221,10 +273,8 @@ class SessionStore:
             params += [_like(query.strip())] * 2
         sql += " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?"
         params.append(limit)
-        try:
-            rows = self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the saved chats", exc) from None
+        with self._read("cannot read the saved chats") as db:
+            rows = db.execute(sql, params).fetchall()
         return [
             SessionSummary(
                 id=row[0],
@@ -233,42 +283,39 @@ class SessionStore:
                 updated_at=row[3],
                 messages=row[5],
                 model=_settings(row[4]).model,
+                host=row[6],
             )
             for row in rows
         ]
 
     def latest_session_id(self) -> int | None:
-        try:
-            row = self._db.execute(
+        with self._read("cannot read the saved chats") as db:
+            row = db.execute(
                 "SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
             ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the saved chats", exc) from None
         return None if row is None else int(row[0])
 
     def load(self, session_id: int) -> Conversation:
-        try:
-            head = self._db.execute(
-                "SELECT title, created_at, updated_at, settings FROM sessions WHERE id = ?",
+        with self._read("cannot read the chat") as db:
+            head = db.execute(
+                "SELECT title, created_at, updated_at, settings, host FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if head is None:
                 raise StoreError(f"chat {session_id} does not exist (deleted?)")
-            rows = self._db.execute(
+            rows = db.execute(
                 "SELECT id, role, content, thinking, model, status, done_reason, error, stats,"
                 " created_at FROM messages WHERE session_id = ? ORDER BY id",
                 (session_id,),
             ).fetchall()
             images: dict[int, list[StoredImage]] = {}
-            for message_id, name, data in self._db.execute(
+            for message_id, name, data in db.execute(
                 "SELECT i.message_id, i.name, i.data FROM images i"
                 " JOIN messages m ON m.id = i.message_id"
                 " WHERE m.session_id = ? ORDER BY i.message_id, i.position",
                 (session_id,),
             ):
                 images.setdefault(message_id, []).append(StoredImage(name, bytes(data)))
-        except sqlite3.Error as exc:
-            raise self._error("cannot read the chat", exc) from None
         messages = [
             ChatMessage(
                 id=row[0],
@@ -292,6 +339,7 @@ class SessionStore:
             updated_at=head[2],
             settings=_settings(head[3]),
             messages=messages,
+            host=head[4],
         )
 
     # -- messages --------------------------------------------------------------------------------
@@ -333,12 +381,13 @@ class SessionStore:
         """The user's latest prompts across chats, newest first, without repeats. A convenience:
         a database that cannot be read gives none (saving and loading report the problem)."""
         try:
-            rows = self._db.execute(
-                "SELECT content FROM messages WHERE role = 'user' AND content != ''"
-                " ORDER BY id DESC LIMIT ?",
-                (limit * 2,),
-            ).fetchall()
-        except sqlite3.Error:
+            with self._read("cannot read the prompts") as db:
+                rows = db.execute(
+                    "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                    " ORDER BY id DESC LIMIT ?",
+                    (limit * 2,),
+                ).fetchall()
+        except StoreError:
             return []
         return list(dict.fromkeys(row[0] for row in rows))[:limit]
 

@@ -20,7 +20,7 @@ from pislm_tui import __version__
 from pislm_tui.backend.errors import EXIT_USAGE, PislmError
 from pislm_tui.cli.common import CliContext, print_error
 
-COMMAND_MODULES = ("ask", "models", "monitor", "rag", "where")
+COMMAND_MODULES = ("ask", "models", "monitor", "rag", "tools", "where", "web")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,9 +36,10 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     g = p.add_argument_group("connection and appearance")
     g.add_argument(
         "--host",
-        metavar="URL",
+        metavar="URL|NAME",
         default=default,
-        help="server address (default: $OLLAMA_HOST, else http://127.0.0.1:11434)",
+        help="server address, or the name of a [hosts.NAME] in the config "
+        "(default: $OLLAMA_HOST, else http://127.0.0.1:11434)",
     )
     g.add_argument(
         "--api",
@@ -65,6 +66,17 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     return p
 
 
+class _Version(argparse.Action):
+    """`pislm --version`; a line more for each part that cannot run with this Textual (the fast
+    output, the error survival)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from pislm_tui.textual_compat import notes
+
+        print("\n".join([f"pislm {__version__}", *notes()]))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pislm",
@@ -72,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the app.",
         parents=[global_options(suppress=False)],
     )
-    parser.add_argument("--version", action="version", version=f"pislm {__version__}")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show program's version number and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     parents = [global_options(suppress=True)]
     for name in COMMAND_MODULES:
@@ -107,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(args, "handler", None)
     if handler is None:
+        refused = _refuse_without_terminal()
+        if refused is not None:
+            return refused
         from pislm_tui.cli.app import run_app
 
         return run_app(loaded)
@@ -128,6 +145,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def _refuse_without_terminal() -> int | None:
+    """The app (not the subcommands) needs a terminal: one line and exit 2 without one."""
+    from pislm_tui.cli.terminal import terminal_problem
+
+    problem = terminal_problem()
+    if problem is None:
+        return None
+    print_error(problem)
+    return EXIT_USAGE
 
 
 async def _run_async(handler: Any, args: argparse.Namespace, ctx: CliContext) -> int:

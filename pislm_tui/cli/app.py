@@ -1,9 +1,11 @@
 """Start the Textual app. Textual reads its frame rate and animation switch from the environment
-when it is imported, so SSH mode is decided before that import."""
+when it is imported, so SSH mode is decided before that import. An app ended by an internal
+error says so on stderr, with the crash log's path, and exits non-zero (see crash.py)."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 from pislm_tui.config import LoadedSettings
 
@@ -24,5 +26,11 @@ def run_app(loaded: LoadedSettings) -> int:
     from pislm_tui.app import PislmApp
 
     app = PislmApp(loaded, ssh=ssh)
-    app.run()
-    return app.return_code or 0
+    try:
+        app.run()
+    except Exception as error:  # raised while the app stopped (Textual lets these out)
+        app.error_guard.report(error, "the app stopping", survived=False)
+    message = app.error_guard.exit_message()
+    if message:
+        print(message, file=sys.stderr)
+    return app.error_guard.exit_code(app.return_code)

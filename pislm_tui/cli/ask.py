@@ -10,13 +10,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pislm_tui.backend.errors import EXIT_SERVER, Unsupported, UsageError
+from pislm_tui.backend.errors import EXIT_SERVER, UsageError
 from pislm_tui.cli.common import print_error, print_json
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
     from pislm_tui.chat.turn import LiveReply
     from pislm_tui.cli.common import CliContext
+    from pislm_tui.models.details import ModelDetailsCache
+    from pislm_tui.monitor.conditions import RunConditions
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -57,9 +59,16 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         default=None,
         help="turn thinking on/off for models that think (printed to stderr)",
     )
-    p.add_argument("--json", action="store_true", help='print {"model", "reply", "stats"} as JSON')
     p.add_argument(
-        "--verbose", action="store_true", help="print the `ollama run --verbose` figures on stderr"
+        "--json",
+        action="store_true",
+        help='print {"model", "reply", "stats", "conditions"} as JSON (conditions: temperature, '
+        "clock, throttling, energy and J/token while the reply was made, when the server runs here)",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the `ollama run --verbose` figures and the machine's conditions on stderr",
     )
     p.set_defaults(handler=ask)
 
@@ -76,24 +85,28 @@ def read_prompt(words: list[str], stdin: TextIO) -> str:
     return text
 
 
-async def pick_model(backend: Backend, wanted: str | None) -> str:
+async def pick_model(
+    backend: Backend,
+    wanted: str | None,
+    last_used: str | None = None,
+    details: ModelDetailsCache | None = None,
+) -> str:
+    """`wanted` (--model or the config) as given; else the app's default (`models.choice`):
+    the model last used with this server, else the first that runs here and can chat."""
     if wanted:
         return wanted
-    from pislm_tui.models.listing import chat_model_names  # the app's rule, shared
+    from pislm_tui.models.choice import default_chat_model
 
-    names = chat_model_names(await backend.list_models())
-    if names:
-        return names[0]
-    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    return await default_chat_model(backend, preferred=[last_used], details=details)
 
 
-async def check_vision(backend: Backend, model: str) -> None:
-    """Refuse images for a model that cannot see, before anything is sent."""
-    try:
-        details = await backend.show(model)
-    except Unsupported:
+async def check_vision(details: ModelDetailsCache, model: str) -> None:
+    """Refuse images for a model that cannot see, before anything is sent (asked through the
+    cache that picked the default model: not asked twice)."""
+    said = await details.get(model)
+    if said is None:
         return  # an OpenAI-compatible server does not say; let it answer
-    if details.capabilities and not details.supports_vision:
+    if said.capabilities and not said.supports_vision:
         raise UsageError(
             f"{model} cannot read images",
             "choose a vision model, e.g. --model llava-phi3:3.8b",
@@ -148,10 +161,15 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
     prompt = read_prompt(args.prompt, sys.stdin)
     options = {**chat.options.to_request(), **parse_options(args.option)}
     images = [load_image(path) for path in args.image]
+    from pislm_tui.models.choice import LastUsedModels
+    from pislm_tui.models.details import ModelDetailsCache
+
     backend = ctx.backend
-    model = await pick_model(backend, ctx.settings.model)
+    last_models = LastUsedModels(ctx.paths.last_models)
+    details = ModelDetailsCache(backend)  # /api/show once per model for this command
+    model = await pick_model(backend, ctx.settings.model, last_models.get(backend.url), details)
     if images:
-        await check_vision(backend, model)
+        await check_vision(details, model)
     settings = SessionSettings(
         model=model,
         system_prompt=chat.system_prompt if args.system is None else args.system,
@@ -164,22 +182,40 @@ async def ask(args: argparse.Namespace, ctx: CliContext) -> int:
 
     printer = _Printer(sys.stdout, sys.stderr, quiet=args.json)
     reply = LiveReply(ChatMessage("assistant"))
+    recording, run = None, None
+    sampler = ctx.conditions_sampler() if (args.json or args.verbose) else None
+    if sampler is not None:
+        from pislm_tui.monitor.conditions import Recording
+
+        recording = Recording(sampler, drive=1.0)  # no app timer here: read once a second
+        await recording.start()
     try:
         await stream_reply(backend, conversation.request(), reply, on_chunk=printer)
     finally:
         printer.close()
-    return _finish(args, reply)
+        if recording is not None and sampler is not None:
+            run = await recording.stop()
+            await sampler.aclose()
+    if reply.message.status == "complete":
+        last_models.remember(backend.url, model)  # the default next time, here and in the app
+    return _finish(args, reply, run)
 
 
-def _finish(args: argparse.Namespace, reply: LiveReply) -> int:
+def _finish(args: argparse.Namespace, reply: LiveReply, run: RunConditions | None = None) -> int:
+    from pislm_tui.cli.common import REMOTE_CONDITIONS
+
     message = reply.message
+    tokens = message.stats.eval_count if message.stats else None
     if args.json:
         document: dict[str, Any] = {
             "model": message.model,
             "reply": message.content,
             "stats": message.stats.to_json() if message.stats else None,
             "done_reason": message.done_reason,
+            "conditions": run.to_json(tokens) if run else None,
         }
+        if run is None:
+            document["conditions_unavailable"] = REMOTE_CONDITIONS
         if message.thinking:
             document["thinking"] = message.thinking
         if message.status == "error":
@@ -187,7 +223,9 @@ def _finish(args: argparse.Namespace, reply: LiveReply) -> int:
         print_json(document)
         sys.stdout.flush()
     if args.verbose and message.stats is not None:
-        sys.stderr.write("\n" + "\n".join(message.stats.verbose_lines()) + "\n")
+        lines = message.stats.verbose_lines()
+        lines += run.lines(tokens) if run else [f"conditions:           n/a ({REMOTE_CONDITIONS})"]
+        sys.stderr.write("\n" + "\n".join(lines) + "\n")
         sys.stderr.flush()
     if message.status == "error":
         print_error(message.error or "the reply was cut off")

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from pislm_tui.backend import Backend
     from pislm_tui.config import LoadedSettings, Paths, Settings
+    from pislm_tui.monitor import Sampler
+
+REMOTE_CONDITIONS = "the server runs on another machine; its conditions are not read from here"
 
 
 def print_error(message: str) -> None:
@@ -41,6 +44,23 @@ class CliContext:
 
             self._backend = make_backend(self.settings)
         return self._backend
+
+    def conditions_sampler(self) -> Sampler | None:
+        """A sampler of this machine for a reply's or a bench's conditions, when the server
+        runs here (else None: this machine's heat says nothing about the server's)."""
+        from pislm_tui.models.memory import is_local_server
+
+        if not is_local_server(self.backend.url):
+            return None
+        from pislm_tui.monitor import Sampler
+
+        m = self.settings.monitor
+        return Sampler(
+            proc_root=m.proc_root,
+            sys_root=m.sys_root,
+            vcgencmd=m.vcgencmd or None,
+            slow_interval=m.vcgencmd_interval,
+        )
 
     async def aclose(self) -> None:
         if self._backend is not None:

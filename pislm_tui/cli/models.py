@@ -10,26 +10,43 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pislm_tui.backend.errors import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_SERVER, UsageError
+from pislm_tui.backend.errors import (
+    EXIT_MODEL_NOT_FOUND,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    UsageError,
+)
 from pislm_tui.cli.common import print_error, print_json
 from pislm_tui.models.listing import (
-    chat_model_names,
     human_ago,
-    human_bytes,
     loaded_json,
     model_json,
+    short_digest,
     time_left,
 )
+from pislm_tui.sizes import decimal_bytes
 
 if TYPE_CHECKING:
     from pislm_tui.cli.common import CliContext
-    from pislm_tui.models.bench import BenchProgress, BenchResult
+    from pislm_tui.models.bench import BenchProgress
+    from pislm_tui.models.bench_history import Comparison
+    from pislm_tui.models.bench_results import BenchResult
     from pislm_tui.models.pull import PullTracker
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", parents=parents, help="list the installed models")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--fit",
+        action="store_true",
+        help="will each model fit in this machine's memory (weights + KV cache), and the "
+        "fastest that fits by the bench history (★)",
+    )
+    p.add_argument(
+        "--ctx", metavar="N", type=int, help="the context for --fit (default: chat num_ctx, 4096)"
+    )
     p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("pull", parents=parents, help="download a model (progress per layer)")
@@ -50,6 +67,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="compare models' speed: a warm-up, then N runs each (median, min, max)",
     )
     p.add_argument("--models", metavar="A,B", help="models to compare (default: the chat model)")
+    p.add_argument(
+        "--hosts",
+        metavar="all|NAME,...",
+        help="run the same bench on each named host in turn, one table",
+    )
     p.add_argument("--prompt", metavar="TEXT", help="the prompt (default from the config)")
     p.add_argument("--runs", metavar="N", type=int, help="measured runs per model (default 3)")
     p.add_argument(
@@ -57,8 +79,27 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         action="store_true",
         help="do not unload each model before and after its runs (config: models.bench_unload)",
     )
+    p.add_argument(
+        "--max-tokens",
+        metavar="N",
+        type=int,
+        help="stop each reply after N tokens (default 256; config: models.bench_max_tokens)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="S",
+        type=float,
+        help="give up on a model whose request takes longer than S seconds, its load included "
+        "(default 300; config: models.bench_timeout)",
+    )
     p.add_argument("--no-export", action="store_true", help="do not write the CSV/JSON files")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--tools",
+        action="store_true",
+        help="the tool scoreboard instead: which model gets the function-calling tasks right "
+        "(default models: every installed one that can call tools)",
+    )
     p.set_defaults(handler=cmd_bench)
 
 
@@ -85,6 +126,10 @@ def _now() -> datetime:
 
 
 async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.fit or args.ctx is not None:
+        from pislm_tui.cli.fit import models_fit
+
+        return await models_fit(args, ctx)
     models = await ctx.backend.list_models()
     if args.json:
         print_json({"models": [model_json(m) for m in models]})
@@ -96,8 +141,8 @@ async def cmd_models(args: argparse.Namespace, ctx: CliContext) -> int:
     rows = [
         (
             m.name,
-            (m.digest or "")[:12],
-            human_bytes(m.size),
+            short_digest(m.digest),
+            decimal_bytes(m.size),
             m.family or "—",
             m.parameter_size or "—",
             m.quantization or "—",
@@ -121,7 +166,7 @@ async def cmd_ps(args: argparse.Namespace, ctx: CliContext) -> int:
     rows = [
         (
             m.name,
-            human_bytes(m.size),
+            decimal_bytes(m.size),
             m.processor,
             str(m.context_length or "—"),
             time_left(m.expires_at, now),
@@ -136,18 +181,44 @@ async def cmd_ps(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def cmd_rm(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.backend.errors import PislmError
+    from pislm_tui.backend.errors import ModelNotFound, PislmError
 
     failed: PislmError | None = None
     for name in args.names:
         try:
             await ctx.backend.delete(name)
+        except ModelNotFound as exc:
+            # Not "pull it": the user wants it gone, and it is not there.
+            print_error(f"model '{name}' is not installed{await _near_names(ctx, name)}")
+            failed = failed or exc
+            continue
         except PislmError as exc:
             print_error(str(exc))
             failed = failed or exc
             continue
         print(f"deleted '{name}'")
     return failed.exit_code if failed else EXIT_OK
+
+
+async def _near_names(ctx: CliContext, name: str) -> str:
+    """` — did you mean a or b?` from the installed models (`pislm models` lists them all)."""
+    import difflib
+
+    from pislm_tui.backend.errors import PislmError
+
+    try:
+        installed = [m.name for m in await ctx.backend.list_models()]
+    except PislmError:
+        return ""
+    if not installed:
+        return " — no model is installed"
+    bases = {n.split(":", 1)[0]: n for n in installed}  # `llama` is near `llama3.2:1b` too
+    near = difflib.get_close_matches(name, installed, n=3, cutoff=0.6)
+    near += [bases[b] for b in difflib.get_close_matches(name, list(bases), n=3, cutoff=0.6)]
+    near = list(dict.fromkeys(near))[:3]
+    if not near:
+        return " — `pislm models` lists the installed ones"
+    return f" — did you mean {' or '.join(near)}?"
 
 
 # -- pull -------------------------------------------------------------------------------------
@@ -184,7 +255,7 @@ class _PlainPullPrinter:
             step = int(layer.fraction * 10)
             if step > self.steps.get(layer.digest, -1):
                 self.steps[layer.digest] = step
-                done = f"{human_bytes(layer.completed)} / {human_bytes(layer.total)}"
+                done = f"{decimal_bytes(layer.completed)} / {decimal_bytes(layer.total)}"
                 print(f"pulling {layer.short}: {step * 10:3d}% ({done})", flush=True)
 
 
@@ -227,47 +298,91 @@ async def _pull_with_bars(ctx: CliContext, name: str) -> None:
 # -- bench ------------------------------------------------------------------------------------
 
 
-def _bench_models(args: argparse.Namespace, ctx: CliContext, installed: list[str]) -> list[str]:
+async def _bench_models(args: argparse.Namespace, ctx: CliContext) -> list[str]:
+    """--models, else the configured chat model, else the app's default chat model (never an
+    embedding model: the bench measures chat replies)."""
     if args.models:
         return [m.strip() for m in args.models.split(",") if m.strip()]
     if ctx.settings.model:
         return [ctx.settings.model]
-    if installed:
-        return installed[:1]
-    raise UsageError("no model to bench", "pull one first, or pass --models A,B")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return [await default_chat_model(ctx.backend)]
+
+
+def _positive(value: float | None, flag: str) -> None:
+    if value is not None and value <= 0:
+        raise UsageError(f"{flag} must be more than 0, not {value:g}")
 
 
 async def cmd_bench(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.models.bench import BenchRunner, export_bench
+    if args.tools:  # the tool scoreboard (cli/tools.py)
+        from pislm_tui.cli.tools import cmd_tools_bench
+
+        return await cmd_tools_bench(args, ctx)
+    from pislm_tui.models.bench import BenchRunner
+    from pislm_tui.models.bench_results import export_bench
 
     settings = ctx.settings.models
     runs = args.runs if args.runs is not None else settings.bench_runs
     prompt = args.prompt if args.prompt is not None else settings.bench_prompt
-    installed: list[str] = []
-    if not args.models and not ctx.settings.model:
-        installed = chat_model_names(await ctx.backend.list_models())
-    models = _bench_models(args, ctx, installed)
-    unload = settings.bench_unload and not args.keep_loaded
-    runner = BenchRunner(ctx.backend, models, prompt, runs, unload=unload)
+    _positive(args.max_tokens, "--max-tokens")
+    _positive(args.timeout, "--timeout")
+    if args.hosts:
+        from pislm_tui.cli.bench_hosts import bench_on_hosts
 
-    if sys.stdout.isatty() and not args.json:
-        result = await _bench_with_bar(runner)
-    else:
-        result = await runner.run(_plain_bench_progress)
+        return await bench_on_hosts(args, ctx, prompt, runs)
+    models = await _bench_models(args, ctx)
+    # An OpenAI-compatible server cannot unload: its models stay as they are.
+    unload = settings.bench_unload and not args.keep_loaded and ctx.backend.kind == "ollama"
+    sampler = ctx.conditions_sampler()  # each run's temperature, clock, throttling, energy
+    runner = BenchRunner(
+        ctx.backend, models, prompt, runs, unload=unload,
+        max_tokens=args.max_tokens or settings.bench_max_tokens,
+        run_timeout=args.timeout or settings.bench_timeout,
+        sampler=sampler, drive=1.0,
+    )  # fmt: skip
+
+    # Progress goes to stderr (stdout carries the result): a bar on a terminal, else lines.
+    try:
+        if sys.stderr.isatty():
+            result = await _bench_with_bar(runner)
+        else:
+            result = await runner.run(_plain_bench_progress)
+    finally:
+        if sampler is not None:
+            await sampler.aclose()
 
     export = None
     if not args.no_export and result.measured():
         export = export_bench(result, ctx.paths.bench_dir)
+    history = _record_history(ctx, result)
 
     if args.json:
         data: dict[str, Any] = result.to_json()
         data["export"] = {"csv": str(export.csv), "json": str(export.json)} if export else None
+        data["history"] = [c.to_json() for c in history]
         print_json(data)
     else:
         _print_bench(result)
+        for comparison in history:
+            print(comparison.text())
         if export:
             print(f"\nsaved {export.csv}\n      {export.json}")
     return _bench_exit_code(result)
+
+
+def _record_history(ctx: CliContext, result: BenchResult) -> list[Comparison]:
+    """Store the bench in the history and compare (blocking SQLite is fine in a command)."""
+    from pislm_tui.models.bench_history import BenchHistory
+
+    if not result.measured():
+        return []
+    history = BenchHistory(ctx.paths.bench_db)
+    try:
+        return history.record(result)
+    finally:
+        history.close()
 
 
 def _bench_exit_code(result: BenchResult) -> int:
@@ -279,20 +394,35 @@ def _bench_exit_code(result: BenchResult) -> int:
     if not failed:
         return EXIT_OK
     codes = {m.error_code for m in failed}
-    return EXIT_MODEL_NOT_FOUND if codes == {EXIT_MODEL_NOT_FOUND} else EXIT_SERVER
+    if len(codes) == 1 and codes <= {EXIT_MODEL_NOT_FOUND, EXIT_USAGE}:
+        return codes.pop()  # all missing, or all unfit (embedding models)
+    return EXIT_SERVER
 
 
 def _plain_bench_progress(p: BenchProgress) -> None:
-    """Progress as lines on stderr (stdout carries the result)."""
-    if p.last is not None or p.phase == "done":
-        print(f"[{p.step}/{p.steps}] {p.describe()}", file=sys.stderr, flush=True)
+    """A line on stderr as each request starts and as it ends (what it measured, or why the
+    model failed), so a log shows at once what the bench is waiting for."""
+    print(f"[{p.step}/{p.steps}] {p.describe()}", file=sys.stderr, flush=True)
 
 
 async def _bench_with_bar(runner: Any) -> BenchResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(
-        TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
+        TextColumn("bench"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        refresh_per_second=2,  # the clock moves by seconds; over SSH every redraw is bytes
     ) as progress:
         task = progress.add_task("", total=runner.steps)
 
@@ -303,10 +433,15 @@ async def _bench_with_bar(runner: Any) -> BenchResult:
 
 
 def _print_bench(result: BenchResult) -> None:
-    from pislm_tui.models.bench import SUMMARY_HEADER, summary_rows
+    from pislm_tui.models.bench_results import SUMMARY_HEADER, summary_rows
 
     print(f"prompt: {result.prompt!r} · {result.runs} run(s) per model after a warm-up")
     print(_table(SUMMARY_HEADER, summary_rows(result), right=set(range(1, len(SUMMARY_HEADER)))))
+    if any(m.throttled_runs for m in result.models):
+        print("! the Pi throttled during a run: that speed is not comparable")
+    missing = {m.energy_why for m in result.measured() if m.energy_why}
+    if missing:
+        print(f"J/tok n/a: {'; '.join(sorted(missing))}")
     measured = [(m.model, m.eval_rate.median) for m in result.measured() if m.eval_rate]
     if measured:
         top = max(rate for _, rate in measured) or 1.0

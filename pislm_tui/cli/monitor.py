@@ -4,6 +4,9 @@ models without the full app.
     pislm monitor                 a plain page redrawn every second (Ctrl-C quits)
     pislm monitor --once [--json] one sample (two /proc/stat readings 0.5 s apart)
     pislm monitor --json          one JSON object per line, every interval (JSON Lines)
+    pislm monitor --hosts all     one row per named host (`--once --json`: one document)
+
+With `--host NAME` whose [hosts.NAME] has `ssh`, the figures are that machine's, over ssh.
 
 When stdout is not a terminal the page becomes one summary line per sample. An unreachable
 server is not an error here: Ollama's part of the sample reads n/a with the reason."""
@@ -16,7 +19,7 @@ import json
 import shutil
 import sys
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.cli.common import CliContext, print_json
@@ -44,6 +47,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="time between samples (default: monitor.interval, 1 s)",
     )
     p.add_argument("--count", type=int, metavar="N", help="stop after N samples")
+    p.add_argument(
+        "--hosts",
+        metavar="all|NAME,...",
+        help="one row per named host (server, model in memory, load, temperature, throttling)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -56,6 +64,17 @@ async def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UsageError(f"--interval {interval:g}: give seconds between 0.1 and 3600")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be 1 or more")
+    if args.hosts is not None:
+        from pislm_tui.cli.fleet import run_hosts
+
+        return await run_hosts(args, ctx, interval)
+    from pislm_tui.hosts.machines import remote_monitor
+    from pislm_tui.hosts.named import current_host
+
+    host = current_host(ctx.settings, ctx.loaded.host_name)
+    remote = remote_monitor(host, ctx.settings, loaded=ctx.backend.loaded)
+    if remote is not None:  # the host's machine, over its ssh
+        return await _run_remote(args, remote, interval, settings.top_processes)
     sources = {
         "proc_root": settings.proc_root,
         "sys_root": settings.sys_root,
@@ -101,6 +120,35 @@ async def run(args: argparse.Namespace, ctx: CliContext) -> int:
             out.write("\x1b[?25h\n")
             out.flush()
         await sampler.aclose()
+    return 0
+
+
+async def _run_remote(args: argparse.Namespace, remote: Any, interval: float, top: int) -> int:
+    """Another machine's figures (`monitor.remote.RemoteMonitor`), as lines or JSON Lines."""
+    from pislm_tui.monitor.report import one_line
+
+    shown, count = 0, 1 if args.once else args.count
+    try:
+        await remote.sample(detail=True, wait_slow=True)  # the CPU baseline
+        while count is None or shown < count:
+            await asyncio.sleep(ONCE_INTERVAL if args.once else interval)
+            sample = await remote.sample(detail=True, wait_slow=True)
+            if remote.error is not None and args.once:
+                raise remote.error
+            shown += 1
+            if args.json and args.once:
+                print_json(sample.to_json())
+            elif args.json:
+                sys.stdout.write(json.dumps(sample.to_json(), ensure_ascii=False) + "\n")
+            elif args.once:
+                _print_page(sample, sys.stdout, top)
+            else:
+                sys.stdout.write(f"{datetime.now():%H:%M:%S} {one_line(sample)}\n")
+            sys.stdout.flush()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await remote.aclose()
     return 0
 
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pislm_tui.backend.errors import ModelNotFound, UsageError
 from pislm_tui.cli.common import CliContext, print_json
@@ -15,7 +15,7 @@ from pislm_tui.cli.common import CliContext, print_json
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
     from pislm_tui.config import Settings
-    from pislm_tui.rag import IngestProgress, IngestReport, RagStore
+    from pislm_tui.rag import AsyncRagStore, IngestJob, IngestProgress, IngestReport
 
 EPILOG = """\
 Documents: .txt .md .rst .csv .json .html, source code and other text files, and PDF (text
@@ -24,8 +24,6 @@ nothing; a changed file replaces its chunks. Each collection keeps the embedding
 built with (rag.embed_model, default nomic-embed-text); questions use that model.
 The store is $XDG_DATA_HOME/pislm/chroma, or a Chroma server at rag.chroma_url.
 Exit codes: 2 bad input, 3 server unreachable, 4 model not installed, 5 server error."""
-
-_EMBEDDING_FAMILIES = ("bert", "nomic-bert")
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -102,10 +100,10 @@ def _no_action(args: argparse.Namespace, ctx: CliContext) -> int:
     raise UsageError("say what to do: pislm rag add|ask|ls|rm|demo (see pislm rag --help)")
 
 
-async def _open_store(ctx: CliContext) -> RagStore:
-    from pislm_tui.rag import RagStore
+async def _open_store(ctx: CliContext) -> AsyncRagStore:
+    from pislm_tui.rag import AsyncRagStore
 
-    return await asyncio.to_thread(RagStore.open, ctx.paths, ctx.settings.rag)
+    return await AsyncRagStore.open(ctx.paths, ctx.settings.rag)
 
 
 def _err(text: str) -> None:
@@ -120,12 +118,10 @@ class _ProgressLine:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.latest: IngestProgress | None = None
         self._last = 0.0
         self._width = 0
 
     def __call__(self, p: IngestProgress) -> None:
-        self.latest = p
         now = time.monotonic()
         if not self.enabled or (now - self._last < 0.1 and p.phase != "done"):
             return
@@ -165,18 +161,15 @@ def _print_report(report: IngestReport) -> None:
     print(f"{report.collection}: {report.summary()}{rate}")
 
 
-async def _ingest(args: argparse.Namespace, ctx: CliContext, run: Any) -> IngestReport:
+async def _ingest(args: argparse.Namespace, ctx: CliContext, job: IngestJob) -> IngestReport:
     """Run an ingest with the progress line; a missing embedding model gets the pull hint."""
+    store = await _open_store(ctx)
     progress = _ProgressLine(sys.stdout.isatty() and not args.json)
     try:
-        return await run(progress)
+        return await job.run(ctx.backend, store.sync, on_progress=progress)
     except asyncio.CancelledError:  # Ctrl+C: the file being written was finished first
         progress.clear()
-        done = (
-            progress.latest.files_done
-            if progress.latest and progress.latest.phase != "scanning"
-            else 0
-        )
+        done = job.files_stored
         _err(f"stopped: {done} file{'s' if done != 1 else ''} stored whole; add again to continue")
         raise
     except ModelNotFound as exc:
@@ -189,29 +182,18 @@ async def _ingest(args: argparse.Namespace, ctx: CliContext, run: Any) -> Ingest
 
 
 async def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.rag import IngestOptions, ingest_paths
-    from pislm_tui.rag.store import check_name
+    from pislm_tui.rag import IngestJob
 
-    check_name(args.collection)
-    paths = [Path(p).expanduser() for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    options = IngestOptions.from_settings(
+    job = IngestJob.files(
         ctx.settings.rag,
+        args.collection,
+        [Path(p) for p in args.paths],
         embed_model=args.embed_model,
         chunk_size=args.chunk_size,
         overlap=args.overlap,
     )
-    options.check()
-    store = await _open_store(ctx)
-
-    async def run(progress: _ProgressLine) -> IngestReport:
-        return await ingest_paths(
-            ctx.backend, store, args.collection, paths, options, on_progress=progress
-        )
-
-    report = await _ingest(args, ctx, run)
+    job.check()
+    report = await _ingest(args, ctx, job)
     if args.json:
         print_json(report.to_json())
     else:
@@ -220,34 +202,15 @@ async def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.rag import IngestOptions, ingest_documents
-    from pislm_tui.rag.sample import (
-        DEMO_CHUNK_SIZE,
-        DEMO_COLLECTION,
-        DEMO_OVERLAP,
-        DEMO_QUESTION,
-        sample_documents,
-    )
+    from pislm_tui.rag import IngestJob
 
-    options = IngestOptions.from_settings(
-        ctx.settings.rag,
-        embed_model=args.embed_model,
-        chunk_size=DEMO_CHUNK_SIZE,
-        overlap=DEMO_OVERLAP,
-    )
-    store = await _open_store(ctx)
-
-    async def run(progress: _ProgressLine) -> IngestReport:
-        return await ingest_documents(
-            ctx.backend, store, DEMO_COLLECTION, sample_documents(), options, on_progress=progress
-        )
-
-    report = await _ingest(args, ctx, run)
+    job = IngestJob.demo(ctx.settings.rag, embed_model=args.embed_model)
+    report = await _ingest(args, ctx, job)
     if args.json:
-        print_json({**report.to_json(), "try": DEMO_QUESTION})
+        print_json({**report.to_json(), "try": job.question})
     else:
         _print_report(report)
-        print(f'try: pislm rag ask {DEMO_COLLECTION} "{DEMO_QUESTION}"')
+        print(f'try: pislm rag ask {job.collection} "{job.question}"')
     return 0
 
 
@@ -259,24 +222,22 @@ async def pick_chat_model(backend: Backend, settings: Settings, explicit: str | 
     chosen = explicit or settings.rag.model or settings.model
     if chosen:
         return chosen
-    for m in await backend.list_models():
-        if m.family not in _EMBEDDING_FAMILIES and "embed" not in m.name.lower():
-            return m.name
-    raise UsageError("no chat model is installed", "pull one, e.g. `pislm pull llama3.2:1b`")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return await default_chat_model(backend)
 
 
 async def run_ask(args: argparse.Namespace, ctx: CliContext) -> int:
-    from pislm_tui.rag import answer_options, label, retrieve, stream_answer
-    from pislm_tui.text import StreamCleaner
+    from pislm_tui.rag import Question, answer_options, label
 
-    question = " ".join(args.question).strip()
+    text = " ".join(args.question).strip()
     k = args.k if args.k is not None else ctx.settings.rag.top_k
     if k < 1:
         raise UsageError("--k must be at least 1")
     store = await _open_store(ctx)
     backend = ctx.backend
-    started = time.perf_counter()
-    chunks = await retrieve(backend, store, args.collection, question, k)
+    question = Question(backend, store.sync, args.collection, text, k=k)
+    chunks = await question.retrieve()
     if not chunks:
         raise UsageError(
             f"collection '{args.collection}' is empty",
@@ -290,35 +251,21 @@ async def run_ask(args: argparse.Namespace, ctx: CliContext) -> int:
                 f"  [{n}] {c.source} #{c.chunk}{f' p.{c.page}' if c.page else ''}"
                 f"  distance {c.distance:.3f}"
             )
-    cleaner = StreamCleaner()
-    parts: list[str] = []
-    stats = None
-    async for part in stream_answer(
-        backend,
-        model,
-        question,
-        chunks,
-        answer_options(ctx.settings.rag),
-        ctx.settings.chat.keep_alive,
+    async for part in question.stream(
+        model, answer_options(ctx.settings.rag), ctx.settings.chat.keep_alive
     ):
-        text = cleaner.feed(part.content)
-        if text:
-            parts.append(text)
-            if not args.json:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-        if part.done:
-            stats = part.stats
-    tail = cleaner.flush()
-    parts.append(tail)
-    elapsed = time.perf_counter() - started
+        if not args.json:
+            sys.stdout.write(part)
+            sys.stdout.flush()
+    elapsed = question.elapsed_s
+    stats = question.stats
     if args.json:
         print_json(
             {
-                "question": question,
+                "question": text,
                 "collection": args.collection,
                 "model": model,
-                "answer": "".join(parts),
+                "answer": question.answer,
                 "sources": [
                     {
                         "source": c.source,
@@ -335,7 +282,7 @@ async def run_ask(args: argparse.Namespace, ctx: CliContext) -> int:
             }
         )
         return 0
-    sys.stdout.write(tail + "\n")
+    sys.stdout.write("\n")
     sys.stdout.flush()
     figures = f" · {stats.summary()}" if stats else ""
     _err(f"answered by {model} in {elapsed:.2f} s{figures}")
@@ -348,8 +295,8 @@ async def run_ask(args: argparse.Namespace, ctx: CliContext) -> int:
 async def run_ls(args: argparse.Namespace, ctx: CliContext) -> int:
     store = await _open_store(ctx)
     if args.collection:
-        info = await asyncio.to_thread(store.info, args.collection)
-        sources = await asyncio.to_thread(store.sources, args.collection)
+        info = await store.info(args.collection)
+        sources = await store.sources(args.collection)
         if args.json:
             print_json(
                 {
@@ -367,7 +314,7 @@ async def run_ls(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         _table(["CHUNKS", "SOURCE"], [[str(s.chunks), s.source] for s in sources])
         return 0
-    collections = await asyncio.to_thread(store.list_collections, with_sources=True)
+    collections = await store.list_collections(with_sources=True)
     if args.json:
         print_json(
             {
@@ -407,13 +354,13 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 async def run_rm(args: argparse.Namespace, ctx: CliContext) -> int:
     store = await _open_store(ctx)
     if args.source is None:
-        count = await asyncio.to_thread(store.delete_collection, args.collection)
+        count = await store.delete_collection(args.collection)
         print(f"deleted collection '{args.collection}' ({_n(count, 'chunk')})")
         return 0
-    removed = await asyncio.to_thread(store.remove_source, args.collection, args.source)
+    removed = await store.remove_source(args.collection, args.source)
     if not removed:  # a relative or ~ path: sources are stored as absolute paths
         resolved = str(Path(args.source).expanduser().resolve())
-        removed = await asyncio.to_thread(store.remove_source, args.collection, resolved)
+        removed = await store.remove_source(args.collection, resolved)
     if not removed:
         raise UsageError(
             f"collection '{args.collection}' holds nothing from {args.source}",

@@ -4,166 +4,70 @@ figures (`GenerationStats`), never from wall-clock time or rounded seconds. Betw
 previous one is unloaded (optional) so two models never compete for a Pi's RAM and cores, and
 each warm-up measures a cold load.
 
+Every request is capped (`max_tokens`, sent as `num_predict`) and timed out (`run_timeout`), so a
+model that never stops, or a load that never ends, costs that model its figures, not the whole
+bench. Only models that can chat are benched: an embedding model is refused before its load.
+
 `BenchRunner` keeps its `result` up to date while it runs, so a cancelled bench still shows what
-was measured. `export_bench` writes the result as CSV (the summary table) and JSON (everything)."""
+was measured. The figures, the summary table and the CSV/JSON export: `bench_results`."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
-import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pislm_tui.backend.base import Backend
-from pislm_tui.backend.errors import BadResponse, PislmError, ServerUnreachable, UsageError
+from pislm_tui.backend.errors import (
+    BadResponse,
+    PislmError,
+    ServerUnreachable,
+    Unsupported,
+    UsageError,
+)
 from pislm_tui.backend.stats import GenerationStats
-from pislm_tui.backend.types import Message
+from pislm_tui.backend.types import Message, ModelInfo
+from pislm_tui.models.bench_results import BenchResult, ModelBench
+from pislm_tui.models.details import ModelDetailsCache
+from pislm_tui.models.listing import chat_model_names, lacks_chat
+from pislm_tui.monitor.conditions import Recording, RunConditions
 from pislm_tui.text import clean_output
 
+if TYPE_CHECKING:
+    from pislm_tui.monitor.sampler import Sampler
+
 DEFAULT_PROMPT = "What is the capital of France?"
-Phase = Literal["unload", "warm-up", "run", "done"]
+DEFAULT_MAX_TOKENS = 256
+DEFAULT_RUN_TIMEOUT = 300.0  # seconds for one request, the warm-up's load included
+Phase = Literal["unload", "warm-up", "run", "failed", "done"]
 
 
-@dataclass(frozen=True, slots=True)
-class Spread:
-    median: float
-    min: float
-    max: float
+class BenchTimeout(PislmError):
+    """One request of the bench took longer than the run timeout (the model did not stop, or
+    its load did not end)."""
 
-    @classmethod
-    def of(cls, values: Sequence[float | None]) -> Spread | None:
-        known = [v for v in values if v is not None]
-        if not known:
-            return None
-        return cls(statistics.median(known), min(known), max(known))
-
-    def to_json(self) -> dict[str, float]:
-        return {"median": self.median, "min": self.min, "max": self.max}
-
-
-@dataclass
-class ModelBench:
-    """The figures of one model. `runs` holds only the measured runs (not the warm-up)."""
-
-    model: str
-    planned_runs: int
-    warmup: GenerationStats | None = None
-    runs: list[GenerationStats] = field(default_factory=list)
-    answer: str = ""  # what the model said in the warm-up (cleaned), to judge the quality too
-    error: str | None = None
-    error_code: int | None = None  # the CLI exit code of the error
-
-    @property
-    def complete(self) -> bool:
-        return self.error is None and len(self.runs) == self.planned_runs
-
-    @property
-    def load_s(self) -> float | None:
-        """The warm-up's load time: the cold load when the model was unloaded first."""
-        return self.warmup.load_s if self.warmup else None
-
-    @property
-    def eval_rate(self) -> Spread | None:
-        return Spread.of([r.eval_rate for r in self.runs])
-
-    @property
-    def prompt_eval_rate(self) -> Spread | None:
-        return Spread.of([r.prompt_eval_rate for r in self.runs])
-
-    @property
-    def total_s(self) -> Spread | None:
-        return Spread.of([r.total_s for r in self.runs])
-
-    @property
-    def eval_count(self) -> Spread | None:
-        return Spread.of(
-            [float(r.eval_count) if r.eval_count is not None else None for r in self.runs]
+    def __init__(self, model: str, what: str, seconds: float, max_tokens: int | None) -> None:
+        self.model = model
+        self.seconds = seconds
+        cap = f" (now {max_tokens})" if max_tokens else ""
+        super().__init__(
+            f"the {what} did not finish within {seconds:g} s",
+            "the model may not stop, or its load may take longer on this machine: lower "
+            f"models.bench_max_tokens{cap}, raise models.bench_timeout, or bench a smaller model",
         )
 
-    def to_json(self) -> dict[str, Any]:
-        def spread(s: Spread | None) -> dict[str, float] | None:
-            return s.to_json() if s else None
 
-        return {
-            "model": self.model,
-            "runs": len(self.runs),
-            "complete": self.complete,
-            "error": self.error,
-            "load_duration_s": self.load_s,
-            "prompt_eval_rate": spread(self.prompt_eval_rate),
-            "eval_rate": spread(self.eval_rate),
-            "total_duration_s": spread(self.total_s),
-            "eval_count": spread(self.eval_count),
-            "answer": self.answer,
-            "warmup": self.warmup.to_json() if self.warmup else None,
-            "run_figures": [r.to_json() for r in self.runs],
-        }
+class NotAChatModel(UsageError):
+    """The bench measures chat replies; this model only embeds."""
 
-
-@dataclass
-class BenchResult:
-    prompt: str
-    runs: int
-    models: list[ModelBench]
-    host: str
-    unload: bool
-    started_at: datetime
-    finished_at: datetime | None = None
-    cancelled: bool = False
-    error: str | None = None  # what stopped the whole bench (the server went away)
-
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None and not self.cancelled and self.error is None
-
-    def measured(self) -> list[ModelBench]:
-        """Models with at least one measured run."""
-        return [m for m in self.models if m.runs]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "runs": self.runs,
-            "host": self.host,
-            "unload_between_models": self.unload,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "cancelled": self.cancelled,
-            "error": self.error,
-            "models": [m.to_json() for m in self.models],
-        }
-
-
-CSV_FIELDS = (
-    "model", "runs", "load_duration_s",
-    "prompt_eval_rate_median", "prompt_eval_rate_min", "prompt_eval_rate_max",
-    "eval_rate_median", "eval_rate_min", "eval_rate_max",
-    "total_duration_s_median", "total_duration_s_min", "total_duration_s_max",
-    "eval_count_median", "error",
-)  # fmt: skip
-
-
-def csv_rows(result: BenchResult) -> list[dict[str, Any]]:
-    rows = []
-    for m in result.models:
-        row: dict[str, Any] = {"model": m.model, "runs": len(m.runs), "load_duration_s": m.load_s}
-        for name, spread in (
-            ("prompt_eval_rate", m.prompt_eval_rate),
-            ("eval_rate", m.eval_rate),
-            ("total_duration_s", m.total_s),
-        ):
-            for stat in ("median", "min", "max"):
-                row[f"{name}_{stat}"] = getattr(spread, stat) if spread else None
-        count = m.eval_count
-        row["eval_count_median"] = count.median if count else None
-        row["error"] = m.error or ""
-        rows.append(row)
-    return rows
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(
+            "cannot chat (an embedding model), and the bench measures chat replies",
+            "pick a chat model (`pislm models` lists them all)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +83,7 @@ class BenchProgress:
     step: int
     steps: int
     last: GenerationStats | None = None  # set once a request has finished: its figures
+    error: str | None = None  # phase "failed": why this model's figures stop here
 
     @property
     def fraction(self) -> float:
@@ -191,6 +96,8 @@ class BenchProgress:
             return "finished"
         if self.phase == "unload":
             return f"{where} · unloading for a cold start…"
+        if self.phase == "failed":
+            return f"{where} · failed: {self.error}"
         label = "warm-up" if self.phase == "warm-up" else f"run {self.run}/{self.runs}"
         if self.last is None:
             return f"{where} · {label}{' (loading)' if self.phase == 'warm-up' else ''}…"
@@ -203,36 +110,6 @@ class BenchProgress:
 
 ProgressCallback = Callable[[BenchProgress], None]
 
-SUMMARY_HEADER = ("Model", "Load s", "Prompt t/s", "Eval t/s", "min", "max", "Total s", "Tokens")
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def summary_rows(result: BenchResult) -> list[tuple[str, ...]]:
-    """The table both the app and the CLI show: one row per model, `SUMMARY_HEADER` columns.
-    Eval rate as median, min, max; the other figures as medians; load from the warm-up."""
-    rows = []
-    for m in result.models:
-        if not m.runs:
-            rows.append(
-                (m.model, _f(m.load_s), "—", "—", "—", "—", "—", "failed" if m.error else "—")
-            )
-            continue
-        ev, pe, total, count = m.eval_rate, m.prompt_eval_rate, m.total_s, m.eval_count
-        rows.append((
-            m.model,
-            _f(m.load_s),
-            _f(pe.median if pe else None, 1),
-            _f(ev.median if ev else None),
-            _f(ev.min if ev else None),
-            _f(ev.max if ev else None),
-            _f(total.median if total else None),
-            _f(count.median if count else None, 0),
-        ))  # fmt: skip
-    return rows
-
 
 class BenchRunner:
     def __init__(
@@ -243,8 +120,14 @@ class BenchRunner:
         runs: int = 3,
         *,
         unload: bool = True,
+        max_tokens: int | None = DEFAULT_MAX_TOKENS,
+        run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
         now: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
+        sampler: Sampler | None = None,
+        drive: float | None = None,
     ) -> None:
+        """`sampler`: each measured run records the machine's conditions through it (the app's
+        own, whose timer reads it; `drive` seconds between readings taken here otherwise)."""
         models = list(dict.fromkeys(m.strip() for m in models if m.strip()))
         if not models:
             raise UsageError("no models to bench", "pick at least one model")
@@ -254,6 +137,10 @@ class BenchRunner:
             raise UsageError(f"runs must be at least 1, not {runs}")
         self.backend = backend
         self.now = now
+        self.max_tokens = max_tokens
+        self.run_timeout = run_timeout
+        self.sampler = sampler
+        self.drive = drive
         self.result = BenchResult(
             prompt=prompt,
             runs=runs,
@@ -284,7 +171,11 @@ class BenchRunner:
                     break
                 except PislmError as exc:
                     bench.error, bench.error_code = str(exc), exc.exit_code
-                # Skipped steps of a failed model still count, so the bar reaches the end.
+                    if isinstance(exc, BenchTimeout):
+                        await self._free(bench.model)  # it may still be generating
+                    # Skipped steps of a failed model still count, so the bar reaches the end.
+                    self._step = (index + 1) * (result.runs + 1)
+                    report(self._progress(index, bench.model, "failed", 0, None, str(exc)))
                 self._step = (index + 1) * (result.runs + 1)
         except asyncio.CancelledError:
             result.cancelled = True
@@ -296,27 +187,35 @@ class BenchRunner:
         return result
 
     def _progress(
-        self, index: int, model: str, phase: Phase, run: int, last: GenerationStats | None
+        self,
+        index: int,
+        model: str,
+        phase: Phase,
+        run: int,
+        last: GenerationStats | None,
+        error: str | None = None,
     ) -> BenchProgress:
         return BenchProgress(
             model, index, len(self.result.models), phase, run, self.result.runs,
-            self._step, self.steps, last,
+            self._step, self.steps, last, error,
         )  # fmt: skip
 
     async def _bench_model(self, index: int, bench: ModelBench, report: ProgressCallback) -> None:
         runs, model = self.result.runs, bench.model
+        await self._check_can_chat(model)
         if self.result.unload:
             report(self._progress(index, model, "unload", 0, None))
             await self.backend.unload(model)  # a cold start for a fair load time
         report(self._progress(index, model, "warm-up", 0, None))
-        bench.warmup, answer = await self._one(model)
+        bench.warmup, answer, _ = await self._one(model, "warm-up (with the load)", record=False)
         bench.answer = clean_output(answer).strip()
         self._step += 1
         report(self._progress(index, model, "warm-up", 0, bench.warmup))
         for run in range(1, runs + 1):
             report(self._progress(index, model, "run", run, None))
-            stats, _ = await self._one(model)
+            stats, _, conditions = await self._one(model, f"run {run}/{runs}")
             bench.runs.append(stats)
+            bench.conditions.append(conditions)
             self._step += 1
             report(self._progress(index, model, "run", run, stats))
         if self.result.unload:
@@ -327,16 +226,53 @@ class BenchRunner:
             except PislmError:
                 pass  # the figures are in; a failed unload must not discard them
 
-    async def _one(self, model: str) -> tuple[GenerationStats, str]:
+    async def _check_can_chat(self, model: str) -> None:
+        """Refuse an embedding model before loading it. A server that cannot say (no
+        capabilities, or an OpenAI-compatible one) is given the benefit of the doubt."""
+        try:
+            details = await self.backend.show(model)
+        except Unsupported:
+            return
+        if lacks_chat(details):
+            raise NotAChatModel(model)
+
+    async def _free(self, model: str) -> None:
+        """Unload a model whose request was abandoned, so the next model gets the machine."""
+        if self.result.unload:
+            try:
+                await self.backend.unload(model)
+            except ServerUnreachable:
+                raise
+            except PislmError:
+                pass
+
+    async def _one(
+        self, model: str, what: str, *, record: bool = True
+    ) -> tuple[GenerationStats, str, RunConditions | None]:
         text: list[str] = []
         stats: GenerationStats | None = None
-        async for chunk in self.backend.chat(model, [Message("user", self.result.prompt)]):
-            text.append(chunk.content)
-            if chunk.done:
-                stats = chunk.stats
+        options = {"num_predict": self.max_tokens} if self.max_tokens else None
+        recording = None
+        if record and self.sampler is not None:
+            recording = Recording(self.sampler, drive=self.drive)
+            await recording.start()
+        try:
+            async with asyncio.timeout(self.run_timeout):
+                messages = [Message("user", self.result.prompt)]
+                async for chunk in self.backend.chat(model, messages, options=options):
+                    text.append(chunk.content)
+                    if chunk.done:
+                        stats = chunk.stats
+        except BaseException as exc:
+            if recording is not None:
+                recording.abandon()
+            if isinstance(exc, TimeoutError):
+                raise BenchTimeout(model, what, self.run_timeout or 0, self.max_tokens) from None
+            raise
+        conditions = await recording.stop() if recording is not None else None
         if stats is None or stats.eval_count is None:
             raise BadResponse("the reply carried no timing figures", "the bench needs them")
-        return stats, "".join(text)
+        return stats, "".join(text), conditions
 
 
 async def run_bench(
@@ -346,41 +282,34 @@ async def run_bench(
     runs: int = 3,
     *,
     unload: bool = True,
+    max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
     on_progress: ProgressCallback | None = None,
 ) -> BenchResult:
-    return await BenchRunner(backend, models, prompt, runs, unload=unload).run(on_progress)
+    runner = BenchRunner(
+        backend, models, prompt, runs, unload=unload, max_tokens=max_tokens,
+        run_timeout=run_timeout,
+    )  # fmt: skip
+    return await runner.run(on_progress)
 
 
-# -- export -------------------------------------------------------------------------------------
+async def chat_capable(
+    backend: Backend, models: Sequence[ModelInfo], details: ModelDetailsCache | None = None
+) -> list[str]:
+    """The models a bench can measure, in listing order: the listing's chat models
+    (`chat_model_names`), less those whose capabilities (`show`) say they only embed, such as
+    an embedding model that the listing cannot tell (no family reported, no "embed" in its
+    name). A model whose details cannot be read stays: the bench then says what went wrong.
+    `details`: the app's shared /api/show cache (each model asked once between the tabs)."""
+    names = chat_model_names(models)
+    cache = details or ModelDetailsCache(backend)
 
+    async def keep(name: str) -> bool:
+        try:
+            said = await cache.get(name)
+        except PislmError:
+            return True
+        return said is None or not lacks_chat(said)
 
-@dataclass(frozen=True, slots=True)
-class BenchExport:
-    csv: Path
-    json: Path
-
-
-def export_bench(result: BenchResult, directory: Path) -> BenchExport:
-    """Write `bench-YYYYmmdd-HHMMSS.csv` and `.json` into `directory` (created if needed)."""
-    stamp = result.started_at.strftime("%Y%m%d-%H%M%S")  # in the clock's own (local) zone
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        base = directory / f"bench-{stamp}"
-        n = 1
-        while base.with_suffix(".csv").exists() or base.with_suffix(".json").exists():
-            n += 1
-            base = directory / f"bench-{stamp}-{n}"
-        csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
-        with csv_path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            writer.writerows(csv_rows(result))
-        json_path.write_text(
-            json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write the bench results to {directory}: {exc.strerror or exc}",
-            "check the disk space and the permissions of the data directory",
-        ) from None
-    return BenchExport(csv_path, json_path)
+    flags = await asyncio.gather(*(keep(name) for name in names))
+    return [name for name, ok in zip(names, flags, strict=True) if ok]

@@ -5,39 +5,26 @@ Plain functions with an explicit `now`, so callers (and snapshots) control the c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.sizes import decimal_bytes
 
-# Families of embedding-only models (they cannot chat, so they are left out of the bench).
+# Families and name parts of embedding-only models (they cannot chat). Only a fallback: what
+# the server says (`capabilities` from /api/show or /api/tags) wins wherever it is known.
 EMBEDDING_FAMILIES = ("bert", "nomic-bert")
+EMBEDDING_NAME_PARTS = ("embed", "minilm", "bge-", "paraphrase-multilingual")
 # Capabilities in the order they are shown.
 CAPABILITY_ORDER = ("completion", "vision", "tools", "embedding", "thinking", "insert")
-
-_KB, _MB, _GB, _TB = 1000, 1000**2, 1000**3, 1000**4
-
-
-def human_bytes(size: int | float | None) -> str:
-    """Ollama's `format.HumanBytes`: decimal units, one decimal below 10 (`1.3 GB`, `274 MB`)."""
-    if size is None:
-        return "—"
-    b = float(size)
-    for unit, scale in (("TB", _TB), ("GB", _GB), ("MB", _MB), ("KB", _KB)):
-        if b >= scale:
-            value = b / scale
-            if value >= 10 or value == math.trunc(value):
-                return f"{int(value)} {unit}"
-            return f"{value:.1f} {unit}"
-    return f"{int(b)} B"
 
 
 def human_rate(bytes_per_s: float | None) -> str:
     """A download speed, `12.3 MB/s`; `—` while unknown."""
     if not bytes_per_s or bytes_per_s <= 0:
         return "—"
-    return f"{human_bytes(bytes_per_s)}/s"
+    return f"{decimal_bytes(bytes_per_s)}/s"
 
 
 def human_eta(seconds: float | None) -> str:
@@ -118,12 +105,43 @@ def long_date(when: datetime | None) -> str:
 
 
 def is_embedding_model(model: ModelInfo) -> bool:
-    """Embedding-only models, judged from the listing (no `show` needed)."""
-    return model.family in EMBEDDING_FAMILIES or "embed" in model.name.lower()
+    """Embedding-only models, guessed from the listing's family and name (no `show` needed)."""
+    name = model.name.lower()
+    return model.family in EMBEDDING_FAMILIES or any(p in name for p in EMBEDDING_NAME_PARTS)
 
 
-def chat_model_names(models: Iterable[ModelInfo]) -> list[str]:
-    return [m.name for m in models if not is_embedding_model(m)]
+def can_chat(model: ModelInfo, capabilities: frozenset[str] | None = None) -> bool:
+    """Whether `model` can chat: the server's word (`capabilities` from /api/show, else those
+    of the listing) when it gave one, the family/name guess otherwise."""
+    said = capabilities or model.capabilities
+    if said:
+        return "completion" in said
+    return not is_embedding_model(model)
+
+
+def runs_here(model: ModelInfo) -> bool:
+    """False for entries the server lists but does not run itself: cloud entries (forwarded to
+    another host) and entries of size 0 (nothing downloaded). Size None (an OpenAI-compatible
+    listing) says nothing either way."""
+    return not model.remote and model.size != 0
+
+
+def chat_model_names(
+    models: Iterable[ModelInfo], capabilities: Mapping[str, frozenset[str]] | None = None
+) -> list[str]:
+    """The models a chat can use, in the server's order (`capabilities`: what /api/show said,
+    by name, where known)."""
+    said = capabilities or {}
+    return [m.name for m in models if can_chat(m, said.get(m.name))]
+
+
+def short_digest(digest: str | None) -> str:
+    """`ollama list`'s ID: the digest's first 12 hex digits; `—` when the server gives none
+    (an empty or all-zero digest, as servers without real blobs send)."""
+    text = (digest or "").removeprefix("sha256:")
+    if not text.strip("0"):
+        return "—"
+    return text[:12]
 
 
 def ordered_capabilities(details: ModelDetails) -> list[str]:
@@ -147,8 +165,14 @@ def normalize_name(name: str) -> str:
 
 
 def is_loaded(name: str, loaded: Iterable[LoadedModel]) -> bool:
+    return find_loaded(name, loaded) is not None
+
+
+def find_loaded(name: str, loaded: Iterable[LoadedModel]) -> LoadedModel | None:
+    """`name` among the loaded models (`ollama ps`), by Ollama's naming rules: the server
+    reports `llama3.2:latest` for a chat sent to `llama3.2`."""
     wanted = normalize_name(name).lower()
-    return any(normalize_name(m.name).lower() == wanted for m in loaded)
+    return next((m for m in loaded if normalize_name(m.name).lower() == wanted), None)
 
 
 # -- JSON shapes for the CLI --------------------------------------------------------------------
@@ -158,7 +182,7 @@ def model_json(m: ModelInfo) -> dict[str, Any]:
     return {
         "name": m.name,
         "size": m.size,
-        "size_human": human_bytes(m.size),
+        "size_human": decimal_bytes(m.size),
         "family": m.family,
         "families": list(m.families),
         "parameter_size": m.parameter_size,
@@ -176,7 +200,7 @@ def loaded_json(m: LoadedModel, now: datetime) -> dict[str, Any]:
     return {
         "name": m.name,
         "size": m.size,
-        "size_human": human_bytes(m.size),
+        "size_human": decimal_bytes(m.size),
         "size_vram": m.size_vram,
         "processor": m.processor,
         "context_length": m.context_length,
@@ -184,3 +208,10 @@ def loaded_json(m: LoadedModel, now: datetime) -> dict[str, Any]:
         "seconds_left": remaining,
         "until": time_left(m.expires_at, now),
     }
+
+
+def lacks_chat(details: ModelDetails) -> bool:
+    """The server's capabilities say this model cannot chat (e.g. `embedding` alone); a server
+    that lists no capabilities says nothing, so it is not judged."""
+    caps = details.capabilities
+    return bool(caps) and "completion" not in caps

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pislm_tui.models.listing import human_bytes
+from pislm_tui.sizes import decimal_bytes
 
 MemoryProbe = Callable[[], int | None]
 
@@ -52,8 +52,8 @@ class MemoryCheck:
 
     def warning(self) -> str:
         return (
-            f"{self.model} needs about {human_bytes(self.needed)} but only "
-            f"{human_bytes(self.available)} of RAM is available. Loading it may make the Pi swap "
+            f"{self.model} needs about {decimal_bytes(self.needed)} but only "
+            f"{decimal_bytes(self.available)} of RAM is available. Loading it may make the Pi swap "
             "heavily or fail. Close other programs or unload a model first."
         )
 

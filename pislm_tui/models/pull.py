@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pislm_tui.backend.base import Backend
 from pislm_tui.backend.errors import PislmError, StreamInterrupted, UsageError
 from pislm_tui.backend.types import PullProgress
-from pislm_tui.models.listing import human_bytes, human_eta, human_rate
+from pislm_tui.models.listing import human_eta, human_rate
+from pislm_tui.sizes import decimal_bytes
 
 Clock = Callable[[], float]
 
@@ -72,9 +73,9 @@ class LayerProgress:
     def describe(self) -> str:
         """`640 MB / 2.0 GB · 12.3 MB/s · ETA 52s` (or `1.3 GB · done`)."""
         if self.done:
-            return f"{human_bytes(self.total)} · done"
-        total = human_bytes(self.total) if self.total else "?"
-        return f"{human_bytes(self.completed)} / {total} · {human_rate(self.speed)} · ETA {human_eta(self.eta)}"
+            return f"{decimal_bytes(self.total)} · done"
+        total = decimal_bytes(self.total) if self.total else "?"
+        return f"{decimal_bytes(self.completed)} / {total} · {human_rate(self.speed)} · ETA {human_eta(self.eta)}"
 
 
 class PullTracker:
@@ -168,13 +169,13 @@ class PullTracker:
             return "cancelled"
         if self.done:
             total = self.total_bytes
-            return f"done · {human_bytes(total)}" if total else "done"
+            return f"done · {decimal_bytes(total)}" if total else "done"
         fraction = self.fraction
         if fraction is None:
             return self.status
         total = self.total_bytes
         return (
-            f"{fraction:.0%} · {human_bytes(self.completed_bytes)} / {human_bytes(total)} · "
+            f"{fraction:.0%} · {decimal_bytes(self.completed_bytes)} / {decimal_bytes(total)} · "
             f"{human_rate(self.speed)} · ETA {human_eta(self.eta)}"
         )
 

@@ -1,5 +1,7 @@
 """System monitor core (no Textual): per-core CPU, load, memory, temperature, throttling, fan,
-frequency, top processes and Ollama's loaded models, from /proc, /sys and `vcgencmd`.
+frequency, top processes and Ollama's loaded models. This machine is read through psutil, a
+/proc and /sys tree elsewhere through its files (`reader.py` says how); the Pi's own sources
+(`vcgencmd`, the pwmfan and rpi_volt devices) directly.
 
 Stable API (the Tools tab's "Pi status now" tool uses it):
     sample = await sample_once(loaded=backend.loaded)   # two readings 0.25 s apart
@@ -8,12 +10,14 @@ Stable API (the Tools tab's "Pi status now" tool uses it):
 """
 
 from pislm_tui.monitor.levels import TempLevel, temp_level
-from pislm_tui.monitor.sampler import LoadedCall, Sampler, sample_once
+from pislm_tui.monitor.reader import MachineReader
+from pislm_tui.monitor.sampler import LoadedCall, Sampler, machine_reader, sample_once
 from pislm_tui.monitor.throttle import Throttle, decode_throttled
 from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
 
 __all__ = [
     "LoadedCall",
+    "MachineReader",
     "Memory",
     "ProcessInfo",
     "Sample",
@@ -22,6 +26,7 @@ __all__ = [
     "TempLevel",
     "Throttle",
     "decode_throttled",
+    "machine_reader",
     "sample_once",
     "temp_level",
 ]

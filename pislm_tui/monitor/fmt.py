@@ -7,28 +7,6 @@ from datetime import UTC, datetime
 
 from pislm_tui.monitor.throttle import TEXT, Throttle
 
-_UNITS = ("B", "K", "M", "G", "T")
-
-
-def short_bytes(n: int | float) -> str:
-    """Compact binary size like htop: 512M, 3.1G, 7.8G, 12G."""
-    value = float(n)
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            if unit in ("B", "K"):
-                return f"{value:.0f}{unit}"
-            return f"{value:.1f}{unit}" if abs(value) < 10 else f"{value:.0f}{unit}"
-        value /= 1024
-    return f"{value:.0f}T"  # pragma: no cover
-
-
-def human_bytes(n: int | float) -> str:
-    """Longer form for prose: 3.1 GiB."""
-    text = short_bytes(n)
-    if text[-1] == "B":
-        return f"{text[:-1]} B"
-    return f"{text[:-1]} {text[-1]}iB"
-
 
 def freq_text(mhz: float) -> str:
     return f"{mhz / 1000:.2f} GHz" if mhz >= 1000 else f"{mhz:.0f} MHz"

@@ -1,19 +1,16 @@
-"""Readers for /proc: per-core CPU time, load average, memory, processes, host name.
-
-Everything takes the proc root as an argument so tests (and containers that mount the host's
-/proc elsewhere) can point it at another tree. psutil reads the same files but only from a
-process-wide PROCFS_PATH and keeps CPU baselines per thread; these small readers keep the one
-baseline in the caller (the Sampler) and read one file per process."""
+"""The /proc text formats: parsers for /proc/stat, meminfo, loadavg and /proc/<pid>/stat, and
+small readers of a /proc tree at any root (`files.FileReader`: recorded machines, a host's /proc
+mounted into a container). This machine is read through psutil (`local.py`); these parsers stay
+because another machine's /proc can only arrive as text (a reader over SSH would feed them)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pislm_tui.monitor.types import Memory, ProcessInfo, SourceUnavailable
-from pislm_tui.text import clean_output
+from pislm_tui.monitor.reader import CpuTimes, busy_percent, core_percents, process_name
+from pislm_tui.monitor.types import Memory, SourceUnavailable
 
 
 def read_text(path: Path) -> str:
@@ -46,17 +43,9 @@ def _read_bytes(path: Path | str, size: int = 65536) -> bytes:
 # -- CPU ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CpuTimes:
-    """Cumulative jiffies of one `cpu` line: all busy+idle time, and the idle part."""
-
-    total: int
-    idle: int
-
-
 def parse_stat(text: str) -> dict[str, CpuTimes]:
-    """The `cpu` and `cpuN` lines of /proc/stat. As htop/psutil do: total = user..steal (guest
-    time is already inside user/nice), idle = idle + iowait."""
+    """The `cpu` and `cpuN` lines of /proc/stat, in jiffies (USER_HZ). As htop/psutil do:
+    total = user..steal (guest time is already inside user/nice), idle = idle + iowait."""
     out: dict[str, CpuTimes] = {}
     for line in text.splitlines():
         if not line.startswith("cpu"):
@@ -79,35 +68,14 @@ def read_stat(proc_root: Path) -> dict[str, CpuTimes]:
     return parse_stat(read_text(proc_root / "stat"))
 
 
-def busy_percent(prev: CpuTimes, cur: CpuTimes) -> float:
-    """Share of the period spent busy; negative deltas (counter reset, hotplug) count as 0."""
-    total = max(cur.total - prev.total, 0)
-    idle = max(cur.idle - prev.idle, 0)
-    if total == 0:
-        return 0.0
-    return max(0.0, min(100.0, 100.0 * (total - min(idle, total)) / total))
-
-
-def core_percents(
-    prev: dict[str, CpuTimes], cur: dict[str, CpuTimes]
-) -> tuple[float | None, tuple[float, ...]]:
-    """(all cores together, per core in cpu0..cpuN order) between two readings. A core missing
-    from either reading (taken offline) is left out."""
-    names = sorted(
-        (n for n in cur if n != "cpu" and n in prev and n[3:].isdigit()), key=lambda n: int(n[3:])
-    )
-    cores = tuple(round(busy_percent(prev[n], cur[n]), 1) for n in names)
-    overall = (
-        round(busy_percent(prev["cpu"], cur["cpu"]), 1) if "cpu" in prev and "cpu" in cur else None
-    )
-    return overall, cores
-
-
 # -- load and memory ------------------------------------------------------------------------
 
 
 def read_loadavg(proc_root: Path) -> tuple[float, float, float]:
-    text = read_text(proc_root / "loadavg")
+    return parse_loadavg(read_text(proc_root / "loadavg"))
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
     try:
         one, five, fifteen = (float(v) for v in text.split()[:3])
     except ValueError:
@@ -188,10 +156,8 @@ def parse_pid_stat(pid: int, raw: bytes | str) -> ProcStat | None:
         start, rss = int(rest[19]), int(rest[21])
     except (IndexError, ValueError):
         return None
-    name = data[open_at + 1 : close_at].decode("utf-8", "replace")
-    if not name.isprintable():
-        name = clean_output(name).replace("\n", " ").replace("\t", " ")
-    return ProcStat(pid=pid, start=start, name=name or "?", ticks=ticks, rss_pages=max(rss, 0))
+    name = process_name(data[open_at + 1 : close_at].decode("utf-8", "replace"))
+    return ProcStat(pid=pid, start=start, name=name, ticks=ticks, rss_pages=max(rss, 0))
 
 
 def read_processes(proc_root: Path) -> list[ProcStat]:
@@ -214,63 +180,30 @@ def read_processes(proc_root: Path) -> list[ProcStat]:
     return out
 
 
-def ollama_role(proc_root: Path, stat: ProcStat) -> str | None:
-    """Ollama's model runner is `ollama runner ...` (older releases: `ollama_llama_server`,
-    whose name the kernel cuts to 15 characters); the API server is `ollama serve`."""
-    if stat.name.startswith("ollama_llama_se"):
-        return "ollama runner"
-    if stat.name != "ollama":
-        return None
+def read_cmdline(proc_root: Path, pid: int) -> list[str] | None:
+    """A process's argv, or None when it cannot be read (gone, hidden)."""
     try:
-        argv = _read_bytes(proc_root / str(stat.pid) / "cmdline").split(b"\0")
+        raw = _read_bytes(proc_root / str(pid) / "cmdline")
     except OSError:
         return None
-    if b"runner" in argv[1:3]:
-        return "ollama runner"
-    if b"serve" in argv[1:3]:
-        return "ollama serve"
-    return None
+    return [arg.decode("utf-8", "replace") for arg in raw.split(b"\0")]
 
 
-def top_processes(
-    prev: dict[tuple[int, int], int],
-    current: Iterable[ProcStat],
-    *,
-    elapsed_ticks_per_core: float,
-    page_size: int,
-    mem_total: int | None,
-    roles: dict[tuple[int, int], str | None],
-    count: int,
-) -> tuple[ProcessInfo, ...]:
-    """The `count` busiest processes by CPU and the `count` largest by resident memory, as one
-    list ordered by CPU (idle kernel threads left out, as htop does). CPU % is of one core,
-    like top: tick delta / elapsed ticks per core."""
-    if count <= 0:
-        return ()
-    rows: list[tuple[float, int, ProcStat]] = []
-    for stat in current:
-        before = prev.get((stat.pid, stat.start))
-        cpu = 0.0
-        if before is not None and elapsed_ticks_per_core > 0:
-            cpu = 100.0 * max(stat.ticks - before, 0) / elapsed_ticks_per_core
-        if stat.rss_pages or cpu:  # idle kernel threads (no memory of their own) say nothing
-            rows.append((cpu, stat.rss_pages, stat))
-    by_cpu = sorted(rows, key=lambda r: (-r[0], -r[1], r[2].pid))[:count]
-    by_mem = sorted(rows, key=lambda r: (-r[1], -r[0], r[2].pid))[:count]
-    chosen = {r[2].pid: r for r in by_cpu}
-    for r in by_mem:
-        chosen.setdefault(r[2].pid, r)
-    out = []
-    for cpu, pages, stat in sorted(chosen.values(), key=lambda r: (-r[0], -r[1], r[2].pid)):
-        rss = pages * page_size
-        out.append(
-            ProcessInfo(
-                pid=stat.pid,
-                name=stat.name,
-                cpu_percent=round(cpu, 1),
-                rss=rss,
-                mem_percent=100.0 * rss / mem_total if mem_total else 0.0,
-                role=roles.get((stat.pid, stat.start)),
-            )
-        )
-    return tuple(out)
+__all__ = [
+    "CpuTimes",
+    "ProcStat",
+    "busy_percent",
+    "core_percents",
+    "memory_from",
+    "parse_loadavg",
+    "parse_meminfo",
+    "parse_pid_stat",
+    "parse_stat",
+    "read_cmdline",
+    "read_hostname",
+    "read_loadavg",
+    "read_memory",
+    "read_processes",
+    "read_stat",
+    "read_text",
+]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pislm_tui.monitor.fmt import freq_text, short_bytes, throttle_names, time_left
+from pislm_tui.monitor.fmt import freq_text, throttle_names, time_left
 from pislm_tui.monitor.levels import temp_level
 from pislm_tui.monitor.types import Memory, Sample
+from pislm_tui.sizes import short_bytes
 
 
 def _bar(percent: float, width: int) -> str:
@@ -87,6 +88,8 @@ def page(
         lines.append(f"Freq {freq_text(s.freq_mhz)}{ceiling} ({source})")
     else:
         lines.append(f"Freq {_na(s, 'freq_mhz')}")
+    power = _na(s, "power_w") if s.power_w is None else f"{s.power_w:.1f} W (PMIC)"
+    lines.append(f"Power {power}")
     lines.append(throttle_text(s))
     if s.ollama_loaded is None:
         lines.append(f"Ollama {_na(s, 'ollama_loaded')}")

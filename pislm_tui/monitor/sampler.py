@@ -1,13 +1,15 @@
-"""The Sampler: one owner of the machine readings. It keeps the previous /proc/stat reading so
-per-core CPU % are deltas (the first reading only sets the baseline), reads the cheap files on
-every call and runs the slow sources (vcgencmd, Ollama's /api/ps) in the background every
-`slow_interval` seconds, so a hung command or an unreachable server never stalls a reading."""
+"""The Sampler: one owner of the machine readings. It keeps the previous CPU times so per-core
+CPU % are deltas (the first reading only sets the baseline), takes the cheap readings on every
+call and runs the slow sources (vcgencmd, Ollama's /api/ps) in the background every
+`slow_interval` seconds, so a hung command or an unreachable server never stalls a reading.
+
+The readings come from a `MachineReader` (reader.py): psutil for this machine (`local.py`), the
+files of a /proc and /sys tree elsewhere (`files.py`); this module turns either into a Sample."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,8 +20,15 @@ from typing import Any
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import LoadedModel
-from pislm_tui.monitor import procfs
-from pislm_tui.monitor.sysfs import SysSensors
+from pislm_tui.monitor.files import FileReader
+from pislm_tui.monitor.power import parse_pmic
+from pislm_tui.monitor.reader import (
+    CpuTimes,
+    MachineReader,
+    ProcTimes,
+    core_percents,
+    top_processes,
+)
 from pislm_tui.monitor.throttle import Throttle
 from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
 from pislm_tui.monitor.vcgencmd import (
@@ -34,6 +43,27 @@ LoadedCall = Callable[[], Awaitable[Sequence[LoadedModel]]]
 MEASURING = "measuring (needs two readings)"
 STALE_PROCESS_BASELINE = 10.0  # s: an older process baseline would average over a long gap
 LOADED_TIMEOUT = 5.0
+# s: how often vcgencmd (throttle bits, Arm clock, power) is asked while a reply or a bench
+# run records its conditions (conditions.py): often enough to see throttling start.
+RECORDING_SLOW_INTERVAL = 2.0
+NOT_READ = "not read for the live strip"
+LOCAL_PROC, LOCAL_SYS = Path("/proc"), Path("/sys")
+
+
+def machine_reader(
+    proc_root: str | Path = LOCAL_PROC,
+    sys_root: str | Path = LOCAL_SYS,
+    *,
+    page_size: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> MachineReader:
+    """psutil for this machine's own /proc and /sys; the files for a tree anywhere else."""
+    proc_root, sys_root = Path(proc_root), Path(sys_root)
+    if proc_root == LOCAL_PROC and sys_root == LOCAL_SYS:
+        from pislm_tui.monitor.local import PsutilReader
+
+        return PsutilReader(clock, sys_root)
+    return FileReader(proc_root, sys_root, page_size=page_size, clock=clock)
 
 
 @dataclass
@@ -58,8 +88,9 @@ class Sampler:
     def __init__(
         self,
         *,
-        proc_root: str | Path = "/proc",
-        sys_root: str | Path = "/sys",
+        proc_root: str | Path = LOCAL_PROC,
+        sys_root: str | Path = LOCAL_SYS,
+        reader: MachineReader | None = None,
         vcgencmd: str | Sequence[str] | VcgencmdCall | None = "vcgencmd",
         loaded: LoadedCall | None = None,
         slow_interval: float = 5.0,
@@ -70,38 +101,43 @@ class Sampler:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.proc_root = Path(proc_root)
-        self.sys_root = Path(sys_root)
+        self.reader = reader or machine_reader(
+            proc_root, sys_root, page_size=page_size, clock=clock
+        )
         self.vcgencmd = Vcgencmd(vcgencmd)
         self.loaded = loaded
         self.slow_interval = slow_interval
         self.process_interval = process_interval
         self.top = top
         self.history_seconds = history_seconds
-        self.page_size = page_size or os.sysconf("SC_PAGE_SIZE")
         self.clock = clock
         self.wall_clock = wall_clock
-        self.sensors = SysSensors(self.sys_root, clock)
         # (time, per-core %) of recent samples, oldest first: the Monitor tab's history.
         self.history: deque[tuple[float, tuple[float, ...]]] = deque()
         self._lock = asyncio.Lock()
-        self._stat: dict[str, procfs.CpuTimes] | None = None
-        self._proc_prev: tuple[float, int, dict[tuple[int, int], int]] | None = None
-        self._roles: dict[tuple[int, int], str | None] = {}
+        self._stat: dict[str, CpuTimes] | None = None
+        # (when, all CPUs' total time, each process's CPU time by (pid, start)), reader's unit
+        self._proc_prev: tuple[float, float, dict[tuple[int, float], float]] | None = None
+        self._roles: dict[tuple[int, float], str | None] = {}
         # The process list is the costly part (a file per process): kept for process_interval.
         self._processes: tuple[tuple[ProcessInfo, ...] | None, str | None] = (None, MEASURING)
         self._slow: dict[str, Any] = {}
         self._slow_due = 0.0
         self._slow_detail = False
         self._slow_task: asyncio.Task[None] | None = None
-        self._host: str | None = None
+        self.last: Sample | None = None  # the latest reading, for a caller that needs one now
+        # Callbacks given every reading while they are in (conditions.Recording): while any
+        # is, the cheap readings also carry the conditions (clock, throttle bits, power).
+        self.recorders: list[Callable[[Sample], None]] = []
+        # (time, watts) of each reading with power, oldest first: the Monitor tab's sparkline.
+        self.power_history: deque[tuple[float, float]] = deque(maxlen=120)
 
     # -- public ---------------------------------------------------------------------------
 
     def prime(self) -> None:
-        """Take the baseline /proc/stat reading now, so the next sample has CPU figures."""
+        """Take the baseline CPU times now, so the next sample has CPU figures."""
         try:
-            self._stat = procfs.read_stat(self.proc_root)
+            self._stat = self.reader.cpu_times()
         except SourceUnavailable:
             self._stat = None
 
@@ -112,20 +148,26 @@ class Sampler:
         temperature); `processes` defaults to `detail`; `wait_slow` waits for vcgencmd and
         /api/ps instead of using their last values. Never raises for a missing source."""
         processes = detail if processes is None else processes
+        full = detail or bool(self.recorders)  # the conditions too (clock, throttle, power)
         async with self._lock:
             if processes and self._processes_due():
                 # ~one file per process: off the event loop.
-                fast = await asyncio.to_thread(self._read_fast, detail, processes)
+                fast = await asyncio.to_thread(self._read_fast, full, processes)
             else:
-                fast = self._read_fast(detail, processes)
+                fast = self._read_fast(full, processes)
             now = self.clock()
-            if now >= self._slow_due or (detail and not self._slow_detail):
-                self._start_slow(detail, need_temp=fast.temp is None, now=now)
+            if now >= self._slow_due or (full and not self._slow_detail):
+                self._start_slow(full, need_temp=fast.temp is None, now=now, loaded=detail)
             if wait_slow and self._slow_task is not None:
                 await asyncio.shield(self._slow_task)
-            sample = self._compose(fast, detail, now)
+            sample = self._compose(fast, full, now, detail=detail)
             if sample.cores:
                 self._remember(now, sample.cores)
+            self.last = sample
+            if sample.power_w is not None:
+                self.power_history.append((now, sample.power_w))
+            for record in list(self.recorders):
+                record(sample)
             return sample
 
     async def __aenter__(self) -> Sampler:
@@ -145,26 +187,25 @@ class Sampler:
 
     def _read_fast(self, detail: bool, processes: bool) -> _Fast:
         f = _Fast()
-        if self._host is None:
-            self._host = procfs.read_hostname(self.proc_root)
-        f.host = self._host
+        reader = self.reader
+        f.host = reader.host()
         stat = self._read_cpu(f)
         try:
-            f.ram, f.swap = procfs.read_memory(self.proc_root)
+            f.ram, f.swap = reader.memory()
             if f.swap is None:
                 f.unavailable["swap"] = "no swap figures in /proc/meminfo"
         except SourceUnavailable as exc:
             f.unavailable["ram"] = f.unavailable["swap"] = exc.reason
         try:
-            f.temp = self.sensors.temperature()
+            f.temp = reader.temperature()
         except SourceUnavailable as exc:
             f.unavailable["temp_c"] = exc.reason
         if detail:
             for name, read in (
-                ("load", lambda: procfs.read_loadavg(self.proc_root)),
-                ("fan_rpm", self.sensors.fan),
-                ("freq_mhz", self.sensors.cpufreq),
-                ("under_voltage", self.sensors.under_voltage),
+                ("load", reader.load),
+                ("fan_rpm", reader.fan),
+                ("freq_mhz", reader.cpufreq),
+                ("under_voltage", reader.under_voltage),
             ):
                 try:
                     value = read()
@@ -190,22 +231,22 @@ class Sampler:
             return True  # no list yet: read at once (the first read is only a baseline)
         return self.clock() - prev[0] >= self.process_interval - 0.05
 
-    def _read_cpu(self, f: _Fast) -> dict[str, procfs.CpuTimes] | None:
+    def _read_cpu(self, f: _Fast) -> dict[str, CpuTimes] | None:
         try:
-            stat = procfs.read_stat(self.proc_root)
+            stat = self.reader.cpu_times()
         except SourceUnavailable as exc:
             f.unavailable["cores"] = exc.reason
             return None
         if self._stat is None:
             f.unavailable["cores"] = MEASURING
         else:
-            f.cpu, f.cores = procfs.core_percents(self._stat, stat)
+            f.cpu, f.cores = core_percents(self._stat, stat)
         self._stat = stat
         return stat
 
-    def _read_processes(self, f: _Fast, stat: dict[str, procfs.CpuTimes] | None) -> None:
+    def _read_processes(self, f: _Fast, stat: dict[str, CpuTimes] | None) -> None:
         try:
-            current = procfs.read_processes(self.proc_root)
+            current = self.reader.processes()
         except SourceUnavailable as exc:
             f.unavailable["processes"] = exc.reason
             self._proc_prev = None
@@ -214,45 +255,57 @@ class Sampler:
         total = stat["cpu"].total if stat and "cpu" in stat else None
         ncores = max(len(f.cores) or sum(1 for n in (stat or {}) if n != "cpu"), 1)
         prev = self._proc_prev
-        ticks = {(p.pid, p.start): p.ticks for p in current}
-        self._proc_prev = (now, total, ticks) if total is not None else None
-        self._roles = {k: self._roles[k] for k in ticks if k in self._roles}
-        for p in current:
-            key = (p.pid, p.start)
-            if key not in self._roles:
-                self._roles[key] = procfs.ollama_role(self.proc_root, p)
+        used = {(p.pid, p.start): p.cpu_time for p in current}
+        self._proc_prev = (now, total, used) if total is not None else None
+        self._roles = {k: self._roles[k] for k in used if k in self._roles}
         if prev is None or total is None or now - prev[0] > STALE_PROCESS_BASELINE:
             f.unavailable["processes"] = MEASURING
             return
-        f.processes = procfs.top_processes(
+        f.processes = top_processes(
             prev[2],
             current,
-            elapsed_ticks_per_core=(total - prev[1]) / ncores,
-            page_size=self.page_size,
+            elapsed_per_core=(total - prev[1]) / ncores,
             mem_total=f.ram.total if f.ram else None,
-            roles=self._roles,
+            describe=self._describe,
             count=self.top,
         )
 
+    def _describe(self, p: ProcTimes) -> tuple[str, str | None]:
+        """(name, Ollama role) of a process shown; the role is worked out once per process."""
+        name = self.reader.process_name(p)
+        key = (p.pid, p.start)
+        if key not in self._roles:
+            self._roles[key] = self.reader.ollama_role(p, name)
+        return name, self._roles[key]
+
     # -- slow sources: vcgencmd and /api/ps, in the background ------------------------------
 
-    def _start_slow(self, detail: bool, *, need_temp: bool, now: float) -> None:
+    def _start_slow(self, detail: bool, *, need_temp: bool, now: float, loaded: bool) -> None:
         if self._slow_task is not None and not self._slow_task.done():
             return
-        self._slow_due = now + self.slow_interval
+        interval = self.slow_interval
+        if self.recorders:
+            interval = min(interval, RECORDING_SLOW_INTERVAL)
+        self._slow_due = now + interval
         self._slow_detail = detail
-        jobs: dict[str, Awaitable[Any]] = {}
+        # Coroutines made in the task: one cancelled before it runs leaves none un-awaited.
+        jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
         if need_temp:
-            jobs["vc_temp"] = self._vc(parse_temp, "measure_temp")
+            jobs["vc_temp"] = lambda: self._vc(parse_temp, "measure_temp")
         if detail:
-            jobs["throttled"] = self._vc(parse_throttled, "get_throttled")
-            jobs["arm_clock"] = self._vc(parse_clock, "measure_clock", "arm")
-            jobs["loaded"] = self._ollama_loaded()
+            jobs["throttled"] = lambda: self._vc(parse_throttled, "get_throttled")
+            jobs["arm_clock"] = lambda: self._vc(parse_clock, "measure_clock", "arm")
+            power = self._slow.get("power")
+            # A firmware without the PMIC query (a Pi 4) says so once; it is not asked again.
+            if not (isinstance(power, SourceUnavailable) and power.reason.startswith("firmware")):
+                jobs["power"] = lambda: self._vc(parse_pmic, "pmic_read_adc")
+        if loaded:
+            jobs["loaded"] = self._ollama_loaded
         if jobs:
             self._slow_task = asyncio.create_task(self._refresh_slow(jobs))
 
-    async def _refresh_slow(self, jobs: dict[str, Awaitable[Any]]) -> None:
-        results = await asyncio.gather(*jobs.values())
+    async def _refresh_slow(self, jobs: dict[str, Callable[[], Awaitable[Any]]]) -> None:
+        results = await asyncio.gather(*(make() for make in jobs.values()))
         self._slow.update(zip(jobs, results, strict=True))
 
     async def _vc(self, parse: Callable[[str], Any], *args: str) -> Any:
@@ -285,7 +338,7 @@ class Sampler:
 
     # -- putting it together ----------------------------------------------------------------
 
-    def _compose(self, f: _Fast, detail: bool, now: float) -> Sample:
+    def _compose(self, f: _Fast, full: bool, now: float, *, detail: bool) -> Sample:
         un = f.unavailable
         temp_c, temp_source = f.temp if f.temp else (None, None)
         if temp_c is None:
@@ -300,17 +353,23 @@ class Sampler:
         freq = f.freq[0] if f.freq else None
         freq_max = f.freq[1] if f.freq else None
         freq_source = "cpufreq" if f.freq else None
+        power_w = None
         if detail:
-            throttled = self._slow_value("throttled", un, "throttled")
             loaded = self._slow_value("loaded", un, "ollama_loaded")
+        if full:
+            throttled = self._slow_value("throttled", un, "throttled")
+            power = self._slow_value("power", un, "power_w")
+            power_w = power.watts if power is not None else None
             clock_hz = self._slow.get("arm_clock")
             if isinstance(clock_hz, int) and clock_hz > 0:
                 # The firmware's own clock: unlike cpufreq it shows firmware throttling.
                 freq, freq_source = clock_hz / 1e6, "vcgencmd"
                 un.pop("freq_mhz", None)
-        for name in ("load", "fan_rpm", "freq_mhz", "processes", "throttled", "ollama_loaded"):
-            if not detail:
-                un.setdefault(name, "not read for the live strip")
+        skipped: tuple[str, ...] = () if detail else ("processes", "ollama_loaded")
+        if not full:
+            skipped += ("load", "fan_rpm", "freq_mhz", "throttled", "power_w")
+        for name in skipped:
+            un.setdefault(name, NOT_READ)
         return Sample(
             time=now,
             taken_at=self.wall_clock(),
@@ -330,6 +389,7 @@ class Sampler:
             freq_mhz=freq,
             freq_max_mhz=freq_max,
             freq_source=freq_source,
+            power_w=power_w,
             processes=f.processes,
             ollama_loaded=loaded,
             unavailable=un,
@@ -345,15 +405,21 @@ async def sample_once(
     *,
     interval: float = 0.25,
     loaded: LoadedCall | None = None,
-    proc_root: str | Path = "/proc",
-    sys_root: str | Path = "/sys",
+    proc_root: str | Path = LOCAL_PROC,
+    sys_root: str | Path = LOCAL_SYS,
+    reader: MachineReader | None = None,
     vcgencmd: str | Sequence[str] | VcgencmdCall | None = "vcgencmd",
     top: int = 8,
 ) -> Sample:
-    """One complete sample: two /proc/stat readings `interval` seconds apart for the CPU
+    """One complete sample: two readings of the CPU times `interval` seconds apart for the CPU
     figures, vcgencmd and /api/ps (through `loaded`, e.g. `backend.loaded`) waited for."""
     sampler = Sampler(
-        proc_root=proc_root, sys_root=sys_root, vcgencmd=vcgencmd, loaded=loaded, top=top
+        proc_root=proc_root,
+        sys_root=sys_root,
+        reader=reader,
+        vcgencmd=vcgencmd,
+        loaded=loaded,
+        top=top,
     )
     try:
         await sampler.sample(detail=True, wait_slow=True)

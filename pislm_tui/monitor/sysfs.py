@@ -1,4 +1,7 @@
 """Readers for /sys: SoC temperature, the Pi 5 fan, CPU frequency, the under-voltage alarm.
+This machine's temperature and frequency come from psutil (`local.py`); the fan (`pwmfan`: speed
+and PWM duty) and the alarm (`rpi_volt`) are Pi-specific and always read here. All four are read
+here for a /sys tree elsewhere (`files.py`).
 
 Devices are found by name, never by number (hwmonN and thermal_zoneN change between boots).
 What was found is remembered; when nothing is found the search is repeated only now and then."""

@@ -97,6 +97,7 @@ class Sample:
     freq_mhz: float | None = None
     freq_max_mhz: float | None = None
     freq_source: str | None = None
+    power_w: float | None = None  # a Pi 5's board draw from its PMIC (monitor/power.py)
     processes: tuple[ProcessInfo, ...] | None = None
     ollama_loaded: tuple[LoadedModel, ...] | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
@@ -123,6 +124,7 @@ class Sample:
             "freq_mhz": None if self.freq_mhz is None else round(self.freq_mhz),
             "freq_max_mhz": None if self.freq_max_mhz is None else round(self.freq_max_mhz),
             "freq_source": self.freq_source,
+            "power_w": None if self.power_w is None else round(self.power_w, 2),
             "ollama_loaded": (
                 None
                 if self.ollama_loaded is None

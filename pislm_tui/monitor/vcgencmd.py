@@ -9,6 +9,7 @@ reason a user can act on; nothing here raises anything else."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
@@ -133,14 +134,25 @@ class Vcgencmd:
                 raise SourceUnavailable(
                     f"vcgencmd did not answer within {self.timeout:g} s"
                 ) from None
-        try:
-            proc = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *self._argv,
                 *args,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
+        )
+        try:
+            # Shielded: a close arriving while the child starts must still end that child.
+            proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                started = await spawn
+                with contextlib.suppress(ProcessLookupError):
+                    started.kill()
+                await started.wait()
+            raise
         except FileNotFoundError:
             raise SourceUnavailable(
                 f"{self._argv[0]} not found (it comes with Raspberry Pi OS; not a Pi?)"
@@ -155,4 +167,11 @@ class Vcgencmd:
             proc.kill()
             await proc.wait()
             raise SourceUnavailable(f"vcgencmd did not answer within {self.timeout:g} s") from None
+        except asyncio.CancelledError:
+            # The sampler closed mid-query: end the child now. Left to the garbage collector,
+            # its pipes are closed after the event loop has gone ("Event loop is closed").
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
         return proc.returncode or 0, out.decode("utf-8", "replace")

@@ -1,18 +1,22 @@
 """Retrieval and the grounded answer: embed the question with the collection's own model, take
-the k nearest chunks, and ask the chat model to answer from them only."""
+the k nearest chunks, and ask the chat model to answer from them only. `Question` runs both
+steps the way the RAG tab and `pislm rag ask` show them."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.backend.types import ChatChunk, Message
 from pislm_tui.rag.store import RagStore, RetrievedChunk, check_compatible
+from pislm_tui.text import StreamCleaner
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
+    from pislm_tui.backend.stats import GenerationStats
     from pislm_tui.config import RagSettings
 
 SYSTEM_PROMPT = """\
@@ -92,3 +96,60 @@ def stream_answer(
     return backend.chat(
         model, build_messages(question, chunks), options=options, keep_alive=keep_alive
     )
+
+
+class Question:
+    """One question to a collection: `retrieve()` the nearest chunks, then `stream()` the answer
+    grounded in them, as text cleaned of escape codes (model output is data). The clock runs
+    from the question to the end of the answer, retrieval included (`elapsed_s`)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        store: RagStore,
+        collection: str,
+        text: str,
+        *,
+        k: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.backend, self.store = backend, store
+        self.collection, self.text, self.k = collection, text, k
+        self._clock = clock
+        self.started = clock()
+        self.hits: list[RetrievedChunk] = []
+        self.answer = ""  # the cleaned text so far
+        self.stats: GenerationStats | None = None  # the model's figures, at the end
+        self._cleaner = StreamCleaner()
+
+    async def retrieve(self) -> list[RetrievedChunk]:
+        """The `k` nearest chunks, nearest first (none: the collection is empty)."""
+        self.hits = await retrieve(self.backend, self.store, self.collection, self.text, self.k)
+        return self.hits
+
+    async def stream(
+        self, model: str, options: Mapping[str, Any], keep_alive: str | None = None
+    ) -> AsyncIterator[str]:
+        """The answer from the chunks retrieved, piece by piece. When it stops early (an
+        error, a cancel), `rest()` gives the characters the cleaner still holds."""
+        async for part in stream_answer(
+            self.backend, model, self.text, self.hits, options, keep_alive
+        ):
+            text = self._cleaner.feed(part.content)
+            if text:
+                self.answer += text
+                yield text
+            if part.done:
+                self.stats = part.stats
+        tail = self.rest()
+        if tail:
+            yield tail
+
+    def rest(self) -> str:
+        tail = self._cleaner.flush()
+        self.answer += tail
+        return tail
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._clock() - self.started

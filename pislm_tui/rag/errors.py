@@ -26,7 +26,20 @@ class StoreError(PislmError):
         super().__init__(f"the document store failed: {detail}", hint)
 
 
-class StoreUnreachable(PislmError):
+class StoreUnavailable(PislmError):
+    """The document store cannot be reached (a Chroma server) or opened (the local folder):
+    nothing in RAG works until it is back. It is the store's outage, not the model server's, so
+    the app does not re-check Ollama for it (only `ServerUnreachable` does that)."""
+
+
+class StoreOpenFailed(StoreError, StoreUnavailable):
+    """The local store's folder cannot be opened: not a folder, no permission, damaged, or held
+    by another program. Its hint says what to do with the folder."""
+
+
+class StoreUnreachable(StoreUnavailable):
+    """The Chroma server at `rag.chroma_url` does not answer. Exit code 3, as for Ollama."""
+
     exit_code = EXIT_UNREACHABLE
 
     def __init__(self, url: str) -> None:

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pislm_tui.backend.errors import PislmError, UsageError
-from pislm_tui.rag.errors import CollectionNotFound, EmbeddingMismatch, StoreError, StoreUnreachable
+from pislm_tui.rag.errors import (
+    CollectionNotFound,
+    EmbeddingMismatch,
+    StoreError,
+    StoreOpenFailed,
+    StoreUnreachable,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -136,16 +142,16 @@ class RagStore:
             where.mkdir(parents=True, exist_ok=True)
             client = _open_persistent(chromadb, where, chroma_settings)
         except (FileExistsError, NotADirectoryError):
-            raise StoreError(f"{where} is not a folder", aside) from None
+            raise StoreOpenFailed(f"{where} is not a folder", aside) from None
         except OSError as exc:
-            raise StoreError(
+            raise StoreOpenFailed(
                 f"cannot open {where}: {exc.strerror or exc}",
                 "fix its permissions or free some disk space",
             ) from None
         except Exception as exc:
             if any(s in str(exc) for s in ("not a database", "malformed", "corrupt")):
-                raise StoreError(f"{where} is damaged ({exc})", aside) from None
-            raise StoreError(
+                raise StoreOpenFailed(f"{where} is damaged ({exc})", aside) from None
+            raise StoreOpenFailed(
                 f"cannot open {where} ({exc})",
                 "is another program using it? if it stays so, " + aside,
             ) from None

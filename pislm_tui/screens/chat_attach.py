@@ -12,13 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import DirectoryTree, Input, Static
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.images import ImageAttachment, complete_path, load_image, looks_like_image
-from pislm_tui.screens.chat_dialogs import DIALOG_CSS
+from pislm_tui.screens.dialog import Dialog
 
 
 class PathSuggester(Suggester):
@@ -65,17 +64,15 @@ class ImageTree(DirectoryTree):
         self.path = Path(self.path).parent
 
 
-class AttachImageScreen(ModalScreen[ImageAttachment | None]):
-    DEFAULT_CSS = (
-        "AttachImageScreen {"
-        + DIALOG_CSS
-        + """
+class AttachImageScreen(Dialog[ImageAttachment | None]):
+    DEFAULT_CSS = """
+    AttachImageScreen {
         & > Vertical { width: 90; height: 90%; }
         ImageTree { height: 1fr; }
         #error { color: $text-error; height: auto; }
         .hint { color: $text-muted; }
-        }"""
-    )
+    }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="chat.attach_cancel")]
 
     def __init__(

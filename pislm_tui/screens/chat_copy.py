@@ -6,23 +6,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from pislm_tui.screens.chat_dialogs import DIALOG_CSS
+from pislm_tui.screens.dialog import Dialog
 
 
-class CopyScreen(ModalScreen[str | None]):
-    DEFAULT_CSS = (
-        "CopyScreen {"
-        + DIALOG_CSS
-        + """
+class CopyScreen(Dialog[str | None]):
+    DEFAULT_CSS = """
+    CopyScreen {
         & > Vertical { width: 76; }
         OptionList { height: auto; max-height: 16; border: none; padding: 0; }
         .hint { color: $text-muted; padding: 1 0 0 0; }
-        }"""
-    )
+    }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="chat.copy_cancel")]
 
     def __init__(self, choices: list[tuple[str, str]]) -> None:

@@ -1,4 +1,5 @@
-"""Saved chats: search, open, rename, delete, export to Markdown."""
+"""Saved chats: search, open, rename, delete, export to Markdown. Every read and write of the
+database runs off the event loop (`chat.async_store`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pislm_tui.backend.errors import PislmError
-from pislm_tui.chat.export import export_markdown
-from pislm_tui.chat.store import SessionStore, SessionSummary
-from pislm_tui.screens.chat_dialogs import DIALOG_CSS, Confirm, TextPrompt
+from pislm_tui.chat.async_store import AsyncSessionStore
+from pislm_tui.chat.store import SessionSummary
+from pislm_tui.screens.chat_dialogs import TextPrompt
+from pislm_tui.screens.dialog import ConfirmScreen, Dialog
 
 
 @dataclass
@@ -32,9 +33,14 @@ def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-def session_option(summary: SessionSummary, current: bool) -> Option:
+def session_option(summary: SessionSummary, current: bool, here: tuple[str, ...] = ()) -> Option:
+    """`here`: the names of the host in use (its name, its address): a chat held with another
+    host says which."""
     count = f"{summary.messages} message{'s' if summary.messages != 1 else ''}"
-    details = " · ".join(part for part in (count, summary.model, _when(summary.updated_at)) if part)
+    host = f"on {summary.host}" if summary.host and summary.host not in here else None
+    details = " · ".join(
+        part for part in (count, summary.model, host, _when(summary.updated_at)) if part
+    )
     marker = "● " if current else ""
     prompt = Content.assemble(
         (marker, "$accent"), Content(summary.title or "Untitled"), "\n", (details, "$text-muted")
@@ -42,18 +48,16 @@ def session_option(summary: SessionSummary, current: bool) -> Option:
     return Option(prompt, id=str(summary.id))
 
 
-class SessionsScreen(ModalScreen[SessionsResult]):
-    DEFAULT_CSS = (
-        "SessionsScreen {"
-        + DIALOG_CSS
-        + """
+class SessionsScreen(Dialog[SessionsResult]):
+    DEFAULT_CSS = """
+    SessionsScreen {
         & > Vertical { width: 90; height: 90%; }
         #search { margin: 0 0 1 0; }
         OptionList { height: 1fr; border: none; padding: 0; }
         .hint { color: $text-muted; padding: 1 0 0 0; }
         .empty { color: $text-muted; padding: 1; }
-        }"""
-    )
+    }
+    """
     BINDINGS = [
         Binding("escape", "close", "Close", id="chat.sessions_close"),
         Binding("slash", "search", "Search", id="chat.sessions_search"),
@@ -62,13 +66,21 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         Binding("e", "export", "Export to Markdown", id="chat.sessions_export"),
     ]
 
-    def __init__(self, store: SessionStore, exports_dir: Path, current: int | None) -> None:
+    def __init__(
+        self,
+        store: AsyncSessionStore,
+        exports_dir: Path,
+        current: int | None,
+        sessions: list[SessionSummary],
+    ) -> None:
+        """`sessions`: the list as it opens (read before, so the first frame shows it)."""
         super().__init__()
         self.store = store
         self.exports_dir = exports_dir
         self.current = current
         self.result = SessionsResult()
         self._sessions: dict[int, SessionSummary] = {}
+        self._first = sessions
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -78,29 +90,59 @@ class SessionsScreen(ModalScreen[SessionsResult]):
             empty = Static("No saved chats yet.", classes="empty")
             empty.display = False
             yield empty
-            yield Static(
-                "Enter open · R rename · D delete · E export · / search · Esc close",
-                classes="hint",
-            )
+            yield Static(classes="hint", id="keys-hint", markup=False)
+
+    # The hint's keys, read from the bindings (a `[keys]` remap included), written the way the
+    # footer writes them: `r rename`, not `R` (which reads as Shift+R).
+    _HINT_KEYS = (
+        ("chat.sessions_rename", "rename"),
+        ("chat.sessions_delete", "delete"),
+        ("chat.sessions_export", "export"),
+        ("chat.sessions_search", "search"),
+        ("chat.sessions_close", "close"),
+    )
 
     def on_mount(self) -> None:
-        self._reload(keep=str(self.current) if self.current is not None else None)
+        self._show(self._first, keep=str(self.current) if self.current is not None else None)
         self.query_one(OptionList).focus()
+        self.query_one("#keys-hint", Static).update(self._keys_hint())
 
-    def _reload(self, keep: str | None = None) -> None:
-        query = self.query_one("#search", Input).value
+    def _keys_hint(self) -> str:
+        remapped = getattr(getattr(self.app, "settings", None), "keys", None) or {}
+        keys: dict[str, str] = {}
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                key = remapped.get(binding.id, binding.key).split(",")[0].strip()
+                shown = self.app.get_key_display(Binding(key, binding.action))
+                keys[binding.id] = shown if len(shown) == 1 else shown.capitalize()
+        parts = ["Enter open"] + [
+            f"{keys[binding_id]} {what}"
+            for binding_id, what in self._HINT_KEYS
+            if binding_id in keys
+        ]
+        return " · ".join(parts)
+
+    @work(exclusive=True, group="sessions-list")
+    async def _reload(self, keep: str | None = None) -> None:
+        """Read the list again (the search, a rename, a delete); the last ask wins."""
         try:
-            sessions = self.store.list_sessions(query)
+            sessions = await self.store.list_sessions(self.query_one("#search", Input).value)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             sessions = []
+        self._show(sessions, keep)
+
+    def _show(self, sessions: list[SessionSummary], keep: str | None = None) -> None:
+        query = self.query_one("#search", Input).value
         self._sessions = {s.id: s for s in sessions}
         options = self.query_one(OptionList)
         highlighted = keep or (
             options.highlighted_option.id if options.highlighted_option is not None else None
         )
         options.clear_options()
-        options.add_options([session_option(s, s.id == self.current) for s in sessions])
+        host = getattr(self.app, "host", None)
+        here = (host.name, host.url) if host is not None else ()
+        options.add_options([session_option(s, s.id == self.current, here) for s in sessions])
         empty = self.query_one(".empty", Static)
         empty.update("No chat matches." if query else "No saved chats yet.")
         empty.display = not sessions
@@ -155,7 +197,7 @@ class SessionsScreen(ModalScreen[SessionsResult]):
         if not title:
             return
         try:
-            self.store.rename_session(session, title)
+            await self.store.rename_session(session, title)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
@@ -169,22 +211,25 @@ class SessionsScreen(ModalScreen[SessionsResult]):
             return
         title = self._sessions[session].title or "this chat"
         question = f"Delete “{title}”? This cannot be undone."
-        if not await self.app.push_screen_wait(Confirm(question, "Delete")):
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(question, confirm="Delete", danger=True)
+        ):
             return
         try:
-            self.store.delete_session(session)
+            await self.store.delete_session(session)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
         self.result.deleted.add(session)
         self._reload()
 
-    def action_export(self) -> None:
+    @work(group="sessions-export")
+    async def action_export(self) -> None:
         session = self._selected()
         if session is None:
             return
         try:
-            path = export_markdown(self.store.load(session), self.exports_dir)
+            path = await self.store.export(session, self.exports_dir)
         except PislmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return

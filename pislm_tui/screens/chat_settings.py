@@ -10,13 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.chat.conversation import SessionSettings
 from pislm_tui.chat.options import CHAT_OPTION_NAMES, check_options, format_value, parse_value
-from pislm_tui.screens.chat_dialogs import DIALOG_CSS
+from pislm_tui.screens.dialog import Dialog
 
 _THINK = [("model default", "default"), ("on", "on"), ("off", "off")]
 
@@ -27,11 +26,9 @@ class SettingsResult:
     save_as_default: bool
 
 
-class ChatSettingsScreen(ModalScreen[SettingsResult | None]):
-    DEFAULT_CSS = (
-        "ChatSettingsScreen {"
-        + DIALOG_CSS
-        + """
+class ChatSettingsScreen(Dialog[SettingsResult | None]):
+    DEFAULT_CSS = """
+    ChatSettingsScreen {
         & > Vertical { width: 76; }
         .row { height: 1; margin: 0 0 1 0; }
         .row Label { width: 14; }
@@ -41,8 +38,8 @@ class ChatSettingsScreen(ModalScreen[SettingsResult | None]):
         Grid Label { color: $text-muted; }
         #error { color: $text-error; height: auto; }
         .buttons { height: auto; }
-        }"""
-    )
+    }
+    """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="chat.settings_cancel"),
         Binding("ctrl+s", "apply", "Apply", id="chat.settings_apply"),

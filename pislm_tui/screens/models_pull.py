@@ -8,12 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.models.pull import check_model_name
+from pislm_tui.screens.dialog import Dialog
 
 # Small models that run on a Pi 4/5 (the lab's list); a hint, not a limit: any name works.
 PI_MODELS = (
@@ -22,23 +22,12 @@ PI_MODELS = (
 )  # fmt: skip
 
 
-class PullNameScreen(ModalScreen[str | None]):
+class PullNameScreen(Dialog[str | None]):
     DEFAULT_CSS = """
     PullNameScreen {
-        align: center middle;
-        #pull-box {
-            width: 64;
-            max-width: 95%;
-            height: auto;
-            border: thick $primary;
-            background: $surface;
-            padding: 1 2;
-        }
         #pull-title { text-style: bold; }
         #pull-hint { color: $text-muted; margin-bottom: 1; }
         #pull-error { color: $error; height: auto; }
-        #pull-buttons { height: auto; align-horizontal: right; margin-top: 1; }
-        #pull-buttons Button { margin-left: 2; }
     }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="models.pull_dialog_cancel")]
@@ -56,7 +45,7 @@ class PullNameScreen(ModalScreen[str | None]):
                 suggester=SuggestFromList(PI_MODELS, case_sensitive=False),
             )
             yield Static("", id="pull-error", markup=False)
-            with Horizontal(id="pull-buttons"):
+            with Horizontal(id="pull-buttons", classes="buttons"):
                 yield Button("Cancel", id="pull-no")
                 yield Button("Pull", id="pull-yes", variant="primary")
 

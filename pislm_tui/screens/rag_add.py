@@ -15,12 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Input, Static
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.rag.store import check_name
+from pislm_tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +70,10 @@ class _DocTree(DirectoryTree):
         return [p for p in paths if not p.name.startswith(".")]
 
 
-class AddDocumentsScreen(ModalScreen[AddRequest | None]):
+class AddDocumentsScreen(Dialog[AddRequest | None]):
     DEFAULT_CSS = """
     AddDocumentsScreen {
-        align: center middle;
-        #add-box {
-            width: 76;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: thick $primary;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > Vertical { width: 76; border: thick $primary; }
         #add-title { text-style: bold; }
         .add-row { height: 1; margin-top: 1; }
         .add-label { width: auto; padding-right: 1; color: $text-muted; }

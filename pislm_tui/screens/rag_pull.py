@@ -9,24 +9,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from pislm_tui.app_access import AppAccess
+from pislm_tui.screens.dialog import Dialog
 from pislm_tui.widgets.pull_progress import PullPanel
 
 
-class EmbedModelPullScreen(ModalScreen[bool]):
+class EmbedModelPullScreen(AppAccess, Dialog[bool]):
     DEFAULT_CSS = """
     EmbedModelPullScreen {
-        align: center middle;
-        #rag-pull-box {
-            width: 72;
-            max-width: 100%;
-            height: auto;
-            border: thick $warning;
-            background: $surface;
-            padding: 1 2;
-        }
+        & > Vertical { width: 72; border: thick $warning; padding: 1 2; }
         #rag-pull-title { text-style: bold; margin-bottom: 1; }
         #rag-pull-message { margin-bottom: 1; }
         #rag-pull-buttons { height: auto; align-horizontal: right; }
@@ -75,7 +68,7 @@ class EmbedModelPullScreen(ModalScreen[bool]):
     def _finished(self, event: PullPanel.Finished) -> None:
         event.stop()
         if event.ok:
-            self.app.check_connection()  # type: ignore[attr-defined]  # the model list changed
+            self.pislm.check_connection()  # the model list changed
             self.dismiss(True)
         elif event.cancelled:
             self.dismiss(False)

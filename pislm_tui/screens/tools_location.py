@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from pislm_tui.config import Location
+from pislm_tui.screens.dialog import Dialog
 from pislm_tui.tools.geo import Units
 
 
@@ -22,19 +22,13 @@ class LocationChoice:
     units: Units
 
 
-class LocationScreen(ModalScreen[LocationChoice | None]):
+class LocationScreen(Dialog[LocationChoice | None]):
     DEFAULT_CSS = """
-    LocationScreen { align: center middle; }
-    LocationScreen > Vertical {
-        width: 60; max-width: 100%; height: auto; border: round $primary;
-        background: $surface; padding: 0 1;
-    }
-    LocationScreen .title { text-style: bold; margin-bottom: 1; }
+    LocationScreen > Vertical { width: 60; border: round $primary; }
     LocationScreen Grid { grid-size: 2; grid-columns: 11 1fr; grid-rows: 1; grid-gutter: 1 0; height: auto; }
     LocationScreen Grid Label { padding-top: 0; }
     LocationScreen RadioSet { layout: horizontal; height: auto; border: none; padding: 0; }
     LocationScreen #location-error { color: $error; height: auto; margin-top: 1; }
-    LocationScreen .buttons { height: 1; margin-top: 1; align-horizontal: right; }
     LocationScreen .buttons Button { width: auto; min-width: 8; margin-left: 2; }
     """
     BINDINGS = [

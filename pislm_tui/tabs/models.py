@@ -11,41 +11,49 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from pislm_tui.backend.errors import PislmError
-from pislm_tui.backend.types import LoadedModel, ModelDetails, ModelInfo
+from pislm_tui.app_access import AppAccess
+from pislm_tui.backend.errors import PislmError, RequestTimeout, Unsupported
+from pislm_tui.backend.types import LoadedModel, ModelInfo
+from pislm_tui.long_work import long_work
 from pislm_tui.models.listing import (
     chat_model_names,
     find_model,
-    human_bytes,
     is_loaded,
     short_date,
 )
+from pislm_tui.sizes import decimal_bytes
+from pislm_tui.tabs.models_fit import ModelsFitMixin
+from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 # The app imports this module at start-up; the tab's widgets, dialogs and the bench (statistics,
 # csv) are imported when the tab is first built or used, so start-up does not pay for them.
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.models.memory import MemoryProbe
     from pislm_tui.widgets.bench_panel import BenchPanel
     from pislm_tui.widgets.loaded_models import LoadedModels
     from pislm_tui.widgets.model_details import ModelDetailsPane
     from pislm_tui.widgets.pull_progress import PullPanel
 
-WIDE = 118  # from this width the details pane sits beside the list (table ~77 + pane 40)
 DETAILS_DEBOUNCE = 0.12  # s: arrowing through the list does not fire a request per row
-INSTALLED_ACTIONS = {"pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull"}
+INSTALLED_ACTIONS = {
+    "pull", "delete", "load", "unload", "chat", "bench", "refresh", "cancel_pull", "cancel_load",
+}  # fmt: skip
 _COLUMNS = ("", "Name", "Size", "Family", "Params", "Quant", "Modified")
 
 
-class ModelsTab(Widget):
+class ModelsTab(AppAccess, ModelsFitMixin, Widget):
+    # Unscoped: the wide layout follows the screen's breakpoint class (App.HORIZONTAL_BREAKPOINTS:
+    # -wide from 118 columns, where the details pane fits beside the list).
+    SCOPED_CSS = False
     DEFAULT_CSS = """
     ModelsTab {
         height: 1fr;
@@ -58,10 +66,12 @@ class ModelsTab(Widget):
         &.-no-models #models-table { display: none; }
         #models-pulls { height: auto; }
         #models-details { height: 1fr; min-height: 5; }
-        &.-wide #models-split { layout: horizontal; }
-        &.-wide #models-left { width: 80; height: 1fr; }
-        &.-wide #models-table { max-height: 24; }
-        &.-wide #models-details { width: 1fr; min-width: 40; height: 1fr; }
+    }
+    Screen.-wide ModelsTab {
+        #models-split { layout: horizontal; }
+        #models-left { width: 80; height: 1fr; }
+        #models-table { max-height: 24; }
+        #models-details { width: 1fr; min-width: 40; height: 1fr; }
     }
     """
     BINDINGS = [
@@ -74,7 +84,13 @@ class ModelsTab(Widget):
         Binding("c", "chat", "Chat with", show=False, id="models.use"),
         Binding("r", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("escape", "cancel_pull", "Stop/close pull", id="models.cancel_pull"),
+        Binding("escape", "cancel_load", "Stop loading", id="models.cancel_load"),
     ]
+    # State the keys depend on (see check_action): the footer follows it by itself.
+    view: var[str] = var("models-installed", bindings=True)  # the inner view: list or bench
+    loading_model: var[str | None] = var(None, bindings=True)  # the model a running load is for
+    pulls: var[int] = var(0, bindings=True)  # pull panels on screen (Esc stops/closes one)
+    no_models: var[bool] = var(False, toggle_class="-no-models")
 
     def __init__(
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
@@ -87,13 +103,10 @@ class ModelsTab(Widget):
         self.built = False
         self.loaded: list[LoadedModel] = []
         self._busy = ""
-        self._details: dict[tuple[str, str | None], ModelDetails] = {}
         self._select_after: str | None = None
         self._timer: Timer | None = None
-
-    @property
-    def papp(self) -> PislmApp:
-        return cast("PislmApp", self.app)
+        # How long the load has taken, in the busy line (a big model takes minutes on a Pi).
+        self.load_wait = WaitClock(self, self._show_load_wait)
 
     # -- building -------------------------------------------------------------------------------
     # The app mounts this tab when it is first shown; the network work (listing details, `ps`)
@@ -105,7 +118,7 @@ class ModelsTab(Widget):
         from pislm_tui.widgets.loaded_models import LoadedModels
         from pislm_tui.widgets.model_details import ModelDetailsPane
 
-        settings = self.papp.settings.models
+        settings = self.pislm.settings.models
         with TabbedContent(id="models-views"):
             with TabPane("Installed", id="models-installed"), Container(id="models-split"):
                 with Vertical(id="models-left"):
@@ -119,7 +132,9 @@ class ModelsTab(Widget):
                     prompt=settings.bench_prompt,
                     runs=settings.bench_runs,
                     unload=settings.bench_unload,
-                    bench_dir=self.papp.paths.bench_dir,
+                    max_tokens=settings.bench_max_tokens,
+                    run_timeout=settings.bench_timeout,
+                    bench_dir=self.pislm.paths.bench_dir,
                     clock=lambda: self.clock().astimezone(),
                     id="bench-panel",
                 )
@@ -129,9 +144,9 @@ class ModelsTab(Widget):
         for i, label in enumerate(_COLUMNS):
             table.add_column(label, key=str(i))
         # The app's active tab, not Show/Hide events: those do not always arrive. The first
-        # look waits for the layout (the width decides the wide layout, and the focus).
+        # look waits for the layout (the focus needs it).
         self.watch(self.app, "active_tab", self._tab_changed, init=False)
-        self.call_after_refresh(lambda: self._tab_changed(self.papp.active_tab))
+        self.call_after_refresh(lambda: self._tab_changed(self.pislm.active_tab))
 
     def _tab_changed(self, tab: str) -> None:
         if tab == "models":
@@ -143,25 +158,22 @@ class ModelsTab(Widget):
         """First show: watch the app's models and start the `ps` refresh; later: resume it."""
         if not self.built:
             self.built = True
-            self.set_class(self.size.width >= WIDE, "-wide")
             self.watch(self.app, "models", self._models_changed)
             self.watch(self.app, "connection", lambda _state: self._update_empty())
             self._timer = self.set_interval(
-                self.papp.settings.models.refresh_interval, self.refresh_loaded
+                self.pislm.settings.models.refresh_interval, self.refresh_loaded
             )
-            self.call_later(self._take_focus)
+            self.read_bench_history()  # for "pick for me"
         elif self._timer is not None:
             self._timer.resume()
         self.refresh_loaded()
 
-    def _take_focus(self) -> None:
-        """Focus the table unless the user has already moved on (a focus in a hidden pane would
-        make the app's TabbedContent switch back to it)."""
-        if self.papp.active_tab == "models":
-            self.screen.set_focus(self.table)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width >= WIDE, "-wide")
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the table, or the bench's model list
+        when the Bench view is open."""
+        if self.query_one("#models-views", TabbedContent).active == "models-bench":
+            return self.bench_panel.query_one("#bench-models")
+        return self.table
 
     # -- the list ---------------------------------------------------------------------------------
 
@@ -194,7 +206,18 @@ class ModelsTab(Widget):
     def _models_changed(self, models: tuple[ModelInfo, ...]) -> None:
         self._fill_table(models)
         bench = self.bench_panel
-        bench.set_models(chat_model_names(models), preselect=self.papp.current_model)
+        bench.set_models(chat_model_names(models), preselect=self.pislm.current_model)
+        self._offer_chat_capable(models)
+
+    @work(exclusive=True, group="models-bench-offer", exit_on_error=False)
+    async def _offer_chat_capable(self, models: tuple[ModelInfo, ...]) -> None:
+        """The bench offers only models that can chat: the listing's guess first (at once),
+        then what each model's capabilities say (an embedding model the listing missed)."""
+        from pislm_tui.models.bench import chat_capable
+
+        names = await chat_capable(self.pislm.backend, models, self.pislm.model_details)
+        self.bench_panel.set_models(names, preselect=self.pislm.current_model)
+        self._update_pick()  # every model's details are known now
 
     def _fill_table(self, models: tuple[ModelInfo, ...]) -> None:
         table = self.table
@@ -213,8 +236,8 @@ class ModelsTab(Widget):
         mark = Text("●") if is_loaded(m.name, self.loaded) else Text(" ")
         return [
             mark,
-            Text(m.name),
-            Text(human_bytes(m.size), justify="right"),
+            Text(m.name + (" ★" if m.name == self.pick else "")),  # pick for me
+            Text(decimal_bytes(m.size), justify="right"),
             Text(m.family or "—"),
             Text(m.parameter_size or "—", justify="right"),
             Text(m.quantization or "—"),
@@ -224,13 +247,13 @@ class ModelsTab(Widget):
     def _update_empty(self) -> None:
         if not self.built:
             return
-        empty = not self.papp.models
-        self.set_class(empty, "-no-models")
+        empty = not self.pislm.models
+        self.no_models = empty
         if empty:
             text = (
                 "No models installed yet. Press p to pull one — llama3.2:1b is a good first "
                 "model on a Pi."
-                if self.papp.connection.connected
+                if self.pislm.connection.connected
                 else "Not connected to the server yet; the list appears once it answers."
             )
             self.query_one("#models-empty", Static).update(text)
@@ -246,35 +269,46 @@ class ModelsTab(Widget):
         name = self.selected()
         if name is None:
             return
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         pane = self.details_pane
-        details = self._details.get((name, info.digest if info else None))
-        pane.show_model(info, details)
+        details = self.pislm.model_details.cached(name)  # shared with the Chat tab
+        pane.show_model(info, details, self.fit_for(name))
         if details is None:
             self._fetch_details(name)
 
     @work(exclusive=True, group="models-show", exit_on_error=False)
     async def _fetch_details(self, name: str) -> None:
         await asyncio.sleep(DETAILS_DEBOUNCE)
-        info = find_model(self.papp.models, name)
+        cache = self.pislm.model_details
+        failed: PislmError | None = None
         try:
-            details = await self.papp.backend.show(name)
+            details = await cache.get(name)
         except PislmError as exc:
+            failed = exc
+        else:
+            failed = cache.unsupported if details is None else None  # (an OpenAI server)
+        if failed is not None:
             if self.selected() == name:
                 self.details_pane.show_message(
-                    f"Cannot read the details of {name}: {exc}", "$error"
+                    f"Cannot read the details of {name}: {failed}", "$error"
                 )
             return
-        self._details[(name, info.digest if info else None)] = details
         if self.selected() == name:
-            self.details_pane.show_model(info, details)
+            self.details_pane.show_model(
+                find_model(self.pislm.models, name), details, self.fit_for(name)
+            )
 
     # -- in memory --------------------------------------------------------------------------------
 
     @work(exclusive=True, group="models-ps", exit_on_error=False)
     async def refresh_loaded(self) -> None:
         try:
-            loaded = await self.papp.backend.loaded()
+            loaded = await self.pislm.backend.loaded()
+        except Unsupported:  # an OpenAI-compatible host (llama-server, exo): no ps there
+            self.loaded_view.show_unknown(
+                "not known — an OpenAI-compatible server has no ps (nor pull, load, delete)"
+            )
+            return
         except PislmError:
             loaded = self.loaded  # the connection banner says what is wrong; keep what we know
         self._set_loaded(loaded)
@@ -285,10 +319,11 @@ class ModelsTab(Widget):
         self.loaded_view.show(loaded, self.clock(), self._busy)
         if changed:
             table = self.table
-            for m in self.papp.models:
+            for m in self.pislm.models:
                 if m.name in table.rows:
                     mark = "●" if is_loaded(m.name, loaded) else " "
                     table.update_cell(m.name, "0", Text(mark))
+            self._show_selected()  # the fit verdict counts what is loaded
 
     def _set_busy(self, text: str) -> None:
         self._busy = text
@@ -298,13 +333,15 @@ class ModelsTab(Widget):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "installed":
-            return self.built and self.query_one(TabbedContent).active == "models-bench"
+            return self.built and self.view == "models-bench"
         if action not in INSTALLED_ACTIONS:
             return True
-        if not self.built or self.query_one(TabbedContent).active != "models-installed":
+        if not self.built or self.view != "models-installed":
             return False
         if action == "cancel_pull":
             return bool(self.pull_panels())
+        if action == "cancel_load":
+            return self.loading_model is not None
         return True
 
     def _need_selection(self) -> str | None:
@@ -315,6 +352,10 @@ class ModelsTab(Widget):
 
     def action_pull(self) -> None:
         from pislm_tui.screens.models_pull import PullNameScreen
+
+        if self.pislm.backend.kind == "openai":  # said now, not after a name is typed
+            self.pislm.show_error(Unsupported("pull", "OpenAI-compatible"), title="Pull")
+            return
 
         self.app.push_screen(PullNameScreen(), callback=self.start_pull)
 
@@ -330,37 +371,40 @@ class ModelsTab(Widget):
         from pislm_tui.widgets.pull_progress import PullPanel
 
         self.query_one("#models-pulls").mount(PullPanel(name, clock=self.pull_clock))
-        self.refresh_bindings()  # "Esc cancels the pull" appears in the footer
+        self._count_pulls()  # "Esc Stop/close pull" appears in the footer
 
     async def on_pull_panel_finished(self, event: PullPanel.Finished) -> None:
         if event.ok:
             self.notify(f"Pulled {event.model}.", title="Models")
             self._select_after = event.model
             await event.panel.remove()
-            self.papp.check_connection()
+            self.pislm.check_connection()
         elif event.cancelled:
             self.notify(f"Pull of {event.model} cancelled.", title="Models")
             await event.panel.remove()
         # A failure stays on screen with the server's message until closed.
-        self.refresh_bindings()
+        self._count_pulls()
 
-    def action_cancel_pull(self) -> None:
+    async def action_cancel_pull(self) -> None:
         """Cancel the newest running pull; with none running, close the newest finished panel."""
         panels = self.pull_panels()
         running = [p for p in panels if p.running]
         if running:
             running[-1].cancel()
         elif panels:
-            panels[-1].remove()
-            self.call_after_refresh(self.refresh_bindings)  # after the removal
+            await panels[-1].remove()
+            self._count_pulls()
+
+    def _count_pulls(self) -> None:
+        self.pulls = len(self.pull_panels())
 
     def action_delete(self) -> None:
         name = self._need_selection()
         if name is None:
             return
-        info = find_model(self.papp.models, name)
-        size = f" ({human_bytes(info.size)})" if info and info.size else ""
-        from pislm_tui.screens.models_confirm import ConfirmScreen
+        info = find_model(self.pislm.models, name)
+        size = f" ({decimal_bytes(info.size)})" if info and info.size else ""
+        from pislm_tui.screens.dialog import ConfirmScreen
 
         screen = ConfirmScreen(
             f"Delete {name}?",
@@ -370,17 +414,17 @@ class ModelsTab(Widget):
         )
         self.app.push_screen(screen, callback=lambda yes: self._delete(name) if yes else None)
 
-    @work(group="models-action", exit_on_error=False)
+    @long_work(group="models-action", exit_on_error=False)
     async def _delete(self, name: str) -> None:
         try:
-            await self.papp.backend.delete(name)
+            await self.pislm.backend.delete(name)
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Delete {name}")
+            self.pislm.show_error(exc, title=f"Delete {name}")
         else:
             self.notify(f"Deleted {name}.", title="Models")
-            if self.papp.current_model == name:
-                self.papp.current_model = None  # the app picks another once the list is re-read
-        self.papp.check_connection()  # refresh the list either way: it may have been stale
+            if self.pislm.current_model == name:
+                self.pislm.current_model = None  # the app picks another once the list is re-read
+        self.pislm.check_connection()  # refresh the list either way: it may have been stale
         self.refresh_loaded()
 
     def action_load(self) -> None:
@@ -388,33 +432,75 @@ class ModelsTab(Widget):
         if name is None:
             return
         from pislm_tui.models.memory import available_memory, check_memory
-        from pislm_tui.screens.models_confirm import ConfirmScreen
+        from pislm_tui.screens.dialog import ConfirmScreen
 
-        info = find_model(self.papp.models, name)
+        info = find_model(self.pislm.models, name)
         if not is_loaded(name, self.loaded):
             check = check_memory(
                 name,
                 info.size if info else None,
-                server_url=self.papp.backend.url,
+                server_url=self.pislm.backend.url,
                 probe=self.memory_probe or available_memory,
             )
             if not check.ok:
                 screen = ConfirmScreen("Not enough free memory", check.warning(), "Load anyway")
                 self.app.push_screen(screen, callback=lambda yes: self._load(name) if yes else None)
                 return
+            fit = self.fit_for(name)
+            if fit is not None and fit.verdict in ("evict", "swap", "no"):
+                self.notify(fit.line(), title=f"Loading {name}", severity="warning")
         self._load(name)
 
-    @work(group="models-action", exit_on_error=False)
+    @long_work(group="models-load", exclusive=True, exit_on_error=False)
     async def _load(self, name: str) -> None:
-        self._set_busy(f"Loading {name}… (a big model takes a while on a Pi)")
+        self.loading_model = name  # "Esc Stop loading" appears in the footer
+        self.load_wait.start()
+        self._show_load_wait(0)
         try:
-            await self.papp.backend.load(name, keep_alive=self.papp.settings.chat.keep_alive)
+            await self.pislm.backend.load(name, keep_alive=self.pislm.settings.chat.keep_alive)
+        except RequestTimeout:
+            seconds = self.pislm.settings.read_timeout
+            self.pislm.show_error(
+                PislmError(
+                    f"{name} did not finish loading within {seconds:g} s",
+                    "the server may still be loading it (In memory shows it once it is there; "
+                    "r refreshes): a big model takes minutes on a Pi; raise read_timeout in the "
+                    "config to wait longer, or pick a smaller model",
+                ),
+                title=f"Load {name}",
+            )
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Load {name}")
+            self.pislm.show_error(exc, title=f"Load {name}")
         else:
             self.notify(f"{name} is loaded.", title="Models")
         finally:
-            self._set_busy("")
+            self._end_load()
+        self.refresh_loaded()
+
+    def _show_load_wait(self, seconds: float) -> None:
+        if self.loading_model is None:
+            return
+        took = f" {elapsed_text(seconds)}" if seconds >= 1 else ""
+        self._set_busy(
+            f"Loading {self.loading_model}…{took} (a big model takes a while on a Pi; Esc stops)"
+        )
+
+    def _end_load(self) -> None:
+        self.loading_model = None
+        self.load_wait.stop()
+        self._set_busy("")
+
+    def action_cancel_load(self) -> None:
+        name = self.loading_model
+        if name is None:
+            return
+        self.workers.cancel_group(self, "models-load")
+        self._end_load()
+        self.notify(
+            f"Stopped waiting for {name}; the server may finish loading it anyway "
+            "(In memory shows it; u unloads it).",
+            title="Models",
+        )
         self.refresh_loaded()
 
     def action_unload(self) -> None:
@@ -426,12 +512,12 @@ class ModelsTab(Widget):
             return
         self._unload(name)
 
-    @work(group="models-action", exit_on_error=False)
+    @long_work(group="models-action", exit_on_error=False)
     async def _unload(self, name: str) -> None:
         try:
-            await self.papp.backend.unload(name)
+            await self.pislm.backend.unload(name)
         except PislmError as exc:
-            self.papp.show_error(exc, title=f"Unload {name}")
+            self.pislm.show_error(exc, title=f"Unload {name}")
         else:
             self.notify(f"{name} is unloaded.", title="Models")
         self.refresh_loaded()
@@ -439,7 +525,7 @@ class ModelsTab(Widget):
     def action_chat(self) -> None:
         name = self._need_selection()
         if name is not None:
-            self.papp.set_model(name)
+            self.pislm.set_model(name)
 
     def action_bench(self) -> None:
         name = self.selected()
@@ -454,16 +540,25 @@ class ModelsTab(Widget):
         self.table.focus()
 
     def action_refresh(self) -> None:
-        self._details.clear()
-        self.papp.check_connection()
+        self.pislm.model_details.refresh()
+        self.pislm.check_connection()
         self.refresh_loaded()
         self._show_selected()
 
+    def on_bench_panel_started(self, event: BenchPanel.Started) -> None:
+        """Before the loads: a model that will swap or not fit is named (the bench still runs)."""
+        fits = [self.fit_for(name) for name in event.models]
+        bad = [f for f in fits if f is not None and f.verdict in ("swap", "no")]
+        if bad:
+            lines = "\n".join(f"{f.need.model}: {f.line()}" for f in bad)
+            self.notify(lines, title="Bench: memory", severity="warning")
+
     def on_bench_panel_finished(self, event: BenchPanel.Finished) -> None:
         self.refresh_loaded()  # the bench loads and unloads models
+        self.read_bench_history()  # a new fastest model, perhaps
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "models-views":
             return
         event.stop()  # ours, not the app's tab bar
-        self.refresh_bindings()
+        self.view = event.pane.id or ""

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -17,15 +18,25 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Static
 
+from pislm_tui.app_access import AppAccess
+from pislm_tui.backend.errors import PislmError
 from pislm_tui.monitor import Sample
+from pislm_tui.monitor.remote import RemoteMonitor
 from pislm_tui.widgets import monitor_panels as panels
 from pislm_tui.widgets.core_bars import CoreBars
+from pislm_tui.widgets.fleet_rows import FleetRows
 from pislm_tui.widgets.process_table import ProcessTable
 
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from pislm_tui.hosts.fleet import Fleet
+
+FLEET_EVERY = 10.0  # s between looks at every host (each one an ssh round trip or two)
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
 
 
-class MonitorTab(Widget):
+class MonitorTab(AppAccess, Widget):
     # One grid, no nested containers: every container over a changed line costs a render of
     # that line each frame, and this tab changes every second.
     DEFAULT_CSS = """
@@ -46,6 +57,9 @@ class MonitorTab(Widget):
     MonitorTab #mon-throttle { column-span: 2; height: auto; max-height: 2; }
     MonitorTab #mon-procs { height: 1fr; margin: 1 2 0 0; }
     MonitorTab #mon-loaded { height: 1fr; margin-top: 1; }
+    MonitorTab #mon-fleet { column-span: 2; display: none; }
+    MonitorTab.-fleet { grid-size: 2 6; grid-rows: 1 auto auto 4 auto 1fr; }
+    MonitorTab.-fleet #mon-fleet { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort CPU/mem", id="monitor.sort"),
@@ -58,9 +72,12 @@ class MonitorTab(Widget):
         self.paused = False
         self.sample: Sample | None = None  # the one on screen
         self._keys: dict[str, object] = {}  # what each panel was last drawn from
+        self.fleet: Fleet | None = None
+        self._fleet_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("Monitor: first reading…", "$text-muted"), id="mon-header")
+        yield FleetRows(id="mon-fleet")  # shown with two or more named hosts
         yield CoreBars(id="mon-cores")
         yield Static(id="mon-memory")
         yield Static(id="mon-sensors")
@@ -71,20 +88,54 @@ class MonitorTab(Widget):
     def on_mount(self) -> None:
         self.watch(self.app, "monitor_sample", self._on_sample, init=False)
         # The app's active tab, not Show/Hide events: those do not always arrive.
+        self.set_class(len(self.pislm.settings.hosts) >= 2, "-fleet")
         self.watch(self.app, "active_tab", self._tab_changed)
 
     def _tab_changed(self, tab: str) -> None:
         """Full-rate readings only while this tab is the one on screen."""
         shown = tab == "monitor"
-        self.app.monitor.set_monitor_visible(shown)  # type: ignore[attr-defined]
-        if shown:
-            self.call_later(self._take_focus)
+        self.pislm.monitor.set_monitor_visible(shown)
+        if self.has_class("-fleet"):
+            self._fleet_shown(shown)
 
-    def _take_focus(self) -> None:
-        """Focus the tab's body so `s` and `p` work at once, unless the user has already moved on
-        (a focus in a hidden pane would make TabbedContent switch back to it)."""
-        if self.app.active_tab == "monitor":  # type: ignore[attr-defined]
-            self.screen.set_focus(self)
+    # -- the fleet view (hosts/fleet.py): a look at every host now and then -----------------
+
+    def _fleet_shown(self, shown: bool) -> None:
+        if not shown:
+            if self._fleet_timer is not None:
+                self._fleet_timer.pause()
+            return
+        self.refresh_fleet()
+        if self.pislm.monitor.manual:
+            return  # tests take every reading themselves
+        if self._fleet_timer is None:
+            every = max(FLEET_EVERY, self.pislm.settings.monitor.vcgencmd_interval)
+            self._fleet_timer = self.set_interval(every, self.refresh_fleet, name="fleet")
+        else:
+            self._fleet_timer.resume()
+
+    @work(exclusive=True, group="fleet", exit_on_error=False)
+    async def refresh_fleet(self) -> None:
+        app = self.pislm
+        if self.fleet is None:
+            from pislm_tui.hosts.fleet import Fleet
+            from pislm_tui.hosts.machines import machine_sampler
+            from pislm_tui.hosts.named import named_hosts
+
+            settings = app.settings
+            hosts = named_hosts(settings)
+            self.fleet = Fleet(settings, hosts, lambda h: machine_sampler(h, settings))
+        rows = await self.fleet.rows()
+        self.query_one(FleetRows).show(rows)
+
+    async def on_unmount(self) -> None:
+        if self.fleet is not None:
+            await self.fleet.aclose()
+
+    def main_control(self) -> Widget:
+        """Focused by the app each time this tab is shown: the tab's body itself (the process
+        list and the panels are drawings), so `s` sorts the processes and `p` pauses at once."""
+        return self
 
     def on_resize(self, event: Resize) -> None:
         self._keys.clear()
@@ -101,7 +152,7 @@ class MonitorTab(Widget):
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._keys.clear()
-        latest = self.app.monitor_sample  # type: ignore[attr-defined]
+        latest = self.pislm.monitor_sample
         if not self.paused and latest is not None and latest.detail:
             self.sample = latest
         if self.sample is not None:
@@ -117,28 +168,46 @@ class MonitorTab(Widget):
         self._draw(sample)
 
     def _remote(self, sample: Sample) -> str | None:
-        host = urlsplit(self.app.backend.url).hostname or ""  # type: ignore[attr-defined]
-        if host in _LOCAL_HOSTS or host == sample.host:
+        host = urlsplit(self.pislm.backend.url).hostname or ""
+        if host in _LOCAL_HOSTS or host == sample.host or self._over_ssh() is not None:
             return None
         return host
 
+    def _over_ssh(self) -> RemoteMonitor | None:
+        sampler = self.pislm.monitor.sampler
+        return sampler if isinstance(sampler, RemoteMonitor) else None
+
+    def _whose(self) -> tuple[str | None, str | None, PislmError | None]:
+        """(how the figures arrive, what to do to see the server's machine, the ssh failure)."""
+        remote = self._over_ssh()
+        if remote is not None:
+            mode = {"pislm": "over ssh, pislm there", "shell": "over ssh"}.get(remote.mode or "")
+            return mode or "over ssh", None, remote.error
+        name = self.pislm.host.name
+        where = f"[hosts.{name}]" if name else "a [hosts.NAME] for it"
+        return None, f'set ssh = "user@machine" in {where} to see its own', None
+
     def _draw(self, s: Sample) -> None:
         un = s.unavailable
-        interval = self.app.settings.monitor.interval  # type: ignore[attr-defined]
+        interval = self.pislm.settings.monitor.interval
         remote = self._remote(s)
+        via, hint, failure = self._whose()
         self._panel(
             "#mon-header",
-            (s.host, len(s.cores), s.load, self.paused, remote, interval),
-            lambda: panels.header(s, interval=interval, paused=self.paused, remote=remote),
+            (s.host, len(s.cores), s.load, self.paused, remote, interval, via),
+            lambda: panels.header(
+                s, interval=interval, paused=self.paused, remote=remote, via=via, hint=hint
+            ),
         )
-        sampler = self.app.monitor.sampler  # type: ignore[attr-defined]
+        sampler = self.pislm.monitor.sampler
         self.query_one(CoreBars).update_cores(s.cores, s.cpu_percent, sampler.history, s.time)
         memory = self.query_one("#mon-memory", Static)
         width = memory.content_size.width or 36
+        power = [w for _, w in sampler.power_history][-20:]  # the sparkline's readings
         self._panel(
             "#mon-memory",
-            (s.ram, s.swap, width, un.get("ram"), un.get("swap")),
-            lambda: panels.memory_block(s, width),
+            (s.ram, s.swap, width, un.get("ram"), un.get("swap"), s.power_w, tuple(power)),
+            lambda: panels.memory_block(s, width, power),
         )
         self._panel(
             "#mon-sensors",
@@ -156,11 +225,18 @@ class MonitorTab(Widget):
             ),
             lambda: panels.sensors_block(s),
         )
-        self._panel(
-            "#mon-throttle",
-            (s.throttled, s.under_voltage, un.get("throttled")),
-            lambda: panels.throttle_block(s),
-        )
+        if failure is not None:  # ssh failed: what happened and what to do, where it shows
+            self._panel(
+                "#mon-throttle",
+                ("failure", str(failure)),
+                lambda: panels.remote_failure(failure.message, failure.hint),
+            )
+        else:
+            self._panel(
+                "#mon-throttle",
+                (s.throttled, s.under_voltage, un.get("throttled")),
+                lambda: panels.throttle_block(s),
+            )
         self.query_one(ProcessTable).show(s)
         # Time left is shown in minutes: a new look every half minute is plenty.
         self._panel(
@@ -193,7 +269,7 @@ class MonitorTab(Widget):
         for target, names in (
             ("#mon-sensors", ("temp_c", "fan_rpm", "freq_mhz")),
             ("#mon-throttle", ("throttled", "under_voltage")),
-            ("#mon-memory", ("ram", "swap")),
+            ("#mon-memory", ("ram", "swap", "power_w")),
             ("#mon-loaded", ("ollama_loaded",)),
         ):
             tip = "\n".join(f"{n}: {s.unavailable[n]}" for n in names if n in s.unavailable) or None

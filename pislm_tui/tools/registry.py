@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,35 +60,65 @@ class ToolOutcome:
             return self.content
 
 
+class ExternalTool(Protocol):
+    """A tool whose schema and checks are someone else's (an MCP server's): it validates and
+    runs its own calls, and answers every failure as an outcome."""
+
+    @property
+    def name(self) -> str: ...
+
+    def schema(self) -> dict[str, Any]: ...
+
+    async def invoke(self, arguments: dict[str, Any]) -> ToolOutcome: ...
+
+
 class ToolRegistry:
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool] = (), external: Iterable[ExternalTool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._external: dict[str, ExternalTool] = {}
         for tool in tools:
             self.add(tool)
+        for other in external:
+            self.add_external(other)
 
     def add(self, tool: Tool) -> None:
-        if tool.name in self._tools:
+        if tool.name in self:
             raise ValueError(f"two tools named {tool.name!r}")
         self._tools[tool.name] = tool
 
+    def add_external(self, tool: ExternalTool) -> None:
+        if tool.name in self:
+            raise ValueError(f"two tools named {tool.name!r}")
+        self._external[tool.name] = tool
+
+    def with_external(self, tools: Iterable[ExternalTool]) -> ToolRegistry:
+        """This registry's own tools plus `tools` (a question's MCP tools)."""
+        return ToolRegistry(self._tools.values(), [*self._external.values(), *tools])
+
     @property
     def names(self) -> list[str]:
+        return [*self._tools, *self._external]
+
+    @property
+    def builtin_names(self) -> list[str]:
         return list(self._tools)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._tools or name in self._external
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._tools) + len(self._external)
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [tool.schema() for tool in self._tools.values()]
+        return [t.schema() for t in (*self._tools.values(), *self._external.values())]
 
     async def call(self, name: str, arguments: Mapping[str, Any]) -> ToolOutcome:
         args = dict(arguments or {})
+        if (external := self._external.get(name)) is not None:
+            return await external.invoke(args)
         tool = self._tools.get(name)
         if tool is None:
-            known = ", ".join(self._tools) or "none"
+            known = ", ".join(self.names) or "none"
             return ToolOutcome(
                 name, args, False, f"error: there is no tool named {name!r}; the tools are: {known}"
             )

@@ -1,10 +1,13 @@
 """Structured output: a model's answer as a pydantic object, through instructor over the
-server's OpenAI-compatible `/v1` API, with validation retries counted.
+server's OpenAI-compatible `/v1` API, with validation retries counted. Each attempt is reported
+as it starts (instructor's `completion:kwargs` hook; `parse:error` says why the one before was
+rejected) and the whole question has a time limit, so a waiting screen can say what goes on.
 
 openai and instructor cost ~1.8 s to import, so they are imported on the first extraction."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +43,37 @@ class ExtractionFailed(PislmError):
         )
 
 
+class ExtractionTimeout(PislmError):
+    """No valid answer within the time allowed for the whole question (every retry included)."""
+
+    def __init__(self, model: str, seconds: float, attempts: int) -> None:
+        self.model = model
+        self.seconds = seconds
+        self.attempts = attempts
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+        super().__init__(
+            f"{model} gave no valid answer within {seconds:g} s ({tries})",
+            "try a smaller or faster model, lower tools.max_retries, or raise tools.timeout",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """An attempt that is starting: `number` of at most `of`; `rejected` says why the answer
+    before it was sent back (None for the first)."""
+
+    number: int
+    of: int
+    rejected: str | None = None
+
+    @property
+    def retry(self) -> int:
+        return self.number - 1
+
+
+AttemptCallback = Callable[[Attempt], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Extraction(Generic[T]):
     value: T
@@ -55,30 +89,49 @@ async def extract(
     *,
     mode: Mode = "json",
     max_retries: int = 10,
+    timeout: float | None = None,
+    on_attempt: AttemptCallback | None = None,
     clock: Clock = time.perf_counter,
 ) -> Extraction[T]:
     """Ask `model` for a `response_model`; a malformed or out-of-range answer is sent back to
-    the model with pydantic's error, up to `max_retries` times. Raises `ExtractionFailed` when
-    every attempt fails, or the backend's errors (unreachable, model not found...)."""
+    the model with pydantic's error, up to `max_retries` times. `on_attempt` hears of each
+    attempt as it starts. Raises `ExtractionFailed` when every attempt fails,
+    `ExtractionTimeout` past `timeout` seconds, or the backend's errors (unreachable...)."""
     instructor = await preload()
     from instructor.core import Hooks, IncompleteOutputException, InstructorRetryException
 
     rejected: list[Exception] = []
+    attempts = 0
+
+    def attempt_starts(*_args: Any, **_kwargs: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        if on_attempt is not None:
+            why = _short_error(rejected[-1]) if rejected else None
+            on_attempt(Attempt(attempts, max_retries + 1, why))
+
     hooks = Hooks()
+    hooks.on("completion:kwargs", attempt_starts)
     hooks.on("parse:error", lambda error, **_: rejected.append(error))
     client = instructor.from_openai(
         backend.openai_client(),
         mode=instructor.Mode.JSON_SCHEMA if mode == "json_schema" else instructor.Mode.JSON,
     )
     started = clock()
+    limit = asyncio.timeout(timeout)
     try:
-        value = await client.chat.completions.create(
-            model=model,
-            response_model=response_model,
-            messages=[dict(m) for m in messages],
-            max_retries=max_retries,
-            hooks=hooks,
-        )
+        async with limit:
+            value = await client.chat.completions.create(
+                model=model,
+                response_model=response_model,
+                messages=[dict(m) for m in messages],
+                max_retries=max_retries,
+                hooks=hooks,
+            )
+    except TimeoutError as exc:
+        if limit.expired():
+            raise ExtractionTimeout(model, timeout or 0, max(attempts, 1)) from None
+        raise _translate(exc, backend, model) from None
     except InstructorRetryException as exc:
         cause = exc.__cause__
         if cause is not None and not _is_parse_error(cause):

@@ -3,6 +3,7 @@ photo -> a vision model's description -> `CityCountryCoord` -> distance."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pislm_tui.tools.geo import (
     distance_sentence,
     round_to_ten,
 )
-from pislm_tui.tools.structured import Clock, extract, preload
+from pislm_tui.tools.structured import AttemptCallback, Clock, extract, preload
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
@@ -136,11 +137,9 @@ async def pick_model(backend: Backend, preferred: str | None) -> str:
     """`preferred`, else the first installed model that can chat (embedding models skipped)."""
     if preferred:
         return preferred
-    for info in await backend.list_models():
-        family = (info.family or "").lower()
-        if "embed" not in info.name.lower() and family not in ("bert", "nomic-bert"):
-            return info.name
-    raise UsageError("no chat model is installed", "pull one with `pislm pull llama3.2:1b`")
+    from pislm_tui.models.choice import default_chat_model  # the app's rule
+
+    return await default_chat_model(backend)
 
 
 def _measure(city: CityCoord, origin: Location) -> float:
@@ -153,6 +152,7 @@ async def where_country(
     country: str,
     *,
     model: str,
+    on_attempt: AttemptCallback | None = None,
     clock: Clock = time.perf_counter,
 ) -> WhereResult:
     """A country -> its capital (`CityCoord`) -> distance from `settings.location`."""
@@ -164,6 +164,8 @@ async def where_country(
         [{"role": "user", "content": COUNTRY_PROMPT.format(country=query)}],
         mode=settings.mode,
         max_retries=settings.max_retries,
+        timeout=settings.timeout,
+        on_attempt=on_attempt,
         clock=clock,
     )
     city = found.value
@@ -187,9 +189,12 @@ async def describe_image(
     vision_model: str,
     image: ImageAttachment,
     on_text: Callable[[str], None] | None = None,
+    *,
+    timeout: float | None = None,
 ) -> str:
     """Step 1: the vision model describes the photo at temperature 0. Each cleaned fragment
-    goes to `on_text` as it arrives; the whole description is returned."""
+    goes to `on_text` as it arrives; the whole description is returned. Past `timeout`
+    seconds (a vision model that does not stop, or a load that does not end) it gives up."""
     cleaner = StreamCleaner()
     parts: list[str] = []
 
@@ -200,9 +205,19 @@ async def describe_image(
                 on_text(text)
 
     message = Message(role="user", content=DESCRIBE_PROMPT, images=[image.data])
+    limit = asyncio.timeout(timeout)
     try:
-        async for chunk in backend.chat(vision_model, [message], options={"temperature": 0}):
-            emit(cleaner.feed(chunk.content))
+        async with limit:
+            async for chunk in backend.chat(vision_model, [message], options={"temperature": 0}):
+                emit(cleaner.feed(chunk.content))
+    except TimeoutError:
+        if not limit.expired():
+            raise
+        raise PislmError(
+            f"{vision_model} did not finish describing the photo within {timeout:g} s",
+            "try a smaller vision model (tools.vision_model, e.g. moondream), a smaller photo, "
+            "or raise tools.timeout",
+        ) from None
     except ServerError as exc:
         if "image" in exc.server_message.lower():
             raise exc.with_hint(
@@ -228,6 +243,7 @@ async def where_image(
     vision_model: str,
     on_text: Callable[[str], None] | None = None,
     on_step: Callable[[int], None] | None = None,
+    on_attempt: AttemptCallback | None = None,
     clock: Clock = time.perf_counter,
 ) -> WhereResult:
     """Step 1 (describe, streamed) then step 2 (`CityCountryCoord` from the description)."""
@@ -235,7 +251,9 @@ async def where_image(
     started = clock()
     if on_step is not None:
         on_step(1)
-    description = await describe_image(backend, vision_model, image, on_text)
+    description = await describe_image(
+        backend, vision_model, image, on_text, timeout=settings.timeout
+    )
     if on_step is not None:
         on_step(2)
     found = await extract(
@@ -245,6 +263,8 @@ async def where_image(
         [{"role": "user", "content": IMAGE_CITY_PROMPT.format(description=description)}],
         mode=settings.mode,
         max_retries=settings.max_retries,
+        timeout=settings.timeout,
+        on_attempt=on_attempt,
         clock=clock,
     )
     city = found.value

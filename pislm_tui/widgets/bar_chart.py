@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from textual.content import Content
 from textual.geometry import Size
+from textual.reactive import var
 from textual.widget import Widget
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -42,6 +43,7 @@ class BarChart(Widget):
         &.-empty { color: $text-muted; }
     }
     """
+    empty: var[bool] = var(False, toggle_class="-empty")  # set_bars() was given none
 
     def __init__(
         self,
@@ -65,7 +67,7 @@ class BarChart(Widget):
         if bars == self._bars:
             return  # nothing changed: no redraw
         self._bars = bars
-        self.set_class(not bars, "-empty")
+        self.empty = not bars
         self.refresh(layout=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,20 +19,29 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, ProgressBar, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
+from pislm_tui.long_work import long_work
 from pislm_tui.models.bench import (
-    BenchExport,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_RUN_TIMEOUT,
     BenchProgress,
-    BenchResult,
     BenchRunner,
-    export_bench,
-    summary_rows,
 )
+from pislm_tui.models.bench_history import AsyncBenchHistory, Comparison
+from pislm_tui.models.bench_results import BenchExport, BenchResult, export_bench, summary_rows
+from pislm_tui.models.memory import is_local_server
+from pislm_tui.monitor import Sampler
 from pislm_tui.widgets.bar_chart import Bar, BarChart
+from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 MAX_RUNS = 50
 # Shorter than the CLI's header so the table fits 80 columns; the title line gives the units.
-TABLE_HEADER = ("Model", "Load s", "Prompt", "Eval", "min", "max", "Total s", "Tokens")
+# °C: peak SoC temperature, MHz: lowest Arm clock, Thr: throttled runs, J/tok: energy per token.
+TABLE_HEADER = (
+    "Model", "Load s", "Prompt", "Eval", "min", "max", "Total s", "Tokens",
+    "°C", "MHz", "Thr", "J/tok",
+)  # fmt: skip
 
 
 def tilde(path: Path) -> str:
@@ -55,7 +64,7 @@ def chart_bars(result: BenchResult) -> list[Bar]:
     return bars
 
 
-class BenchPanel(VerticalScroll):
+class BenchPanel(AppAccess, VerticalScroll):
     DEFAULT_CSS = """
     BenchPanel {
         height: 1fr;
@@ -88,6 +97,13 @@ class BenchPanel(VerticalScroll):
         Binding("escape", "cancel", "Cancel bench", id="models.bench_cancel"),
     ]
 
+    class Started(Message):
+        """A bench starts with these models (the Models tab says which will not fit)."""
+
+        def __init__(self, models: list[str]) -> None:
+            super().__init__()
+            self.models = models
+
     class Finished(Message):
         """A bench ended (finished, cancelled or failed); `result` holds what was measured."""
 
@@ -101,16 +117,23 @@ class BenchPanel(VerticalScroll):
         prompt: str,
         runs: int,
         unload: bool = True,
+        max_tokens: int | None = DEFAULT_MAX_TOKENS,
+        run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
         bench_dir: Path,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._prompt, self._runs, self._unload = prompt, runs, unload
+        self.max_tokens, self.run_timeout = max_tokens, run_timeout
         self.bench_dir = bench_dir
         self.clock = clock
         self.runner: BenchRunner | None = None
+        self.comparisons: list[Comparison] = []  # this bench against the earlier ones
         self.export: BenchExport | None = None
+        self._step_text = ""  # what the running request is, before its elapsed time
+        # How long the running request has taken: a load or a slow model shows it is alive.
+        self.wait = WaitClock(self, self._show_elapsed)
 
     @property
     def running(self) -> bool:
@@ -220,11 +243,16 @@ class BenchPanel(VerticalScroll):
         if form is None:
             return
         models, prompt, runs, unload = form
+        sampler, drive = self._conditions_sampler()
         self.runner = BenchRunner(
-            self.app.backend,  # type: ignore[attr-defined]
+            self.pislm.backend,
             models, prompt, runs, unload=unload, now=self.clock,
+            max_tokens=self.max_tokens, run_timeout=self.run_timeout,
+            sampler=sampler, drive=drive,
         )  # fmt: skip
         self.export = None
+        self.comparisons = []
+        self.post_message(self.Started(models))
         self._remember(prompt, runs, unload)
         self.add_class("-running")
         self.remove_class("-results")
@@ -234,6 +262,14 @@ class BenchPanel(VerticalScroll):
         self.query_one("#bench-export", Static).update("")
         self._show_results()
         self._run(self.runner)
+
+    def _conditions_sampler(self) -> tuple[Sampler | None, float | None]:
+        """The app's sampler when the server runs here (its timer reads it during the bench;
+        without the timer the bench reads it once a second itself)."""
+        if not is_local_server(self.pislm.backend.url):
+            return None, None
+        feed = self.pislm.monitor
+        return feed.sampler, None if feed.running or feed.manual else 1.0
 
     def action_cancel(self) -> None:
         if self.running:
@@ -253,19 +289,39 @@ class BenchPanel(VerticalScroll):
         if (m.bench_prompt, m.bench_runs, m.bench_unload) == (prompt, runs, unload):
             return
         m.bench_prompt, m.bench_runs, m.bench_unload = prompt, runs, unload
-        self.app.save_settings(  # type: ignore[attr-defined]
+        self.pislm.save_settings(
             {"models": {"bench_prompt": prompt, "bench_runs": runs, "bench_unload": unload}}
         )
 
-    @work(exclusive=True, group="bench", exit_on_error=False)
+    @long_work(exclusive=True, group="bench", exit_on_error=False)
     async def _run(self, runner: BenchRunner) -> None:
-        await runner.run(self._on_progress)
+        result = await runner.run(self._on_progress)
+        if result.measured():  # kept for later comparisons; SQLite in its own thread
+            history = AsyncBenchHistory(self.pislm.paths.bench_db)
+            try:
+                self.comparisons = await history.record(result)
+            except PislmError as exc:
+                self.comparisons = []
+                self.notify(str(exc), title="Bench history", severity="warning")
+            finally:
+                await history.close()
 
     def _on_progress(self, p: BenchProgress) -> None:
-        self.query_one("#bench-status", Static).update(f"[{p.step}/{p.steps}] {p.describe()}")
+        self._step_text = f"[{p.step}/{p.steps}] {p.describe()}"
+        self.query_one("#bench-status", Static).update(self._step_text)
         self.query_one("#bench-progress", ProgressBar).update(total=p.steps, progress=p.step)
-        if p.last is not None:
+        if p.last is None and p.phase in ("unload", "warm-up", "run"):
+            self.wait.start()  # a request is on its way
+        else:
+            self.wait.stop()
+        if p.last is not None or p.phase == "failed":
             self._show_results()
+
+    def _show_elapsed(self, seconds: float) -> None:
+        if seconds >= 1:
+            self.query_one("#bench-status", Static).update(
+                f"{self._step_text} {elapsed_text(seconds)}"
+            )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.node is not self or event.worker.group != "bench":
@@ -273,6 +329,7 @@ class BenchPanel(VerticalScroll):
         event.stop()
         if event.state not in (WorkerState.SUCCESS, WorkerState.CANCELLED, WorkerState.ERROR):
             return
+        self.wait.stop()
         self.remove_class("-running")
         self.query_one("#bench-run", Button).disabled = False
         self.query_one("#bench-cancel", Button).disabled = True
@@ -313,7 +370,11 @@ class BenchPanel(VerticalScroll):
         except PislmError as exc:
             line.update(Content.styled(f"Not exported: {exc}", "$error"))
             return
-        line.update(f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}")
+        notes = [c.text() for c in self.comparisons]
+        if any(m.throttled_runs for m in result.models):
+            notes.append("! the Pi throttled during a run: that speed is not comparable")
+        saved = f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}"
+        line.update("\n".join([*notes, saved]))
 
     # -- results ----------------------------------------------------------------------------------
 

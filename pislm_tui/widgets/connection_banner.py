@@ -4,6 +4,7 @@ Hidden when connected."""
 from __future__ import annotations
 
 from textual.content import Content
+from textual.reactive import var
 from textual.widgets import Static
 
 from pislm_tui.backend.health import ConnectionState
@@ -21,13 +22,14 @@ class ConnectionBanner(Static):
     }
     ConnectionBanner.-shown { display: block; }
     """
+    shown: var[bool] = var(False, toggle_class="-shown")
 
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self._show)
 
     def _show(self, state: ConnectionState) -> None:
         down = state.status in ("unreachable", "error")
-        self.set_class(down, "-shown")
+        self.shown = down
         if down:
             self.update(
                 Content.assemble(

@@ -7,10 +7,12 @@ degrees with a little hysteresis, RAM a tenth of a GiB, so an idle Pi sends no f
 from __future__ import annotations
 
 from textual.content import Content
+from textual.reactive import var
 from textual.widget import Widget
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.monitor import Sample, temp_level
-from pislm_tui.monitor.fmt import human_bytes, short_bytes
+from pislm_tui.sizes import binary_bytes, short_bytes
 from pislm_tui.widgets.meters import Steady, temp_style
 
 MINI = "▁▂▃▄▅▆▇█"  # 0 % still shows a baseline cell, on any theme
@@ -29,11 +31,13 @@ def group_cores(cores: tuple[float, ...], bars: int = MAX_BARS) -> list[float]:
     ]
 
 
-class LiveStrip(Widget):
+class LiveStrip(AppAccess, Widget):
     DEFAULT_CSS = """
     LiveStrip { width: auto; height: 1; padding: 0 1; text-wrap: nowrap; }
     LiveStrip.-resting { text-style: dim; }
     """
+    # Over SSH an idle app stops reading: the figures stay, dimmed, until a key.
+    resting: var[bool] = var(False, toggle_class="-resting")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -43,15 +47,14 @@ class LiveStrip(Widget):
         self._ram = Steady(0.06)  # GiB: the tenth shown moves only on a real change
 
     def on_mount(self) -> None:
-        if not self.app.settings.monitor.show_strip:  # type: ignore[attr-defined]
+        if not self.pislm.settings.monitor.show_strip:
             self.display = False
             return
         self.watch(self.app, "monitor_sample", self.show_sample)
         self.watch(self.app, "strip_resting", self._rest, init=False)
 
     def _rest(self, resting: bool) -> None:
-        """Over SSH an idle app stops reading: the figures stay, dimmed, until a key."""
-        self.set_class(resting, "-resting")
+        self.resting = resting
 
     @property
     def content(self) -> Content:
@@ -101,7 +104,7 @@ class LiveStrip(Widget):
             used = self._ram(s.ram.used / 2**30) or 0.0
             style = "$error" if s.ram.percent >= 90 else ""
             parts.append((f"{used:.1f}G/{short_bytes(s.ram.total)}", style))
-            tips.append(f"RAM {human_bytes(s.ram.used)} of {human_bytes(s.ram.total)} in use")
+            tips.append(f"RAM {binary_bytes(s.ram.used)} of {binary_bytes(s.ram.total)} in use")
         else:
             parts.append(("ram n/a", "$text-muted"))
         return Content.assemble(*parts), " · ".join(tips)

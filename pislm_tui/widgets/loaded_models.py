@@ -11,7 +11,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.types import LoadedModel
-from pislm_tui.models.listing import human_bytes, time_left
+from pislm_tui.models.listing import time_left
+from pislm_tui.sizes import decimal_bytes
 
 
 def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> Content:
@@ -32,7 +33,7 @@ def loaded_content(loaded: Sequence[LoadedModel], now: datetime, busy: str = "")
                 ("In memory: " if i == 0 else " " * 11, "bold"),
                 ("● ", "$success"),
                 (m.name, "$accent"),
-                f" · {human_bytes(m.size)} · {m.processor}{ctx} · {until}",
+                f" · {decimal_bytes(m.size)} · {m.processor}{ctx} · {until}",
             )
         )
     if busy:
@@ -54,6 +55,13 @@ class LoadedModels(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self._text: Content | None = None
+
+    def show_unknown(self, reason: str) -> None:
+        """What is in memory cannot be asked (an OpenAI-compatible server)."""
+        text = Content.assemble(("In memory: ", "bold"), (reason, "$text-muted"))
+        if self._text is None or not text.is_same(self._text):
+            self._text = text
+            self.update(text)
 
     def show(self, loaded: Sequence[LoadedModel], now: datetime, busy: str = "") -> None:
         text = loaded_content(loaded, now, busy)

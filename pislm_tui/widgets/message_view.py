@@ -108,7 +108,9 @@ class AssistantMessage(Vertical):
 
     def _figures(self) -> ComposeResult:
         if self.message.stats is not None:
-            yield StatsLine(self.message.stats, self.message.model)
+            yield StatsLine(
+                self.message.stats, self.message.model, conditions=self.message.conditions
+            )
 
     def _show_note(self) -> None:
         note = self.query_one(".note", Static)

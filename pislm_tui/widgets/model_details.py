@@ -11,7 +11,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.backend.types import ModelDetails, ModelInfo
-from pislm_tui.models.listing import human_bytes, long_date, ordered_capabilities
+from pislm_tui.models.fit import Fit
+from pislm_tui.models.listing import long_date, ordered_capabilities, short_digest
+from pislm_tui.sizes import decimal_bytes
 from pislm_tui.text import clean_output
 
 _LICENSE_LINES = 40  # licenses run to hundreds of lines; the head says which one it is
@@ -34,7 +36,12 @@ def _field(label: str, value: str | Content) -> Content:
     return Content.assemble((f"{label:<13}", "$text-muted"), value)
 
 
-def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Content:
+FIT_STYLE = {"fits": "$success", "evict": "$warning", "swap": "$warning", "no": "$error"}
+
+
+def details_content(
+    info: ModelInfo | None, details: ModelDetails | None, fit: Fit | None = None
+) -> Content:
     """The pane's text for a model (`details` None while `show` has not answered yet)."""
     name = info.name if info else details.name if details else "?"
     lines: list[Content] = [Content.styled(clean_output(name), "bold $accent")]
@@ -48,7 +55,7 @@ def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Con
         f"{params} parameters" if params else "",
         quant or "",
         info.format if info and info.format else "",
-        human_bytes(info.size) if info else "",
+        decimal_bytes(info.size) if info else "",
     ]
     lines.append(Content(" · ".join(s for s in summary if s)))
     if details is None:
@@ -56,7 +63,7 @@ def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Con
         return Content("\n").join(lines)
     context = f"{details.context_length:,} tokens" if details.context_length else "—"
     lines.append(_field("Context", context))
-    if details.embedding_length:
+    if details.embedding_length and details.is_embedding:  # a chat model's width says little
         lines.append(_field("Embedding", f"{details.embedding_length} dimensions"))
     caps = ordered_capabilities(details)
     badges = Content(" ").join(Content.styled(f" {c} ", "$text on $primary-muted") for c in caps)
@@ -64,7 +71,9 @@ def details_content(info: ModelInfo | None, details: ModelDetails | None) -> Con
     modified = details.modified_at or (info.modified_at if info else None)
     lines.append(_field("Modified", long_date(modified)))
     if info and info.digest:
-        lines.append(_field("Digest", info.digest[:12]))
+        lines.append(_field("Digest", short_digest(info.digest)))
+    if fit is not None:  # will it fit? (models/fit.py)
+        lines.append(_field("Fit", Content.styled(fit.line(), FIT_STYLE.get(fit.verdict, ""))))
     if details.system:
         lines += _section("System prompt", details.system)
     lines += _section("Parameters", details.parameters)
@@ -93,11 +102,13 @@ class ModelDetailsPane(VerticalScroll):
     def on_mount(self) -> None:
         self.border_title = "Details"
 
-    def show_model(self, info: ModelInfo | None, details: ModelDetails | None) -> None:
-        if getattr(self, "_shown", None) == (info, details):
+    def show_model(
+        self, info: ModelInfo | None, details: ModelDetails | None, fit: Fit | None = None
+    ) -> None:
+        if getattr(self, "_shown", None) == (info, details, fit):
             return  # same model, same facts: nothing to redraw
-        self._shown = (info, details)
-        self.query_one("#details-body", Static).update(details_content(info, details))
+        self._shown = (info, details, fit)
+        self.query_one("#details-body", Static).update(details_content(info, details, fit))
         self.scroll_home(animate=False)
 
     def show_message(self, text: str, style: str = "$text-muted") -> None:

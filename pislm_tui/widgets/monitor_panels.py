@@ -9,7 +9,8 @@ from datetime import datetime
 from textual.content import Content
 
 from pislm_tui.monitor import Memory, Sample, temp_level
-from pislm_tui.monitor.fmt import freq_text, short_bytes, throttle_names, time_left
+from pislm_tui.monitor.fmt import freq_text, throttle_names, time_left
+from pislm_tui.sizes import short_bytes
 from pislm_tui.text import clean_output
 from pislm_tui.widgets.meters import bar, temp_style
 
@@ -21,8 +22,20 @@ def na(reason: str) -> Content:
     return Content.assemble(("n/a", NA), (f" — {reason}", NA))
 
 
-def header(s: Sample, *, interval: float, paused: bool, remote: str | None) -> Content:
+def header(
+    s: Sample,
+    *,
+    interval: float,
+    paused: bool,
+    remote: str | None,
+    via: str | None = None,
+    hint: str | None = None,
+) -> Content:
+    """`remote`: the server's machine when these figures are this one's (`hint`: how to see
+    that machine's); `via`: how another machine's figures arrive ("over ssh")."""
     parts: list[Part] = [(s.host or "this machine", "bold")]
+    if via:
+        parts.append((f" ({via})", NA))
     if s.cores:
         parts.append(f" · {len(s.cores)} core{'s' if len(s.cores) != 1 else ''}")
     if s.load is not None:
@@ -32,7 +45,17 @@ def header(s: Sample, *, interval: float, paused: bool, remote: str | None) -> C
         parts.append((" · PAUSED (p)", "bold $warning"))
     if remote:
         parts.append((f" · Ollama runs on {remote}: these figures are this machine's", "$warning"))
+        if hint:
+            parts.append((f" ({hint})", "$warning"))
     return Content.assemble(*parts)
+
+
+def remote_failure(message: str, hint: str | None) -> Content:
+    """Why another machine's figures are missing, and what to do (in place of throttling)."""
+    lines = [Content.assemble(("✗ ", "bold $error"), (message, "$error"))]
+    if hint:
+        lines.append(Content.assemble(("  ", ""), (hint, "$warning")))
+    return Content("\n").join(lines)
 
 
 def _meter(label: str, mem: Memory | None, width: int, why: str, style: str) -> Content:
@@ -46,13 +69,15 @@ def _meter(label: str, mem: Memory | None, width: int, why: str, style: str) -> 
     return Content.assemble((f"{label} ", "bold"), bar(mem.percent, bar_width, fill), text)
 
 
-def memory_block(s: Sample, width: int) -> Content:
-    return Content("\n").join(
-        [
-            _meter("Mem", s.ram, width, s.why("ram"), "$success"),
-            _meter("Swp", s.swap, width, s.why("swap"), "$warning"),
-        ]
-    )
+def memory_block(s: Sample, width: int, power: list[float] | None = None) -> Content:
+    """Mem and Swp meters, then (given the power readings) the board's power line."""
+    lines = [
+        _meter("Mem", s.ram, width, s.why("ram"), "$success"),
+        _meter("Swp", s.swap, width, s.why("swap"), "$warning"),
+    ]
+    if power is not None:
+        lines.append(power_line(s, power, max(4, width - 20)))
+    return Content("\n").join(lines)
 
 
 def sensors_block(s: Sample) -> Content:
@@ -93,6 +118,35 @@ def sensors_block(s: Sample) -> Content:
     else:
         lines.append(Content.assemble(("Freq ", "bold"), na(s.why("freq_mhz"))))
     return Content("\n").join(lines)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+POWER_SCALE_W = 15.0  # a Pi 5 draws ~3 W idle, 12-14 W under an LLM: one scale for both
+
+
+def sparkline(values: list[float], width: int, top: float = POWER_SCALE_W) -> str:
+    """The last `width` values as block characters from 0 to `top` (or their max if above),
+    so an idle Pi reads low and a busy one high, not each stretched to the full height."""
+    values = values[-width:]
+    if not values:
+        return ""
+    high = max(top, *values)
+    return "".join(SPARKS[round(max(v, 0) / high * (len(SPARKS) - 1))] for v in values)
+
+
+def power_line(s: Sample, history: list[float], width: int = 20) -> Content:
+    """`Power 2.9 W ▁▂▅▇ (PMIC)`: a Pi 5's board draw and its recent readings, or n/a and why."""
+    if s.power_w is None:
+        return Content.assemble(("Power ", "bold"), na(s.why("power_w")))
+    spark = sparkline(history, width)
+    return Content.assemble(
+        ("Power ", "bold"),
+        f"{s.power_w:.1f} W",
+        (f" {spark}", "$accent") if len(history) > 1 else "",
+        (" (PMIC)", NA),
+    )
 
 
 def throttle_block(s: Sample) -> Content:

@@ -8,7 +8,7 @@ from typing import Literal
 from textual.events import Resize
 
 from pislm_tui.monitor import ProcessInfo, Sample
-from pislm_tui.monitor.fmt import short_bytes
+from pislm_tui.sizes import short_bytes
 from pislm_tui.widgets.piece_lines import Line, PieceLines
 
 SortKey = Literal["cpu", "mem"]

@@ -6,35 +6,27 @@ Alt+Enter reaches the app in one of two forms: as its own key from terminals wit
 keyboard protocol, and elsewhere (most terminals, and over SSH) as ESC followed by CR, the way
 terminals send Alt with any key. Textual 8 reads ESC+CR as a plain Enter (the Alt is dropped
 when the pair is reissued after the escape delay), which would send the prompt; importing this
-module teaches its key parser the pair (`teach_alt_enter`)."""
+module teaches its key parser the pair (`teach_alt_enter`, through `textual_compat.keys`: on a
+Textual the guard does not know, Alt+Enter there sends and Ctrl+J is the new line)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import StrEnum
-from typing import Any, cast
 
 from textual import events
-from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from pislm_tui.textual_compat import keys
+
 ALT_ENTER_SEQUENCE = "\x1b\r"  # ESC CR: what Alt+Enter sends without the kitty protocol
 
 
-class _ExtraKeys(StrEnum):
-    """Key names for Textual's sequence table (it takes members with a `.value`)."""
-
-    ALT_ENTER = "alt+enter"
-
-
-def teach_alt_enter() -> None:
+def teach_alt_enter() -> bool:
     """Make Textual's key parser turn ESC+CR into `alt+enter` (idempotent). The table is read
-    for every sequence, so this works whenever it runs."""
-    cast("dict[str, Any]", ANSI_SEQUENCES_KEYS).setdefault(
-        ALT_ENTER_SEQUENCE, (_ExtraKeys.ALT_ENTER,)
-    )
+    for every sequence, so this works whenever it runs. Returns whether the parser knows it."""
+    return keys.teach(ALT_ENTER_SEQUENCE, "alt+enter")
 
 
 teach_alt_enter()
@@ -98,7 +90,21 @@ class PromptInput(TextArea):
             self._history.insert(0, text)
         self._history_pos = -1
 
-    async def _on_key(self, event: events.Key) -> None:
+    def stash(self) -> str:
+        """Empty the box; what it held goes first in the history (Up brings it back). Returns
+        that text ("" when the box was empty)."""
+        text = self.text
+        if not text.strip():
+            return ""
+        if self._history is None:
+            self._history = list(self._history_source()) if self._history_source else []
+        self.remember(text)
+        self.set_text("")
+        return text
+
+    def on_key(self, event: events.Key) -> None:
+        """Before TextArea's own key handling (a class's handler runs before its base's, and
+        `prevent_default` keeps the base's from running)."""
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -124,7 +130,6 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             return
-        await super()._on_key(event)
 
     def _is_newline_key(self, key: str) -> bool:
         """Whether `key` is bound to the new line here (the user's `[keys]` remap included)."""

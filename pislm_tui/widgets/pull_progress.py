@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -21,7 +21,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
+from pislm_tui.long_work import long_work
 from pislm_tui.models.pull import Clock, LayerProgress, PullTracker, pull_model
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ class LayerBars(Widget):
         return Content("\n").join(layer_line(layer, width, info_width) for layer in layers)
 
 
-class PullPanel(Widget):
+class PullPanel(AppAccess, Widget):
     DEFAULT_CSS = """
     PullPanel {
         height: auto;
@@ -151,9 +153,9 @@ class PullPanel(Widget):
         self._timer = self.set_interval(1 / hz, self._flush)
         self._pull()
 
-    @work(exclusive=True, group="pull", exit_on_error=False)
+    @long_work(exclusive=True, group="pull", exit_on_error=False)
     async def _pull(self) -> None:
-        backend = self._backend or self.app.backend  # type: ignore[attr-defined]
+        backend = self._backend or self.pislm.backend
         await pull_model(backend, self.model_name, self._on_update, tracker=self.tracker)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -1,11 +1,22 @@
 """`RagAnswer`: the grounded answer, streamed into a `ReplyMarkdown` (the Chat reply's widget)
 from a buffer a few times a second (not per token), then a line with the elapsed time and
 generation figures. The flush timer runs only while an answer streams, so a finished answer costs
-nothing."""
+nothing.
+
+Every change of the Markdown (a flush, the end, clearing) runs one at a time and to its end,
+even when the task asking for it is cancelled: stopping the timer cancels its task, and a
+flush cancelled while Textual removes a block (a list being re-laid out) cancelled the removed
+widgets' own tasks half-way, which ended the whole app silently (issue #12, see crash.py).
+
+A reader at the end of the pane follows the answer to its figures line: once the answer is taller
+than the pane, Textual's anchor keeps the end in view through every later layout (one flush may
+add more than a screen, laid out after the flush), until the reader scrolls up; back at the end,
+it follows again."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
@@ -14,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.crash import run_to_end
 from pislm_tui.widgets.reply_markdown import ReplyMarkdown
 
 # Blank lines kept below a streaming answer, so that its new lines need no layout of the screen
@@ -54,7 +66,8 @@ class RagAnswer(Vertical):
         self._buffer: list[str] = []
         self._timer: Timer | None = None
         self._waiting = False  # "waiting for the model…" is shown
-        self._flushing = asyncio.Lock()  # a timer tick and the end of the answer never interleave
+        self._changing = asyncio.Lock()  # flushes, the end and clearing never interleave
+        self._following = False  # the reader was at the end when the answer grew
         self.text = ""  # everything received so far
 
     def compose(self) -> ComposeResult:
@@ -81,52 +94,113 @@ class RagAnswer(Vertical):
             self.text += text
 
     async def finish(self, figures: Content) -> None:
-        await self._end()
-        self.query_one("#rag-answer-figures", Static).update(figures)
+        async def end() -> None:
+            await self._end()
+            self.query_one("#rag-answer-figures", Static).update(figures)
+            self._stop_following()
+
+        await self._one_at_a_time(end)
 
     async def fail(self, message: str) -> None:
         """Keep what arrived; say why it stopped."""
-        await self._end()
-        self.add_class("-failed")
-        self.query_one("#rag-answer-figures", Static).update(Content(message))
+
+        async def end() -> None:
+            await self._end()
+            self.add_class("-failed")
+            self.query_one("#rag-answer-figures", Static).update(Content(message))
+            self._stop_following()
+
+        await self._one_at_a_time(end)
 
     async def clear(self) -> None:
-        self._stop_timer()
-        self._buffer.clear()
-        self.text = ""
-        self.remove_class("-shown", "-failed")
-        # A fresh widget per answer: the finished one holds the old text as Markdown.
-        await self.query(ReplyMarkdown).remove()
-        await self.mount(self._new_markdown(), before="#rag-answer-figures")
+        async def clear() -> None:
+            self._stop_timer()
+            self._following = False
+            scroller = self._scroller()
+            if scroller is not None:
+                scroller.anchor(False)  # anchored, a shorter pane would be pushed down
+            self._buffer.clear()
+            self.text = ""
+            self.remove_class("-shown", "-failed")
+            # A fresh widget per answer: the finished one holds the old text as Markdown.
+            await self.query(ReplyMarkdown).remove()
+            await self.mount(self._new_markdown(), before="#rag-answer-figures")
+
+        await self._one_at_a_time(clear)
 
     @staticmethod
     def _new_markdown() -> ReplyMarkdown:
         return ReplyMarkdown(streaming=True, page_lines=PAGE_LINES)
 
+    async def _one_at_a_time(self, change: Callable[[], Awaitable[None]]) -> None:
+        """Run `change` after the ones before it, to its end (see the module docstring)."""
+
+        async def locked() -> None:
+            async with self._changing:
+                await change()
+
+        await run_to_end(locked(), self)
+
     async def _end(self) -> None:
+        # Under the lock: no flush is running, so stopping the timer cancels no change (a tick
+        # waiting for the lock finds the timer gone and does nothing).
         self._stop_timer()
-        async with self._flushing:
-            await self._flush_now()
-            await self.query_one(ReplyMarkdown).finish()
+        await self._flush_now()
+        await self.query_one(ReplyMarkdown).finish()
 
     async def _flush(self) -> None:
-        async with self._flushing:
-            await self._flush_now()
+        """The timer's tick."""
+        if not self._buffer:
+            return  # (no task, no lock while the model has not answered yet)
+
+        async def flush() -> None:
+            if self._timer is not None:  # still streaming
+                await self._flush_now()
+
+        await self._one_at_a_time(flush)
 
     async def _flush_now(self) -> None:
         if not self._buffer:
             return
         chunk = "".join(self._buffer)
         self._buffer.clear()
-        scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
-        # Follow a growing answer, unless the reader scrolled up to read something else.
-        follow = scroller is not None and scroller.scroll_y >= scroller.max_scroll_y - 1
+        scroller = self._scroller()
+        if scroller is not None and not self._following:
+            # Follow a growing answer, unless the reader scrolled up to read something else.
+            self._following = scroller.scroll_y >= scroller.max_scroll_y - 1
         await self.query_one(ReplyMarkdown).append_text(chunk)
         if self._waiting:
             self._waiting = False
             self.query_one("#rag-answer-figures", Static).update("")
-        if follow and scroller is not None:
-            self.call_after_refresh(scroller.scroll_end, animate=False)
+        if self._following and scroller is not None and not scroller.is_anchored:
+            self.call_after_refresh(self._anchor, scroller)
+
+    def _scroller(self) -> ScrollableContainer | None:
+        return self.parent if isinstance(self.parent, ScrollableContainer) else None
+
+    def _anchor(self, scroller: ScrollableContainer) -> None:
+        """Anchor the pane once the answer is taller than it (anchoring a shorter pane would
+        push its content down); Textual then keeps the end in view."""
+        if self._following and not scroller.is_anchored and scroller.max_scroll_y > 0:
+            scroller.anchor()
+
+    def _stop_following(self) -> None:
+        """The answer ended: once its end is laid out, bring it into view if the anchor was not
+        set yet (the end came first), then drop the anchor, so sources unfolded later do not
+        move the pane."""
+        scroller = self._scroller()
+        if scroller is None or not self._following:
+            return
+        shown = self.query_one(ReplyMarkdown)
+
+        def settle() -> None:
+            if next(iter(self.query(ReplyMarkdown)), None) is not shown:
+                return  # cleared meanwhile: another answer follows (or not) on its own
+            self._anchor(scroller)
+            self._following = False
+            scroller.call_after_refresh(scroller.anchor, False)
+
+        self.call_after_refresh(settle)
 
     def pause(self) -> None:
         """The tab is hidden: stop redrawing (text keeps arriving in the buffer)."""

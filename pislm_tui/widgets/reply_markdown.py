@@ -18,9 +18,9 @@ Blocks are split where a parse of the whole text splits them (decided on complet
 so the widgets are the same as for the whole text; a reply with link reference definitions
 (which reach back to earlier blocks) is drawn again as a whole when it ends.
 
-Building Textual's block widgets from parsed tokens uses `Markdown._parse_markdown`, a private
-method: it is used only on the Textual versions checked below (`FAST_STREAMING`), otherwise
-replies stream through the stock `Markdown.append`."""
+Building Textual's block widgets from parsed tokens is a private reach
+(`textual_compat/markdown.py`, guard row "markdown.blocks"): where the guard says no
+(`FAST_STREAMING` False), replies stream through the stock `Markdown.append`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from textual.strip import Strip
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownBlock
 
+from pislm_tui.textual_compat import markdown as compat_markdown
 from pislm_tui.widgets.live_blocks import (
     REPARSE,
     End,
@@ -51,26 +52,15 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from textual.await_complete import AwaitComplete
 
-# Textual versions whose `Markdown._parse_markdown` was checked (tests/test_streaming_shapes.py).
-KNOWN_TEXTUAL = ((8, 2), (8, 3))
-
-
-def _fast_streaming_supported() -> bool:
-    import textual
-
-    try:
-        version = tuple(int(part) for part in textual.__version__.split(".")[:2])
-    except ValueError:
-        return False
-    low, high = KNOWN_TEXTUAL
-    return low <= version < high and callable(getattr(Markdown, "_parse_markdown", None))
-
-
-FAST_STREAMING = _fast_streaming_supported()
+# Textual's block widgets from parsed tokens: a private reach, behind the textual_compat guard.
+FAST_STREAMING = compat_markdown.usable()
 
 # A block parsed on every flush (a heading, a quote) shows the line being written only once it
 # is this long: each change of such a block is a layout of the screen.
 GENERIC_PARTIAL = 60
+
+# Line breaks for str.splitlines but not for markdown-it (U+2028 and U+2029 among them).
+_LINE_BREAKS_OF_PYTHON = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 # A link reference definition: `[label]: url` at the start of a line.
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
@@ -156,6 +146,12 @@ class ReplyMarkdown(Markdown):
         if not text:
             return
         if not (self.streaming and self.FAST):
+            if _LINE_BREAKS_OF_PYTHON.search(self._text + text):
+                # Markdown.append counts lines with str.splitlines, which also breaks at these
+                # (markdown-it does not): it would show blocks twice. Parse it all instead.
+                self._text += text
+                await asyncio.shield(self.update(self._text))
+                return
             await asyncio.shield(self.append(text))
             return
         await asyncio.shield(self._append_text(text))
@@ -351,7 +347,7 @@ class ReplyMarkdown(Markdown):
         return False
 
     def _widgets(self, tokens: list[Token], first_line: int) -> list[MarkdownBlock]:
-        blocks = list(self._parse_markdown(tokens))
+        blocks = list(compat_markdown.blocks_of(self, tokens))
         for block in blocks:
             start, end = block.source_range
             block.source_range = (start + first_line, end + first_line)

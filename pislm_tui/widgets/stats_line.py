@@ -7,13 +7,18 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.monitor.conditions import RunConditions
 
 
-def summary_text(stats: GenerationStats, model: str | None = None) -> str:
+def summary_text(
+    stats: GenerationStats, model: str | None = None, conditions: RunConditions | None = None
+) -> str:
     parts = [model] if model else []
     parts.append(stats.summary())
     if stats.client_measured:
         parts.append("measured here")
+    if conditions is not None and conditions.throttled:
+        parts.append("⚠ throttled")  # the speed is not comparable (the block says why)
     return " · ".join(parts)
 
 
@@ -38,13 +43,21 @@ class StatsLine(Collapsible):
     """
 
     def __init__(
-        self, stats: GenerationStats, model: str | None = None, *, id: str | None = None
+        self,
+        stats: GenerationStats,
+        model: str | None = None,
+        *,
+        conditions: RunConditions | None = None,
+        id: str | None = None,
     ) -> None:
         lines = stats.verbose_lines() or ["no figures from the server"]
+        if conditions is not None:  # the machine while the reply was made
+            lines += conditions.lines(stats.eval_count)
         super().__init__(
             Static(Content("\n".join(lines)), classes="verbose"),
-            title=summary_text(stats, model),
+            title=summary_text(stats, model, conditions),
             collapsed=True,
             id=id,
         )
         self.stats = stats
+        self.conditions = conditions

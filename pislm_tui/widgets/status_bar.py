@@ -13,9 +13,18 @@ from pislm_tui.backend.health import ConnectionState
 from pislm_tui.widgets.live_strip import LiveStrip
 
 
-def connection_texts(state: ConnectionState) -> list[Content]:
+def connection_texts(state: ConnectionState, host: str = "") -> list[Content]:
     """The connection state from the longest wording to the shortest: the status line shows
-    the longest that fits (at 80 columns the live strip and the model leave ~40)."""
+    the longest that fits (at 80 columns the live strip and the model leave ~40). A named
+    host (`[hosts.NAME]`) leads every wording."""
+    texts = _connection_texts(state)
+    if not host:
+        return texts
+    name = (f"{host} ", "bold")
+    return [Content.assemble(t[:2], name, t[2:]) for t in texts]
+
+
+def _connection_texts(state: ConnectionState) -> list[Content]:
     address = state.url.removeprefix("http://")
     if state.status == "connecting":
         return [
@@ -48,8 +57,8 @@ class ConnectionStatus(Static):
         super().__init__(id=id, markup=False)
         self._texts: list[Content] = [Content("")]
 
-    def show(self, state: ConnectionState) -> None:
-        self._texts = connection_texts(state)
+    def show(self, state: ConnectionState, host: str = "") -> None:
+        self._texts = connection_texts(state, host)
         self.refresh()
 
     def render(self) -> Content:
@@ -80,10 +89,14 @@ class StatusBar(Horizontal):
 
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self._show_connection)
+        self.watch(self.app, "host_name", self._show_host)
         self.watch(self.app, "current_model", self._show_model)
 
     def _show_connection(self, state: ConnectionState) -> None:
-        self.query_one(ConnectionStatus).show(state)
+        self.query_one(ConnectionStatus).show(state, getattr(self.app, "host_name", ""))
+
+    def _show_host(self, name: str) -> None:
+        self._show_connection(getattr(self.app, "connection"))  # noqa: B009
 
     def _show_model(self, model: str | None) -> None:
         self.query_one("#status-model", Static).update(model or "no model")

@@ -1,5 +1,9 @@
 """The Tool calling pane: a question, the model's tool calls (name, arguments, result) as
-they happen, and its final answer. Each question starts a fresh conversation."""
+they happen, and its final answer. Each question starts a fresh conversation.
+
+With MCP servers configured (`[mcp.servers.NAME]`) their tools join the built-ins while MCP is
+on for this pane (Ctrl+T); each call of a tool the server's `trust` list does not name waits
+for the user's approval in a dialog (Esc or Cancel refuses, and the model is told)."""
 
 from __future__ import annotations
 
@@ -8,21 +12,23 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, Static
 
-from pislm_tui.backend.errors import PislmError
+from pislm_tui.app_access import AppAccess
+from pislm_tui.backend.errors import PislmError, ServerUnreachable
+from pislm_tui.long_work import long_work
 from pislm_tui.text import clean_output
 from pislm_tui.tools.builtin import ToolContext, default_registry
 from pislm_tui.tools.loop import LoopDone, TextDelta, ToolRan, run_tool_loop, system_prompt
+from pislm_tui.tools.mcp_tools import McpCallRequest, load_mcp_tools
 from pislm_tui.tools.structured import Clock
 from pislm_tui.tools.where import pick_model
 from pislm_tui.widgets.tools_model_select import ModelSelect
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.tools.registry import ToolRegistry
 
 MAX_ENTRIES = 300  # oldest transcript lines go first
@@ -35,7 +41,7 @@ def call_text(name: str, arguments: dict[str, Any]) -> str:
     return clean_output(f"{name}({args})")
 
 
-class ToolCallsPane(Vertical):
+class ToolCallsPane(AppAccess, Vertical):
     DEFAULT_CSS = """
     ToolCallsPane { height: 1fr; padding: 1 1 0 1; }
     ToolCallsPane .row { height: 1; margin-bottom: 1; }
@@ -54,8 +60,9 @@ class ToolCallsPane(Vertical):
     ToolCallsPane .summary { color: $text-muted; }
     ToolCallsPane .failed { color: $error; }
     """
-
-    app: PislmApp  # type: ignore[assignment]
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
+    mcp_on: var[bool] = var(True)  # this pane's questions get the MCP servers' tools
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,20 +83,32 @@ class ToolCallsPane(Vertical):
         yield self._log
 
     def on_mount(self) -> None:
+        self._show_tools()
+
+    def _show_tools(self) -> None:
         registry = self.registry()
-        rounds = self.app.settings.tools.max_rounds
-        self.query_one("#calls-tools", Label).update(
-            Text(f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)")
-        )
+        rounds = self.pislm.settings.tools.max_rounds
+        text = f"Tools: {' · '.join(registry.names)} (≤{rounds} rounds)"
+        if servers := list(self.pislm.mcp_hub().connections):
+            state = "on" if self.mcp_on else "off"  # first: the line may be cut at 80 columns
+            text = f"MCP {state}: {', '.join(servers)} · {text}"
+        self.query_one("#calls-tools", Label).update(Text(text))
+
+    def watch_mcp_on(self) -> None:
+        if self.is_mounted:
+            self._show_tools()
+
+    def toggle_mcp(self) -> None:
+        self.mcp_on = not self.mcp_on
 
     def registry(self) -> ToolRegistry:
         if self._registry is None:
-            app = self.app
+            app = self.pislm
             self._registry = default_registry(ToolContext(app.backend, app.settings, app.paths))
         return self._registry
 
     def model_wanted(self) -> str | None:
-        return self.app.settings.tools.model or self.app.current_model
+        return self.pislm.settings.tools.model or self.pislm.current_model
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -118,9 +137,9 @@ class ToolCallsPane(Vertical):
         log.scroll_end(animate=False)
         return entry
 
-    @work(exclusive=True, group="tools-calls")
+    @long_work(exclusive=True, group="tools-calls")
     async def run_loop(self, question: str) -> None:
-        app = self.app
+        app = self.pislm
         if not question.strip():
             self._add("Type a question first, e.g. How far is Paris from Tokyo?", "failed")
             return
@@ -130,11 +149,18 @@ class ToolCallsPane(Vertical):
         texts = {"answer": "", "thinking": ""}
         try:
             model = await pick_model(app.backend, self.model_wanted())
+            registry = self.registry()
+            hub = app.mcp_hub()
+            if hub and self.mcp_on:  # servers start on the first question that needs them
+                toolset = await load_mcp_tools(hub, self._approve)
+                for down in toolset.unavailable:
+                    self._add(str(down), "failed")
+                registry = registry.with_external(toolset.tools)
             events = run_tool_loop(
                 app.backend,
                 model,
                 question,
-                self.registry(),
+                registry,
                 max_rounds=app.settings.tools.max_rounds,
                 system=system_prompt(app.settings.tools.location),
                 clock=self.clock,
@@ -159,8 +185,26 @@ class ToolCallsPane(Vertical):
                     self._show_done(event, model)
         except PislmError as exc:
             self._add(str(exc), "failed")
-            if exc.exit_code == 3:
+            if isinstance(exc, ServerUnreachable):
                 app.check_connection()
+
+    async def _approve(self, request: McpCallRequest) -> bool:
+        """A key press runs an MCP call: `y` (or the Run button) runs it, Esc/`n` refuses."""
+        from pislm_tui.screens.dialog import ConfirmScreen
+
+        call = call_text(request.name, request.arguments)
+        self._add(f"? {call} waits for your approval", "call")
+        where = clean_output(f"from the MCP server {request.server!r} ({request.transport})")
+        allowed = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Run {clean_output(request.name)}?",
+                f"{call}\n{where}\n\ny runs it · Esc or n refuses (the model is told)",
+                "Run",
+            )
+        )
+        if not allowed:
+            self._add(f"refused: {clean_output(request.name)} did not run", "failed")
+        return bool(allowed)
 
     def _show_call(self, event: ToolRan) -> None:
         outcome = event.outcome
@@ -182,7 +226,7 @@ class ToolCallsPane(Vertical):
         self._add(f"{model} · {done.summary}", "summary")
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         running = [w for w in self.workers if w.node is self and w.is_running]

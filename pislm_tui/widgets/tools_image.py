@@ -8,25 +8,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, Static
 
-from pislm_tui.backend.errors import PislmError
-from pislm_tui.tools.structured import Clock
+from pislm_tui.app_access import AppAccess
+from pislm_tui.backend.errors import PislmError, ServerUnreachable
+from pislm_tui.long_work import long_work
+from pislm_tui.tools.structured import Attempt, Clock
 from pislm_tui.tools.where import pick_model, where_image
 from pislm_tui.widgets.tools_history import WhereHistory
 from pislm_tui.widgets.tools_model_select import ModelSelect
-from pislm_tui.widgets.tools_result import WhereCard
+from pislm_tui.widgets.tools_result import WhereCard, wait_line
 from pislm_tui.widgets.tools_where import Found
+from pislm_tui.widgets.wait_clock import WaitClock
 
 if TYPE_CHECKING:
-    from pislm_tui.app import PislmApp
     from pislm_tui.chat.images import ImageAttachment
 
 
-class ImagePane(Vertical):
+class ImagePane(AppAccess, Vertical):
     DEFAULT_CSS = """
     ImagePane { height: 1fr; padding: 1 1 0 1; }
     ImagePane .row { height: 1; margin-bottom: 1; }
@@ -40,13 +42,17 @@ class ImagePane(Vertical):
     ImagePane #image-description { height: auto; }
     ImagePane WhereCard { margin-bottom: 1; }
     """
-
-    app: PislmApp  # type: ignore[assignment]
+    # Whether a question runs: the tab's "Esc Stop" shows only then.
+    running: var[bool] = var(False, bindings=True)
 
     def __init__(self, clock: Clock = time.perf_counter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.clock = clock
         self._description = ""
+        # While a photo is worked on: the step, how long it has taken, which retry this is.
+        self.wait = WaitClock(self, lambda _seconds: self._show_wait())
+        self._doing = ""
+        self._attempt: Attempt | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -72,10 +78,10 @@ class ImagePane(Vertical):
         return self.query_one("#image-card", WhereCard)
 
     def vision_wanted(self) -> str:
-        return self.app.settings.tools.vision_model
+        return self.pislm.settings.tools.vision_model
 
     def model_wanted(self) -> str | None:
-        return self.app.settings.tools.model or self.app.current_model
+        return self.pislm.settings.tools.model or self.pislm.current_model
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -117,9 +123,9 @@ class ImagePane(Vertical):
         self._show_description(self._description)
         self.query_one("#image-description-box", VerticalScroll).scroll_end(animate=False)
 
-    @work(exclusive=True, group="tools-image")
+    @long_work(exclusive=True, group="tools-image")
     async def run_image(self, path: str) -> None:
-        app = self.app
+        app = self.pislm
         card = self.card
         self._description = ""
         if not path.strip():
@@ -135,7 +141,10 @@ class ImagePane(Vertical):
             )
             self.query_one("#image-step2", Label).update(Text(f"Step 2 · {model} finds the city"))
             self._show_description(f"Sending the photo to {vision}… (Esc stops)")
-            card.show_busy("")
+            self._doing = f"{vision} is describing the photo…"
+            self._attempt = None
+            self.wait.start()
+            self._show_wait()
             result = await where_image(
                 app.backend,
                 app.settings.tools,
@@ -144,14 +153,17 @@ class ImagePane(Vertical):
                 vision_model=vision,
                 on_text=self._on_text,
                 on_step=self._on_step,
+                on_attempt=self._on_attempt,
                 clock=self.clock,
             )
         except PislmError as exc:
             card.show_error(str(exc))
             self._set_step(0)
-            if exc.exit_code == 3:
+            if isinstance(exc, ServerUnreachable):
                 app.check_connection()
             return
+        finally:
+            self.wait.stop()
         self._set_step(0)
         card.show_result(result)
         self.post_message(Found(result))
@@ -159,16 +171,28 @@ class ImagePane(Vertical):
     def _on_step(self, step: int) -> None:
         self._set_step(step)
         if step == 2:
-            self.card.show_busy("Extracting the city, country and coordinates… (Esc stops)")
+            self._doing = "Extracting the city, country and coordinates…"
+            self._attempt = None
+            self.wait.start()  # the time of this step
+            self._show_wait()
+
+    def _on_attempt(self, attempt: Attempt) -> None:
+        self._attempt = attempt
+        self._show_wait()
+
+    def _show_wait(self) -> None:
+        if self.wait.running:
+            self.card.show_busy(wait_line(self._doing, self.wait.elapsed, self._attempt))
 
     def on_worker_state_changed(self) -> None:
-        self.refresh_bindings()  # the tab's "Esc Stop" shows only while something runs
+        self.running = any(w.node is self and w.is_running for w in self.workers)
 
     def stop(self) -> bool:
         running = [w for w in self.workers if w.node is self and w.is_running]
         for worker in running:
             worker.cancel()
         if running:
+            self.wait.stop()
             self._set_step(0)
             self.card.show_busy("Stopped.")
         return bool(running)

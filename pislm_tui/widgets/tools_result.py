@@ -5,7 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from pislm_tui.tools.structured import Attempt
 from pislm_tui.tools.where import WhereResult
+from pislm_tui.widgets.wait_clock import elapsed_text
 
 
 def result_text(r: WhereResult) -> Text:
@@ -19,6 +21,19 @@ def result_text(r: WhereResult) -> Text:
         "\n",
         (f"{r.model} · {r.elapsed_s:.2f} s · {retries}", "dim"),
     )
+
+
+def wait_line(doing: str, seconds: float, attempt: Attempt | None = None) -> str:
+    """What a pane waits for, how long it has waited (from 1 s on), which retry this is and
+    why the answer before it was sent back, and how to stop."""
+    parts = [doing]
+    if seconds >= 1:
+        parts.append(elapsed_text(seconds))
+    if attempt is not None and attempt.retry:
+        why = f" (the last answer: {attempt.rejected})" if attempt.rejected else ""
+        parts.append(f"retry {attempt.retry} of {attempt.of - 1}{why}")
+    parts.append("Esc stops")
+    return " · ".join(parts)
 
 
 class WhereCard(Static):

@@ -273,8 +273,76 @@ def metrics(
     }
 
 
-def build_plan(req: GenRequest, reply: Reply | None, seq: int, was_loaded: bool) -> Plan:
+_TOOL_MARKER = re.compile(r"#tool=([\w.\-]+)(\{.*?\})?(?=\s|$)")
+_BADJSON_MARKER = re.compile(r"#badjson=(\d+)")
+BAD_JSON = '{"city": "Par'  # what a small model's broken structured answer looks like
+
+
+def marked_tool_calls(req: GenRequest) -> list[dict[str, Any]]:
+    """`#tool=NAME{"arg": 1}` in the last message, a user's: the model calls that tool, if the
+    request offers it (as a model only calls tools it was given). After the tool's answer (a
+    `tool` message last) it answers in words."""
+    last = req.messages[-1] if req.messages else None
+    if last is None or last.role != "user" or not req.tools:
+        return []
+    offered = {t.get("function", {}).get("name") for t in req.tools}
+    calls = []
+    for name, args in _TOOL_MARKER.findall(last.content):
+        if name in offered:
+            calls.append({"name": name, "arguments": json.loads(args) if args else {}})
+    return calls
+
+
+_POINT = re.compile(r"latitude (-?\d+(?:\.\d+)?),? longitude (-?\d+(?:\.\d+)?)")
+_POINT_PARAMS = {"lat1", "lon1", "lat2", "lon2"}
+
+
+def natural_tool_calls(req: GenRequest) -> list[dict[str, Any]]:
+    """A `calls_tools` model given a two-point tool and two points in the question calls it."""
+    last = req.messages[-1] if req.messages else None
+    if not req.model.calls_tools or last is None or last.role != "user":
+        return []
+    points = _POINT.findall(last.content)
+    for tool in req.tools:
+        fn = tool.get("function", {})
+        if (
+            set(fn.get("parameters", {}).get("properties", {})) >= _POINT_PARAMS
+            and len(points) >= 2
+        ):
+            (lat1, lon1), (lat2, lon2) = points[:2]
+            args = {
+                "lat1": float(lat1),
+                "lon1": float(lon1),
+                "lat2": float(lat2),
+                "lon2": float(lon2),
+            }
+            return [{"name": fn["name"], "arguments": args}]
+    return []
+
+
+def bad_json_left(req: GenRequest) -> bool:
+    """A structured request answered with broken JSON: while the conversation has fewer
+    assistant turns than `#badjson=K` (in a user message) or the model's `bad_json` says.
+    Stateless, like a model: instructor's retries resend the history with one more turn."""
+    if req.fmt is None:
+        return False
+    marks = [
+        int(k) for m in req.messages if m.role == "user" for k in _BADJSON_MARKER.findall(m.content)
+    ]
+    times = max([req.model.bad_json, *marks])
+    return sum(1 for m in req.messages if m.role == "assistant") < times
+
+
+def build_plan(
+    req: GenRequest, reply: Reply | None, seq: int, was_loaded: bool, *, scripted: bool = True
+) -> Plan:
+    """`scripted`: `reply` was queued for this request (markers then do not apply); False for
+    the server's default reply or none."""
     r = reply or Reply()
+    if not scripted and (marked := marked_tool_calls(req) or natural_tool_calls(req)):
+        r = Reply(tool_calls=marked)
+    elif not scripted and bad_json_left(req):
+        r = Reply(text=BAD_JSON)
     if r.thinking is not None:
         thinking = tokenize(r.thinking)  # scripted thinking is always sent
     elif thinking_on(req) and not r.has_content() and not r.tool_calls:

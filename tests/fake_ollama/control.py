@@ -68,6 +68,7 @@ def disconnects(x: Exchange) -> None:
 
 _CONFIG_KEYS = {
     "embed_delay": (int, float),
+    "load_delay": (int, float),
     "pull_delay": (int, float),
     "host_check": (bool,),
     "version": (str,),

@@ -41,7 +41,8 @@ def run(x: Exchange, req: GenRequest, wire: Wire) -> None:
     seq = fake._next_seq()
     was_loaded = fake._load(name, req.keep_alive, req.num_ctx)
     try:
-        plan = build_plan(req, reply, seq, was_loaded)
+        scripted = reply is not None and reply is not fake.default_reply
+        plan = build_plan(req, reply, seq, was_loaded, scripted=scripted)
         x.sleep(plan.reply.first_byte_delay)
         if plan.reply.status is not None:
             fake._release(name, req.keep_alive)

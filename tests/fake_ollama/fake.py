@@ -42,6 +42,7 @@ class FakeOllama:
         self.port = port
         self.default_reply: Reply | None = None
         self.embed_delay = 0.0
+        self.load_delay = 0.0  # addition: seconds a load request (chat without messages) takes
         self.pull_delay = 0.005
         self.pull_fail: dict[str, str] = {}
         self.host_check = False

@@ -124,6 +124,24 @@ class FakeModel:
     vram: int = 0
     # Addition to the brief: `details.families`; None -> [family] (+ "clip" for vision models).
     families: list[str] | None = None
+    # A cloud entry (Ollama's `remote_host`/`remote_model` in /api/tags); empty for local models.
+    remote_host: str = ""
+    remote_model: str = ""
+    # Listed but not runnable here: chat/generate answer 500 with this text (see catalogues.py).
+    unavailable: str = ""
+    # List `capabilities` in /api/tags too, as newer servers may (otherwise only /api/show).
+    list_capabilities: bool = False
+    # Structured answers (`format`) are broken JSON while the conversation has fewer assistant
+    # turns than this (a model that needs K instructor retries; a large K: never valid).
+    bad_json: int = 0
+    # Asked with a tool whose parameters are lat1/lon1/lat2/lon2 and a question giving two
+    # "latitude X, longitude Y" points, the model calls it with them (as a capable model does).
+    calls_tools: bool = False
+    # The attention figures /api/show's model_info gives (`<arch>.block_count`,
+    # `.embedding_length`, `.attention.head_count`, `.attention.head_count_kv`, and
+    # `.attention.key_length`/`.value_length` when the model sets a head size): (block_count,
+    # embedding_length, head_count, head_count_kv, head size or None), from each tag's GGUF.
+    attention: tuple[int, int, int, int, int | None] | None = None
 
     def __post_init__(self) -> None:
         self.name = normalize_name(self.name)
@@ -197,11 +215,13 @@ def _default_models() -> list[FakeModel]:
             "llama3.2:1b", 1_321_098_329, "llama", "1.2B", "Q8_0",
             capabilities=["completion", "tools"], context_length=131072, eval_rate=9.0, prompt_eval_rate=60.0,
             load_ns=1_500_000_000, modified_at="2025-05-04T17:37:44.706015396-07:00",
+            attention=(16, 2048, 32, 8, 64),
         ),
         FakeModel(
             "llama3.2:3b", 2_019_393_189, "llama", "3.2B", "Q4_K_M",
             capabilities=["completion", "tools"], context_length=131072, eval_rate=5.0, prompt_eval_rate=25.0,
             load_ns=2_600_000_000, modified_at="2025-05-03T09:12:05.118230442-07:00",
+            attention=(28, 3072, 24, 8, 128),
         ),
         FakeModel(
             "gemma2:2b", 1_629_518_495, "gemma2", "2.6B", "Q4_0",
@@ -209,24 +229,28 @@ def _default_models() -> list[FakeModel]:
             parameters='stop "<start_of_turn>"\nstop "<end_of_turn>"',
             license="Gemma Terms of Use", eval_rate=5.0, prompt_eval_rate=22.0,
             load_ns=2_200_000_000, modified_at="2025-04-28T21:03:51.55211936-07:00",
+            attention=(26, 2304, 8, 4, 256),
         ),
         FakeModel(
             "phi3.5:latest", 2_176_178_913, "phi3", "3.8B", "Q4_0",
             capabilities=["completion"], context_length=131072, parameters='stop "<|end|>"\nstop "<|user|>"',
             license="MIT License", eval_rate=2.0, prompt_eval_rate=12.0,
             load_ns=3_100_000_000, modified_at="2025-04-20T14:44:10.9001-07:00",
+            attention=(32, 3072, 32, 32, None),
         ),
         FakeModel(
             "llava-phi3:3.8b", 2_926_625_540, "llama", "4B", "Q4_K_M",
             capabilities=["completion", "vision"], context_length=4096, parameters='stop "<|end|>"\nnum_keep 4',
             license="MIT License", eval_rate=2.5, prompt_eval_rate=10.0,
             load_ns=3_800_000_000, modified_at="2025-04-11T08:30:00.25-07:00",
+            attention=(32, 3072, 32, 32, None),
         ),
         FakeModel(
             "nomic-embed-text:latest", 274_302_450, "nomic-bert", "137M", "F16",
             capabilities=["embedding"], context_length=2048, embedding_length=768, template="", parameters="num_ctx 8192",
             license="Apache License 2.0", eval_rate=0.0, prompt_eval_rate=450.0,
             load_ns=600_000_000, modified_at="2025-03-30T19:55:21.661372-07:00",
+            attention=(12, 768, 12, 12, None),
         ),
         FakeModel(
             "qwen3:1.7b", 1_359_293_440, "qwen3", "2.0B", "Q4_K_M",
@@ -234,6 +258,7 @@ def _default_models() -> list[FakeModel]:
             parameters='repeat_penalty 1\nstop "<|im_start|>"\nstop "<|im_end|>"\ntemperature 0.6',
             license="Apache License 2.0", eval_rate=7.0, prompt_eval_rate=45.0,
             load_ns=1_700_000_000, modified_at="2025-05-01T11:22:33.444555666-07:00",
+            attention=(28, 2048, 16, 8, 128),
         ),
     ]  # fmt: skip
 
@@ -247,21 +272,25 @@ def default_registry() -> dict[str, FakeModel]:
         FakeModel(
             "tinyllama:latest", 637_700_138, "llama", "1B", "Q4_0", capabilities=["completion"], context_length=2048,
             eval_rate=12.0, prompt_eval_rate=80.0, load_ns=900_000_000,
+            attention=(22, 2048, 32, 4, None),
         ),
         FakeModel(
             "all-minilm:latest", 45_960_996, "bert", "23M", "F16", capabilities=["embedding"], context_length=512,
             embedding_length=384, template="", parameters="", license="Apache License 2.0",
             eval_rate=0.0, prompt_eval_rate=900.0, load_ns=200_000_000,
+            attention=(6, 384, 12, 12, None),
         ),
         FakeModel(
             "qwen2.5:0.5b", 397_821_319, "qwen2", "494.03M", "Q4_K_M", capabilities=["completion", "tools"],
             context_length=32768, license="Apache License 2.0", eval_rate=18.0, prompt_eval_rate=120.0,
             load_ns=700_000_000,
+            attention=(24, 896, 14, 2, None),
         ),
         FakeModel(
             "moondream:latest", 1_738_451_197, "phi2", "1B", "Q4_0", capabilities=["completion", "vision"],
             context_length=2048, license="Apache License 2.0", eval_rate=4.0, prompt_eval_rate=20.0,
             load_ns=2_000_000_000,
+            attention=(24, 2048, 32, 32, None),
         ),
     ]  # fmt: skip
     return {m.name: m for m in [*_default_models(), *extras]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,16 @@ class FakeOllamaProcess:
             method="POST" if data is not None else "GET",
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
+        for attempt in range(3):
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    body = response.read()
+                break
+            except urllib.error.URLError as exc:
+                # A reading (GET) is asked again after a reset; a change (POST) is not.
+                reset = isinstance(exc.reason, ConnectionResetError)
+                if data is not None or not reset or attempt == 2:
+                    raise
         return json.loads(body) if body else None
 
     def stop(self) -> None:

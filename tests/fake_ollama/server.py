@@ -324,6 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a slow stream must never block interpreter exit or stop()
     block_on_close = False
+    # Tests poll the control endpoints every few ms while the app streams: on a loaded machine
+    # the default backlog (5) overflows and the kernel resets the next connection.
+    request_queue_size = 128
 
     def __init__(
         self, addr: tuple[str, int], fake: FakeOllama, resolve: Resolver, write_error: ErrorWriter

@@ -110,7 +110,9 @@ async def test_resize_to_40x12_and_back_on_every_tab(
             # back at 80x24 the screen is whole: status line, every tab label, the footer
             text = screen_text(app)
             assert "Ollama 0.33.0" in text and "Quit" in text.splitlines()[-1]
-            assert all(label in text for label in ("Chat", "Models", "RAG", "Tools", "Monitor"))
+            assert all(
+                label in text for label in ("Chat", "Models", "RAG", "Function Calling", "Monitor")
+            )
         app.show_tab("chat")
         await pilot.resize_terminal(40, 12)
         await pilot.resize_terminal(120, 40)

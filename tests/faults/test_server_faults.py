@@ -117,7 +117,7 @@ async def test_server_killed_mid_reply_keeps_the_partial_and_the_draft_then_work
             chat = await chat_ready(app, pilot)
             server.script(Reply(n_tokens=400, rate=40))
             await send(pilot, "Tell me a long story")
-            await wait_for(lambda: chat._live and chat._live.tokens >= 8, pilot=pilot)
+            await wait_for(lambda: chat.session.live and chat.session.live.tokens >= 8, pilot=pilot)
             await pilot.press(*"draft")  # the user types the next prompt while it streams
             assert prompt_text(app) == "draft"
             server.stop()  # the server dies mid-reply
@@ -458,7 +458,8 @@ async def test_a_100k_token_reply_at_full_speed(fake_ollama: FakeOllama) -> None
         started = time.monotonic()
         await send(pilot, "Say a lot")
         await wait_for(
-            lambda: sample(lambda: chat._live and chat._live.tokens > n // 10), pilot=pilot
+            lambda: sample(lambda: chat.session.live and chat.session.live.tokens > n // 10),
+            pilot=pilot,
         )
         # A key press is handled while the flood goes on (the loop is not starved).
         pressed = time.monotonic()
@@ -645,7 +646,7 @@ async def test_rag_ask_error_answers_and_silence_leave_the_tab_usable(
             fake_ollama.script(reply)
             await pilot.press("enter")
             await wait_for(lambda expected=expected: expected in flat(app), pilot=pilot)
-            await wait_for(lambda: not tab._asking, pilot=pilot)
+            await wait_for(lambda: not tab.asking, pilot=pilot)
             assert question.value == asked  # the question stays, to ask again
             assert answer.text == ""
         # The tab still works once the server does.

@@ -14,7 +14,10 @@ One method of `Compositor` is replaced; widgets see no difference:
   all: its lines would be thrown away.
 
 The result is the same set of cells (checked by `tests/test_compositor_patch.py` against the
-unpatched compositor), computed from far fewer lines. Pinned to Textual 8 (see pyproject)."""
+unpatched compositor), computed from far fewer lines.
+
+Reach "compositor.partial_update" in guard.py: the method is replaced only while a pislm app
+with fast output runs (`enable`), only on a verified Textual, and put back when it ends."""
 
 from __future__ import annotations
 
@@ -24,11 +27,12 @@ from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
 from textual.strip import Strip
 
+from pislm_tui.textual_compat.guard import missing_live, usable
+
 # Rows at most this far apart are rendered together (one band).
 _BAND_GAP = 2
 
-_installed = False
-# Textual's own method, kept for tests that compare the two.
+# Textual's own method: put back by `enable(False)`, and what the tests compare against.
 ORIGINAL_RENDER_PARTIAL_UPDATE = Compositor.render_partial_update
 
 
@@ -71,7 +75,8 @@ def _render_chops(
     return chops
 
 
-def _render_partial_update(self: Compositor) -> ChopsUpdate | None:
+def render_partial_update(self: Compositor) -> ChopsUpdate | None:
+    """`Compositor.render_partial_update`, rendering only what the update shows."""
     update_regions = self._dirty_regions.copy()
     self._dirty_regions.clear()
     if not update_regions:
@@ -112,10 +117,20 @@ def _render_partial_update(self: Compositor) -> ChopsUpdate | None:
     return ChopsUpdate(chops, spans, chop_ends)
 
 
-def install() -> None:
-    """Patch `Compositor` (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    Compositor.render_partial_update = _render_partial_update  # type: ignore[method-assign]
-    _installed = True
+def unusable() -> list[str]:
+    """What keeps the patch off on this Textual ([] when it can run)."""
+    if not usable("compositor.partial_update"):
+        return ["Compositor.render_partial_update"]
+    return [
+        f"Compositor.{name}" for name in missing_live(Compositor(), "compositor.partial_update")
+    ]
+
+
+def enable(on: bool) -> bool:
+    """Partial updates the patched way (`on`, when this Textual allows it) or Textual's own.
+    Returns whether the patch is in."""
+    if on and not unusable():
+        Compositor.render_partial_update = render_partial_update  # type: ignore[method-assign]
+        return True
+    Compositor.render_partial_update = ORIGINAL_RENDER_PARTIAL_UPDATE  # type: ignore[method-assign]
+    return False
