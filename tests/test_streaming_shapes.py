@@ -390,7 +390,7 @@ def test_the_fast_path_follows_the_textual_compat_guard() -> None:
 # -- line breaks that Python's str.splitlines knows and markdown-it does not -----------------------
 
 SEPARATED = (
-    "First paragraph,\u2028the same paragraph after a line separator.\n\n"
+    "First paragraph,\u2028the same\u2028paragraph after\u2028line separators.\n\nSecond.\n\n"
     "- an item\u2029still the item\n- another item\n\n"
     "```\ncode\u2028line\n```\n\nThe end.\n"
 )
@@ -407,8 +407,9 @@ async def test_a_reply_with_line_separators_ends_as_markdown_draws_it(fast: bool
     markdown = Streamed(streaming=True, page_lines=4)
     app = Alone(markdown)
     async with app.run_test(size=(60, 30)) as pilot:
-        for token in tokenize(SEPARATED):
-            await markdown.append_text(token)
+        tokens = tokenize(SEPARATED)
+        for start in range(0, len(tokens), 6):  # several tokens per flush, as the tabs do
+            await markdown.append_text("".join(tokens[start : start + 6]))
             await pilot.pause()
         await markdown.finish()
         await settle(pilot)
