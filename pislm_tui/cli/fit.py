@@ -83,7 +83,7 @@ async def _memory(ctx: CliContext) -> tuple[int | None, int | None, str]:
     if sampler is None:
         return None, None, REMOTE_CONDITIONS.split(";")[0]
     try:
-        sample = await sampler.sample(detail=False)
+        sample = await sampler.sample(detail=False, wait_slow=True)  # over ssh: a real one
     finally:
         await sampler.aclose()
     if sample.ram is None:
