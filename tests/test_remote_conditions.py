@@ -1,0 +1,187 @@
+"""The conditions of the machine that runs the model (temperature, clock, throttle bits,
+power), read over a real OpenSSH server (Debian's sshd on a loopback port, tests/sshd.py): a
+reply's and a bench run's conditions come from the host's machine, through the zero-install
+shell reader and through `pislm monitor --json` there. The "Pi" is this machine with the
+recorded Pi 5's `vcgencmd` (tests/fixtures/monitor: cool, then throttling, with its PMIC)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pislm_tui.backend.ssh import SshShell
+from pislm_tui.hosts.fleet import Fleet
+from pislm_tui.hosts.machines import machine_sampler
+from pislm_tui.hosts.named import find_host
+from pislm_tui.monitor.conditions import Recording
+from pislm_tui.monitor.power import CORRECTION_OFFSET_W, CORRECTION_SLOPE
+from pislm_tui.monitor.remote import RemoteMonitor
+from tests.fake_ollama import FakeOllama
+from tests.fixtures.monitor.recording import FIXTURES, Machine
+from tests.sshd import Sshd, pislm_shim, run_sshd, sshd_missing
+
+pytestmark = pytest.mark.skipif(bool(sshd_missing()), reason=sshd_missing() or "")
+
+IDLE_W = CORRECTION_SLOPE * 1.96781 + CORRECTION_OFFSET_W  # the cool Pi 5's PMIC, corrected
+COOL_MHZ, HOT_MHZ = 1500.00128, 1500.004352  # the recordings' `measure_clock arm`
+
+
+@pytest.fixture
+def pi(tmp_path: Path) -> Machine:
+    return Machine.copy("pi5_cool", tmp_path)
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, fake_ollama: FakeOllama, pi: Machine) -> Iterator[Sshd]:
+    """sshd whose sessions find `pislm` (this checkout) with the recorded Pi's vcgencmd in its
+    config, and the fake server as their OLLAMA_HOST."""
+    home = tmp_path / "remote-home"
+    (home / ".config" / "pislm").mkdir(parents=True)
+    (home / ".config" / "pislm" / "config.toml").write_text(
+        f'[monitor]\nvcgencmd = "{pi.vcgencmd}"\nvcgencmd_interval = 1\n', encoding="utf-8"
+    )
+    shim_dir = tmp_path / "remote-bin"
+    pislm_shim(shim_dir)
+    env = {"OLLAMA_HOST": fake_ollama.url, "HOME": str(home), "XDG_CONFIG_HOME": ""}
+    with run_sshd(tmp_path, path=[str(shim_dir)], env=env) as server:
+        yield server
+
+
+def monitor(server: Sshd, pi: Machine, via: Any, **kwargs: Any) -> RemoteMonitor:
+    shell = SshShell(server.destination, server.client_args())
+    return RemoteMonitor(shell, label="pi5", via=via, vcgencmd=str(pi.vcgencmd), **kwargs)
+
+
+def start_throttling(pi: Machine) -> None:
+    """The recorded Pi 5's firmware starts throttling (0x60006) and cuts the clock."""
+    hot = FIXTURES / "pi5_hot" / "vcgencmd.out"
+    pi.write("vcgencmd.out/get_throttled", "throttled=0x60006\n")
+    pi.write("vcgencmd.out/measure_clock_arm", (hot / "measure_clock_arm").read_text())
+
+
+async def test_a_reply_on_the_hosts_machine_with_nothing_installed_there(
+    sshd: Sshd, pi: Machine
+) -> None:
+    remote = monitor(sshd, pi, "shell", slow_interval=0.2)
+    try:
+        recording = Recording(remote)
+        await recording.start()  # no reading yet: one is taken, with the conditions
+        assert remote.mode == "shell" and remote.last is not None
+        start = remote.last
+        assert start.throttled is not None and start.throttled.raw == 0
+        assert start.power_w == pytest.approx(IDLE_W, rel=1e-4)  # pmic_read_adc, over ssh
+        start_throttling(pi)
+        for _ in range(100):  # the feed's timer, while the reply streams
+            await pause()
+            sample = await remote.sample(detail=False, wait_slow=True)
+            if sample.throttled is not None and sample.throttled.raw == 0x60006:
+                break
+        taken = remote.last
+        run = await recording.stop()  # within FRESH_FOR of the last reading: none taken
+        assert remote.last is taken and not remote.recorders
+    finally:
+        await remote.aclose()
+    assert run is not None and run.began_throttling
+    assert run.start.arm_mhz == pytest.approx(COOL_MHZ)
+    assert run.end.arm_mhz == pytest.approx(HOT_MHZ)
+    assert run.energy_j is not None and run.energy_j > 0
+    assert "THROTTLED during the reply" in run.summary()
+
+
+async def test_a_reply_on_the_hosts_machine_with_pislm_there(sshd: Sshd, pi: Machine) -> None:
+    remote = monitor(sshd, pi, "auto", interval=0.3)
+    try:
+        recording = Recording(remote)
+        await recording.start()  # waits for the first line of `pislm monitor --json` there
+        assert remote.mode == "pislm"
+        for _ in range(100):  # its stream carries the slow figures once vcgencmd answered
+            sample = await remote.sample(detail=False, wait_slow=True)
+            if sample.power_w is not None and sample.throttled is not None:
+                break
+            await pause()
+        run = await recording.stop()
+    finally:
+        await remote.aclose()
+    assert run is not None
+    assert sample.power_w == pytest.approx(IDLE_W, abs=0.01)  # power_w survived the JSON
+    assert run.end.throttle is not None and run.end.throttle.raw == 0
+    assert run.min_arm_mhz == pytest.approx(1500, abs=1)
+    assert run.energy_j is not None and not run.throttled
+
+
+async def pause() -> None:
+    await asyncio.sleep(0.1)  # the next reading of vcgencmd there is due after some time
+
+
+async def test_the_fleet_row_shows_the_pis_power_over_ssh(sshd: Sshd, pi: Machine) -> None:
+    from pislm_tui.config import load_settings
+
+    settings = load_settings(
+        overrides={
+            "monitor": {"vcgencmd": str(pi.vcgencmd)},
+            "hosts": {
+                "pi5": {
+                    "url": "http://127.0.0.1:9",
+                    "ssh": sshd.destination,
+                    "ssh_args": sshd.client_args(),
+                }
+            },
+        }
+    ).settings
+    fleet = Fleet(settings, [find_host(settings, "pi5")], lambda h: machine_sampler(h, settings))
+    try:
+        (row,) = await fleet.rows()
+    finally:
+        await fleet.aclose()
+    assert row.power_w == pytest.approx(IDLE_W, rel=1e-4)
+    assert row.throttled is not None and row.throttled.raw == 0
+    assert "power_w" not in row.why
+
+
+def test_bench_across_hosts_shows_the_hosts_conditions(
+    sshd: Sshd, pi: Machine, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """`pislm bench --hosts`: the ssh host's row has its machine's clock, throttling and
+    J/token; a host on another machine without ssh says why its columns are n/a."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[monitor]\nvcgencmd = "{pi.vcgencmd}"\n\n'
+        f'[hosts.pi5]\nurl = "{fake_ollama.url}"\nssh = "{sshd.destination}"\n'
+        f'ssh_args = {json.dumps(sshd.client_args())}\nmonitor_via = "shell"\n\n'
+        '[hosts.far]\nurl = "http://far.invalid:9"\n',
+        encoding="utf-8",
+    )
+
+    def bench(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pislm_tui", "--config", str(cfg), "bench", "--hosts", "pi5,far", "--models", "llama3.2:1b", "--runs", "1",
+             "--no-export", *extra],
+            capture_output=True, text=True, env=dict(os.environ), timeout=180,
+        )  # fmt: skip
+
+    run = bench("--json")
+    assert run.returncode == 5, run.stderr  # far is down; pi5 still ran
+    pi5, far = json.loads(run.stdout)["hosts"]
+    assert pi5["conditions"] == {"read_on": f"ssh {sshd.destination}"}
+    (model,) = pi5["models"]
+    assert model["min_arm_mhz"] == 1500 and model["throttled_runs"] == 0
+    assert model["joules_per_token"]["median"] > 0
+    assert far["conditions"]["read_on"] is None
+    assert "no ssh" in far["conditions"]["unavailable"]
+
+    text = bench().stdout.splitlines()
+    header = next(i for i, line in enumerate(text) if line.startswith("Host"))
+    assert "Peak °C" in text[header] and "J/tok" in text[header]
+    row = text[header + 1].split()
+    assert row[:2] == ["pi5", "llama3.2:1b"] and row[-3:-1] == ["1500", "no"]
+    assert float(row[-1]) > 0
+    assert f"pi5: conditions from ssh {sshd.destination}" in text
+    assert any(line.startswith("far: conditions n/a (far runs on another") for line in text)
