@@ -185,3 +185,54 @@ def test_bench_across_hosts_shows_the_hosts_conditions(
     assert float(row[-1]) > 0
     assert f"pi5: conditions from ssh {sshd.destination}" in text
     assert any(line.startswith("far: conditions n/a (far runs on another") for line in text)
+
+
+async def test_a_chat_reply_carries_the_hosts_machine_conditions(
+    sshd: Sshd, pi: Machine, fake_ollama: FakeOllama
+) -> None:
+    """The app on a host with ssh: the reply's figures are the Pi's (its clock, its throttle
+    bits and its power, read through the feed's RemoteMonitor), not this machine's."""
+    from pislm_tui.app import PislmApp
+    from pislm_tui.config import load_settings
+    from pislm_tui.monitor_feed import machine_of_server
+    from pislm_tui.tabs.chat import ChatTab
+    from pislm_tui.widgets.prompt_input import PromptInput
+    from tests.fake_ollama import Reply
+    from tests.helpers import patient
+
+    wait_for = patient(30.0)
+    fake_ollama.script(Reply(text="Paris is the capital of France, on the Seine.", rate=8))
+    loaded = load_settings(
+        overrides={
+            "host": "pi5",
+            "monitor": {"vcgencmd": str(pi.vcgencmd)},
+            "hosts": {
+                "pi5": {
+                    "url": fake_ollama.url,
+                    "ssh": sshd.destination,
+                    "ssh_args": sshd.client_args(),
+                    "monitor_via": "shell",
+                }
+            },
+        }
+    )
+    app = PislmApp(loaded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.query_one(ChatTab)
+        await wait_for(lambda: app.current_model and chat.conversation, pilot=pilot)
+        remote = app.monitor.sampler
+        assert isinstance(remote, RemoteMonitor)
+        # the host's machine is read even for a server address that is not this machine's
+        assert machine_of_server(app.monitor, "http://pi5.invalid:11434") == (remote, 1.0)
+        prompt = app.query_one(PromptInput)
+        await wait_for(lambda: app.focused is prompt, pilot=pilot)
+        prompt.set_text("Where is Paris?")
+        await pilot.press("enter")
+        await wait_for(lambda: chat.streaming, pilot=pilot)
+        await wait_for(lambda: not chat.streaming, pilot=pilot)
+        run = chat.conversation.messages[-1].conditions
+        assert run is not None, "no conditions recorded for the reply"
+        assert run.start.arm_mhz == pytest.approx(COOL_MHZ)  # the Pi's vcgencmd, over ssh
+        assert run.start.throttle is not None and run.start.throttle.raw == 0
+        assert run.energy_j is not None and run.energy_j > 0
+        assert not remote.recorders  # the recording ended with the reply
