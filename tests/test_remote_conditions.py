@@ -78,6 +78,7 @@ async def test_a_reply_on_the_hosts_machine_with_nothing_installed_there(
         start = remote.last
         assert start.throttled is not None and start.throttled.raw == 0
         assert start.power_w == pytest.approx(IDLE_W, rel=1e-4)  # pmic_read_adc, over ssh
+        assert [w for _, w in remote.power_history] == [start.power_w]  # the Monitor's sparkline
         start_throttling(pi)
         for _ in range(100):  # the feed's timer, while the reply streams
             await pause()

@@ -54,6 +54,7 @@ class MachineSampler(Protocol):
     last: Sample | None
     clock: Callable[[], float]
     recorders: list[Callable[[Sample], None]]
+    power_history: Any  # (time, watts) of recent readings with power, oldest first
 
     def prime(self) -> None: ...
 
@@ -289,6 +290,8 @@ class RemoteMonitor:
         # Given every reading while they are in (`conditions.Recording`); the shell reader
         # shares the list, so it reads the conditions (vcgencmd) with its cheap readings too.
         self.recorders: list[Callable[[Sample], None]] = []
+        # (time, watts) of each reading with power, oldest first: the Monitor tab's sparkline.
+        self.power_history: deque[tuple[float, float]] = deque(maxlen=120)
 
     @property
     def history(self) -> deque[tuple[float, tuple[float, ...]]]:
@@ -331,6 +334,7 @@ class RemoteMonitor:
         self, *, detail: bool = True, processes: bool | None = None, wait_slow: bool = False
     ) -> Sample:
         """One reading of the other machine; never raises for ssh's failures."""
+        recorded = False  # the shell reader gives the recorders its readings itself
         try:
             if self.inner is None:
                 self.inner = await self._choose()
@@ -338,18 +342,21 @@ class RemoteMonitor:
                 sample = await self.inner.sample(
                     detail=detail, processes=processes, wait_slow=wait_slow
                 )
-                self.last, self.error = sample, None
-                return sample  # the shell reader gave it to the recorders
-            sample = await self.inner.sample(detail=detail, wait=wait_slow)
+                recorded = True
+            else:
+                sample = await self.inner.sample(detail=detail, wait=wait_slow)
             self.error = None
         except PislmError as exc:
             self.error = exc
             sample = failed_sample(exc, detail=detail, label=self.label, now=self.clock())
             sample = await self._with_loaded(sample) if detail else sample
-        if sample is not self.last:  # the stream's line is new (or ssh failed, which is said)
+        if sample is not self.last:  # a new reading (the stream's line repeats until the next)
             self.last = sample
-            for record in list(self.recorders):
-                record(sample)
+            if sample.power_w is not None:
+                self.power_history.append((sample.time, sample.power_w))
+            if not recorded:
+                for record in list(self.recorders):
+                    record(sample)
         return sample
 
     async def _with_loaded(self, sample: Sample) -> Sample:
