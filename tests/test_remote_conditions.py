@@ -51,7 +51,8 @@ def sshd(tmp_path: Path, fake_ollama: FakeOllama, pi: Machine) -> Iterator[Sshd]
     shim_dir = tmp_path / "remote-bin"
     pislm_shim(shim_dir)
     env = {"OLLAMA_HOST": fake_ollama.url, "HOME": str(home), "XDG_CONFIG_HOME": ""}
-    with run_sshd(tmp_path, path=[str(shim_dir)], env=env) as server:
+    # `vcgencmd` there is the recorded Pi's (on the sessions' PATH, not on this machine's)
+    with run_sshd(tmp_path, path=[str(shim_dir), str(pi.root)], env=env) as server:
         yield server
 
 
@@ -153,8 +154,7 @@ def test_bench_across_hosts_shows_the_hosts_conditions(
     """`pislm bench --hosts`: the ssh host's row has its machine's clock, throttling and
     J/token; a host on another machine without ssh says why its columns are n/a."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[monitor]\nvcgencmd = "{pi.vcgencmd}"\n\n'
+    cfg.write_text(  # vcgencmd: the default, found only there
         f'[hosts.pi5]\nurl = "{fake_ollama.url}"\nssh = "{sshd.destination}"\n'
         f'ssh_args = {json.dumps(sshd.client_args())}\nmonitor_via = "shell"\n\n'
         '[hosts.far]\nurl = "http://far.invalid:9"\n',
@@ -206,7 +206,6 @@ async def test_a_chat_reply_carries_the_hosts_machine_conditions(
     loaded = load_settings(
         overrides={
             "host": "pi5",
-            "monitor": {"vcgencmd": str(pi.vcgencmd)},
             "hosts": {
                 "pi5": {
                     "url": fake_ollama.url,
@@ -237,3 +236,26 @@ async def test_a_chat_reply_carries_the_hosts_machine_conditions(
         assert run.start.throttle is not None and run.start.throttle.raw == 0
         assert run.energy_j is not None and run.energy_j > 0
         assert not remote.recorders  # the recording ended with the reply
+
+
+def test_ask_json_on_a_host_with_ssh_gives_its_machines_conditions(
+    sshd: Sshd, pi: Machine, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """`pislm --host pi5 ask --json`: the conditions are the Pi's, over ssh (shell reader)."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(  # vcgencmd: the default, found only there
+        f'[hosts.pi5]\nurl = "{fake_ollama.url}"\nssh = "{sshd.destination}"\n'
+        f'ssh_args = {json.dumps(sshd.client_args())}\nmonitor_via = "shell"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pislm_tui", "--config", str(cfg), "--host", "pi5",
+         "ask", "--json", "Where is Paris?"],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    conditions = json.loads(run.stdout)["conditions"]
+    assert conditions is not None, "no conditions for a host with ssh"
+    assert conditions["start"]["arm_mhz"] == 1500  # the recorded Pi's clock, over ssh
+    assert conditions["start"]["throttled"]["raw"] == "0x0"
+    assert conditions["energy_j"] > 0 and conditions["joules_per_token"] > 0
