@@ -259,3 +259,38 @@ def test_ask_json_on_a_host_with_ssh_gives_its_machines_conditions(
     assert conditions["start"]["arm_mhz"] == 1500  # the recorded Pi's clock, over ssh
     assert conditions["start"]["throttled"]["raw"] == "0x0"
     assert conditions["energy_j"] > 0 and conditions["joules_per_token"] > 0
+
+
+async def test_the_models_bench_view_on_a_host_with_ssh(
+    sshd: Sshd, pi: Machine, fake_ollama: FakeOllama
+) -> None:
+    """The Models bench view records each run's conditions on the host's machine over ssh."""
+    from textual.widgets import DataTable, Input
+
+    from pislm_tui.app import PislmApp
+    from pislm_tui.config import load_settings
+    from pislm_tui.widgets.bench_panel import BenchPanel
+    from tests.helpers import patient
+    from tests.test_models_tab import show_models
+
+    wait_for = patient(30.0)
+    pi_host = {
+        "url": fake_ollama.url,
+        "ssh": sshd.destination,
+        "ssh_args": sshd.client_args(),
+        "monitor_via": "shell",
+    }
+    app = PislmApp(load_settings(overrides={"host": "pi5", "hosts": {"pi5": pi_host}}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot)
+        tab = await wait_for(lambda: show_models(app), pilot=pilot)
+        await wait_for(lambda: tab.table.row_count == len(app.models), pilot=pilot)
+        await pilot.press("b")
+        panel = app.query_one(BenchPanel)
+        await wait_for(lambda: len(panel.query_one("#bench-models").selected) == 1, pilot=pilot)
+        panel.query_one("#bench-runs", Input).value = "1"
+        await pilot.press("ctrl+r")
+        await wait_for(lambda: panel.export is not None, pilot=pilot)
+        row = [str(cell) for cell in panel.query_one("#bench-table", DataTable).get_row_at(0)]
+    assert row[0] == "llama3.2:1b"
+    assert row[-3:-1] == ["1500", "no"]  # the recorded Pi's clock and throttle bits, over ssh
