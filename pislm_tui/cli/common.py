@@ -12,7 +12,10 @@ if TYPE_CHECKING:
     from pislm_tui.config import LoadedSettings, Paths, Settings
     from pislm_tui.monitor.remote import MachineSampler
 
-REMOTE_CONDITIONS = "the server runs on another machine; its conditions are not read from here"
+REMOTE_CONDITIONS = (
+    "the server runs on another machine; its conditions are read only over ssh"
+    " (ssh = ... in its [hosts.NAME])"
+)
 
 
 def print_error(message: str) -> None:
