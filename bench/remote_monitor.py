@@ -1,7 +1,9 @@
 """Cost of watching another machine over ssh (issue #17): per reading, on the machine pislm runs
 on (CPU of this process and of its ssh children) and on the link (bytes of one dump), for the
 shell reader (nothing installed there) with and without the process list, and the `pislm
-monitor --json` stream, against this machine's own Sampler (psutil) in the same run.
+monitor --json` stream, against this machine's own Sampler (psutil) in the same run; and the
+strip while a reply records its conditions there (vcgencmd: throttle bits, clock and
+pmic_read_adc every 2 s, the recorded Pi 5's replies).
 
 The "remote" machine is this one, behind Debian's sshd on a loopback port (tests/sshd.py):
 "here" is this process and its ssh clients (the laptop's cost), "there" the sshd's process tree
@@ -27,7 +29,10 @@ sys.path.insert(0, str(ROOT))
 from pislm_tui.backend.ssh import SshShell  # noqa: E402
 from pislm_tui.monitor.remote import RemoteMonitor, ShellSampler  # noqa: E402
 from pislm_tui.monitor.sampler import Sampler  # noqa: E402
+from tests.fixtures.monitor.recording import FIXTURES  # noqa: E402
 from tests.sshd import pislm_shim, run_sshd  # noqa: E402
+
+PI_VCGENCMD = str(FIXTURES / "pi5_cool" / "vcgencmd")  # the recorded Pi 5's replies, run there
 
 
 def cpu_here() -> float:
@@ -95,6 +100,16 @@ async def main(count: int) -> None:
                     False,
                 ),
                 (
+                    "ssh, shell, strip+reply",
+                    lambda: RemoteMonitor(
+                        SshShell(sshd.destination, sshd.client_args()),
+                        label="x",
+                        via="shell",
+                        vcgencmd=PI_VCGENCMD,
+                    ),
+                    "record",
+                ),
+                (
                     "ssh, pislm there, tab",
                     lambda: RemoteMonitor(
                         SshShell(sshd.destination, sshd.client_args()),
@@ -115,8 +130,11 @@ async def main(count: int) -> None:
                     True,
                 ),
             ]
-            for name, make, detail in cases:
+            for name, make, mode in cases:
                 sampler = make()
+                detail = mode is True
+                if mode == "record":  # a reply's Recording is in: conditions with each reading
+                    sampler.recorders.append(lambda _sample: None)
                 for _ in range(100):  # connection, baseline, the remote pislm started
                     if (await sampler.sample(detail=detail)).cores:
                         break

@@ -21,6 +21,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
 
 from pislm_tui import hangup
+from pislm_tui.app_server import ServerSide
 from pislm_tui.backend import Backend, ModelInfo, PislmError, make_backend
 from pislm_tui.backend.errors import ServerUnreachable
 from pislm_tui.backend.health import ConnectionState, ConnectionWatcher
@@ -29,9 +30,8 @@ from pislm_tui.config import LoadedSettings, save_settings
 from pislm_tui.crash import CRASH_LOG, ErrorGuard
 from pislm_tui.hosts.named import Host, current_host
 from pislm_tui.long_work import is_long
-from pislm_tui.models.choice import LastUsedModels, settle_chat_model
+from pislm_tui.models.choice import LastUsedModels
 from pislm_tui.models.details import ModelDetailsCache
-from pislm_tui.models.listing import chat_model_names
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
 from pislm_tui.tabs import TabBody
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 IDLE_HEALTH_INTERVAL = 60.0  # s between server checks while the app rests over SSH
 
 
-class PislmApp(App[int]):
+class PislmApp(ServerSide, App[int]):
     CSS_PATH = "pislm.tcss"
     TITLE = "pislm"
     COMMANDS = App.COMMANDS | {PislmCommands}
@@ -213,55 +213,6 @@ class PislmApp(App[int]):
         self.fast_output.report(self.log, self.paths.data_dir)
         self.error_guard.report_note(self.log, self.paths.data_dir)
 
-    # -- hosts (hosts/named.py; the machine's figures over ssh: monitor/remote.py) --------------
-
-    async def _loaded(self) -> Any:
-        """Ollama's /api/ps on the server in use now (the host may change)."""
-        return await self.backend.loaded()
-
-    def _machine_sampler(self) -> Any:
-        """The Monitor's sampler for the host in use: over its ssh, or None (this machine)."""
-        from pislm_tui.hosts.machines import remote_monitor
-
-        return remote_monitor(self.host, self.settings, loaded=self._loaded)
-
-    @work(exclusive=True, group="host-switch", exit_on_error=False)
-    async def switch_host(self, name: str) -> None:
-        """Talk to another named host from now on: its server, its models, its machine's
-        figures. Chats held with the old host stay with it (the Chat tab starts a new one)."""
-        host = current_host(self.settings, name)
-        if host == self.host:
-            return
-        if self.busy():  # a reply, pull or bench would lose its server half-way
-            self.notify(
-                f"Still working with {self.host.label} (a reply, pull, bench…): switch to "
-                f"{host.label} when it ends (Esc stops a reply)",
-                title="Host",
-                severity="warning",
-                timeout=6,
-                markup=False,
-            )
-            return
-        old = self.backend
-        self.settings.host, self.settings.api, self.settings.api_key = (
-            host.url,
-            host.api,
-            host.api_key,
-        )
-        self.host = host
-        self.backend = make_backend(self.settings)
-        self.model_details = ModelDetailsCache(self.backend)
-        self.model_details.listed = lambda: self.models
-        self.workers.cancel_group(self, "connection")
-        self.models = ()
-        self.connection = ConnectionState("connecting", self.backend.url, self.backend.kind)
-        self.host_name = host.name
-        if self._watch_connection:
-            self._start_watching()
-        self.notify(f"Now on {host.label} ({host.url})", title="Host", timeout=4, markup=False)
-        await self.monitor.change_machine(self._machine_sampler)
-        await old.aclose()
-
     def _start_watching(self) -> None:
         self.watcher = ConnectionWatcher(
             self.backend,
@@ -287,66 +238,6 @@ class PislmApp(App[int]):
 
             self._mcp_hub = McpHub(self.settings.mcp, self.paths.data_dir / "mcp")
         return self._mcp_hub
-
-    # -- connection and models ------------------------------------------------------------------
-
-    def _on_connection(self, state: ConnectionState) -> None:
-        if state.url != self.backend.url:
-            return  # the host before a switch, answering late
-        self.connection = state
-        if state.connected:
-            self.models = state.models
-            self._settle_model()
-
-    def check_connection(self) -> None:
-        """Ask for a re-check now (after a failed request, a pull or a delete)."""
-        if self.watcher is not None:
-            self.watcher.check_now()
-
-    def model_names(self) -> list[str]:
-        return [m.name for m in self.models]
-
-    def chat_models(self) -> list[str]:
-        """Installed models that can chat (by /api/show where asked, else by family/name)."""
-        return chat_model_names(self.models, self.model_details.known_capabilities())
-
-    def follow_chat_model(self, model: str | None, *, resumed: bool = False) -> None:
-        """A saved chat was opened: go on with its model if this server has it, else with the
-        default, saying so. --model (or the config's) wins over the chat resumed at start."""
-        if not model or (resumed and self.settings.model):
-            return
-        self._chat_model_wish = model
-        if self.connection.connected:
-            self._settle_model()
-
-    @work(exclusive=True, group="model-choice")
-    async def _settle_model(self) -> None:
-        """Make the chat model one this server has (`models.choice.settle_chat_model`)."""
-        wish = self._chat_model_wish
-        settled = await settle_chat_model(
-            self.models,
-            current=self.current_model,
-            pinned=self.settings.model,
-            wish=wish,
-            preferred=[self.last_models.get(self.backend.url)],
-            capabilities=self.model_details.capabilities,
-        )
-        if self._chat_model_wish == wish:
-            self._chat_model_wish = None
-        if settled.model != self.current_model:
-            self.current_model = settled.model
-        if settled.note:
-            self.notify(settled.note, title="Model", severity="warning", timeout=8, markup=False)
-
-    def set_model(self, model: str) -> None:
-        self.current_model = model
-        self.remember_model(model)
-        self.notify(f"Chatting with {model}", timeout=3)
-
-    def remember_model(self, model: str | None) -> None:
-        """The model the user picked or chatted with: the default next time with this server."""
-        if model:
-            self.last_models.remember(self.backend.url, model)
 
     # -- tabs, help, themes --------------------------------------------------------------------
 

@@ -215,14 +215,29 @@ class ConditionsHost(Protocol):
     def backend(self) -> Backend: ...
 
 
-def reply_recording(host: ConditionsHost) -> Recording | None:
-    """A Recording of this machine's conditions for a reply or a bench run, on the app's one
-    sampler (its timer reads it meanwhile; without a timer it is read once a second); None when
-    the server runs elsewhere (this machine's heat says nothing about it)."""
+def machine_of_server(feed: MonitorFeed, url: str) -> tuple[MachineSampler, float | None] | None:
+    """The app's sampler when it reads the machine that runs the server at `url`: the host's
+    machine over ssh (the feed's `RemoteMonitor`), or this machine when the server runs here;
+    with the seconds between readings a recording must take itself (None: the feed's timer
+    reads it). None when the server runs elsewhere without ssh (this machine's heat says
+    nothing about it)."""
     from pislm_tui.models.memory import is_local_server
+    from pislm_tui.monitor.remote import RemoteMonitor
+
+    sampler = feed.sampler
+    if not isinstance(sampler, RemoteMonitor) and not is_local_server(url):
+        return None
+    return sampler, None if feed.running or feed.manual else 1.0
+
+
+def reply_recording(host: ConditionsHost) -> Recording | None:
+    """A Recording of the conditions of the machine that runs the model (see
+    `machine_of_server`) for a reply or a bench run, on the app's one sampler; None when that
+    machine cannot be read."""
     from pislm_tui.monitor.conditions import Recording
 
-    if not is_local_server(host.backend.url):
+    found = machine_of_server(host.monitor, host.backend.url)
+    if found is None:
         return None
-    feed = host.monitor
-    return Recording(feed.sampler, drive=None if feed.running or feed.manual else 1.0)
+    sampler, drive = found
+    return Recording(sampler, drive=drive)

@@ -53,7 +53,8 @@ def test_one_table_with_both_hosts(
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("Host"))
-    rows = [line.split() for line in lines[header + 1 :] if line.strip()]
+    end = lines.index("", header)  # the table ends at a blank line; notes follow
+    rows = [line.split() for line in lines[header + 1 : end]]
     assert [(r[0], r[1]) for r in rows] == [("pi5", "llama3.2:1b"), ("jetson", "llama3.2:1b")]
     assert all(float(r[4]) > 0 for r in rows)  # eval tok/s, from each server's own figures
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pislm_tui.monitor.power import parse_pmic
 from tests.fake_ollama import FakeOllama
 from tests.fixtures.monitor.recording import FIXTURES
 from tests.sshd import Sshd, _keygen, run_sshd, sshd_missing
@@ -92,7 +93,10 @@ def test_monitor_hosts_all_once_json(
     assert pi["up"] and pi["version"] and pi["loaded"] == []
     assert (pi["load"] is not None and pi["temp_c"] is None) or pi["temp_c"] >= 0
     assert pi["throttled"] and pi["throttled"]["now"], pi["unavailable"]
-    assert "power_w" in pi["unavailable"]
+    # the hot Pi 5's PMIC (its recorded pmic_read_adc), read there by the shell reader
+    pmic = parse_pmic((FIXTURES / "pi5_hot" / "vcgencmd.out" / "pmic_read_adc").read_text())
+    assert pi["power_w"] == pytest.approx(pmic.watts, abs=0.01)
+    assert "power_w" not in pi["unavailable"]
 
     gpu = rows["gpu"]  # an OpenAI-compatible server: no version, no ps; a local machine
     assert gpu["up"] and gpu["version"] is None and gpu["loaded"] is None

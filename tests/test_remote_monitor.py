@@ -152,13 +152,18 @@ async def test_a_wrong_port_says_so(sshd: Sshd) -> None:
 
 
 def test_a_sample_survives_the_trip_through_json(fake_ollama: FakeOllama) -> None:
+    """Every figure, the conditions too (throttle bits, the firmware's clock, the power)."""
     from pislm_tui.monitor.remote_dump import DumpReader
     from pislm_tui.monitor.sampler import Sampler
     from tests.fixtures.monitor.recording import FIXTURES
 
     root = FIXTURES / "pi5_cool"
-    sampler = Sampler(proc_root=root / "proc", sys_root=root / "sys", vcgencmd=None)
-    sample = asyncio.run(sampler.sample(detail=True))
+    sampler = Sampler(
+        proc_root=root / "proc", sys_root=root / "sys", vcgencmd=str(root / "vcgencmd")
+    )
+    sample = asyncio.run(sampler.sample(detail=True, wait_slow=True))
+    assert sample.power_w is not None and sample.throttled is not None
+    assert sample.freq_source == "vcgencmd"
     again = sample_from_json(sample.to_json(), now=sample.time)
     assert again.to_json() == sample.to_json()
     DumpReader(lambda: 0.0).close()

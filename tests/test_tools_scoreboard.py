@@ -25,6 +25,7 @@ from pislm_tui.tools.scoreboard_store import (
 )
 from tests.fake_ollama import DEFAULT_MODELS, FakeModel, FakeOllama
 from tests.helpers import screen_text, wait_for
+from tests.test_tools_core import write_png
 from tests.test_tools_tab import submit
 
 TOOLS = ["completion", "tools"]
@@ -149,6 +150,35 @@ def test_cli_bench_tools(lab_ollama: FakeOllama, capsys, isolated_home: Path) ->
                  "--host", lab_ollama.url]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "good:1b" in out and "Best for tools: good:1b" in out
+
+
+def test_cli_bench_tools_with_a_photo_scores_vision_models_on_image_to_city(
+    lab_ollama: FakeOllama, capsys, isolated_home: Path, tmp_path: Path
+) -> None:
+    """The lab's image → city: the vision model (the fake's llava-phi3 sees Machu Picchu)
+    describes the photo and names Cusco; judged against the place the user says it shows.
+    A model without vision is not given the photo."""
+    photo = write_png(tmp_path / "machu.png")
+    base = ["bench", "--tools", "--models", "llava-phi3:3.8b,good:1b", "--runs", "1",
+            "--no-export", "--host", lab_ollama.url, "--json", "--image", str(photo)]  # fmt: skip
+    assert main([*base, "--image-city", "Cusco, Peru", "--image-at=-13.53,-71.97"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    image = [r for r in results if r["task"] == "image_city"]
+    assert [(r["model"], r["country"], r["valid"], r["correct"]) for r in image] == [
+        ("llava-phi3:3.8b", "Peru", True, True)
+    ]
+    assert len([r for r in results if r["model"] == "good:1b"]) == 3  # no photo task
+    # The same photo said to show Lima (a capital of the gazetteer): a valid answer, not right.
+    assert main([*base, "--image-city", "Lima"]) == 0
+    image = [r for r in json.loads(capsys.readouterr().out)["results"] if r["task"] == "image_city"]
+    assert [(r["valid"], r["correct"]) for r in image] == [(True, False)]
+    # Missing or wrong details are said, and nothing runs.
+    assert main([*base, "--image-city", "Cusco"]) == 2
+    assert "give its coordinates" in capsys.readouterr().err
+    assert main([*base, "--image-city", "Cusco", "--image-at", "north"]) == 2
+    assert "is not LAT,LON" in capsys.readouterr().err
+    assert main([*base[:-2], "--image", str(tmp_path / "nope.png"), "--image-city", "Lima"]) == 2
+    assert "no such file" in capsys.readouterr().err
 
 
 # -- the Scoreboard pane, driven like a user -----------------------------------------------------

@@ -49,6 +49,11 @@ async def bench_on_hosts(args: argparse.Namespace, ctx: CliContext, prompt: str,
     else:
         print(f"prompt: {prompt!r} · {runs} run(s) per model after a warm-up, host after host")
         print(_table(HOSTS_HEADER, hosts_rows(benches), right=set(range(2, len(HOSTS_HEADER)))))
+        print()
+        for b in benches:  # whose heat the conditions columns show, or why they are n/a
+            why = b.conditions.get("unavailable")
+            read_on = b.conditions.get("read_on")
+            print(f"{b.host.label}: conditions " + (f"n/a ({why})" if why else f"from {read_on}"))
         for e in exports:
             print(f"saved {e.csv}")
     failed = False

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from pislm_tui.backend import Backend
     from pislm_tui.config import LoadedSettings, Paths, Settings
-    from pislm_tui.monitor import Sampler
+    from pislm_tui.monitor.remote import MachineSampler
 
-REMOTE_CONDITIONS = "the server runs on another machine; its conditions are not read from here"
+REMOTE_CONDITIONS = (
+    "the server runs on another machine; its conditions are read only over ssh"
+    " (ssh = ... in its [hosts.NAME])"
+)
 
 
 def print_error(message: str) -> None:
@@ -45,22 +48,14 @@ class CliContext:
             self._backend = make_backend(self.settings)
         return self._backend
 
-    def conditions_sampler(self) -> Sampler | None:
-        """A sampler of this machine for a reply's or a bench's conditions, when the server
-        runs here (else None: this machine's heat says nothing about the server's)."""
-        from pislm_tui.models.memory import is_local_server
+    def conditions_sampler(self) -> MachineSampler | None:
+        """A sampler of the machine that runs the server, for a reply's or a bench's
+        conditions: the host's over its ssh when it has one, this machine's when the server
+        runs here, else None (this machine's heat says nothing about the server's)."""
+        from pislm_tui.hosts.machines import conditions_sampler
+        from pislm_tui.hosts.named import current_host
 
-        if not is_local_server(self.backend.url):
-            return None
-        from pislm_tui.monitor import Sampler
-
-        m = self.settings.monitor
-        return Sampler(
-            proc_root=m.proc_root,
-            sys_root=m.sys_root,
-            vcgencmd=m.vcgencmd or None,
-            slow_interval=m.vcgencmd_interval,
-        )
+        return conditions_sampler(current_host(self.settings, self.loaded.host_name), self.settings)
 
     async def aclose(self) -> None:
         if self._backend is not None:

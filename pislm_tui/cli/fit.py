@@ -76,14 +76,15 @@ async def models_fit(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def _memory(ctx: CliContext) -> tuple[int | None, int | None, str]:
-    """RAM available and free swap of the server's machine (this one), read by the sampler."""
+    """RAM available and free swap of the server's machine (this one, or the host's over its
+    ssh), read by the sampler."""
     from pislm_tui.cli.common import REMOTE_CONDITIONS
 
     sampler = ctx.conditions_sampler()
     if sampler is None:
         return None, None, REMOTE_CONDITIONS.split(";")[0]
     try:
-        sample = await sampler.sample(detail=False)
+        sample = await sampler.sample(detail=False, wait_slow=True)  # over ssh: a real one
     finally:
         await sampler.aclose()
     if sample.ram is None:

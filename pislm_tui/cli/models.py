@@ -100,6 +100,21 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="the tool scoreboard instead: which model gets the function-calling tasks right "
         "(default models: every installed one that can call tools)",
     )
+    p.add_argument(
+        "--image",
+        metavar="PATH",
+        help="with --tools: a photo of a known place; vision models also do the lab's "
+        "image → city on it (needs --image-city)",
+    )
+    p.add_argument(
+        "--image-city",
+        metavar="CITY",
+        help='the place the photo shows, e.g. "Cusco, Peru" (a capital of the scoreboard\'s '
+        "gazetteer needs nothing more; elsewhere give --image-at)",
+    )
+    p.add_argument(
+        "--image-at", metavar="LAT,LON", help="the place's coordinates (within 50 km is right)"
+    )
     p.set_defaults(handler=cmd_bench)
 
 

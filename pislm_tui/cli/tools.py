@@ -116,7 +116,7 @@ async def cmd_tools_bench(args: argparse.Namespace, ctx: CliContext) -> int:
         models = await tool_models(ctx.backend)
         if not models:
             raise UsageError("no installed model can call tools", "pull one, e.g. qwen3:1.7b")
-    runner = ScoreboardRunner(ctx.backend, ctx.settings.tools, models, runs)
+    runner = ScoreboardRunner(ctx.backend, ctx.settings.tools, models, runs, photo=photo_task(args))
 
     def progress(p: ScoreProgress) -> None:  # stderr: stdout carries the result
         print(f"tools bench {p.describe()}", file=sys.stderr, flush=True)
@@ -142,6 +142,46 @@ async def cmd_tools_bench(args: argparse.Namespace, ctx: CliContext) -> int:
     if export:
         print(f"\nsaved {export.csv}\n      {export.json}")
     return 130 if board.cancelled else 0  # as an interrupted command, the kept tasks printed
+
+
+def photo_task(args: argparse.Namespace) -> Any:
+    """`--image PATH --image-city "CITY, COUNTRY" [--image-at LAT,LON]`: the scoreboard's
+    image → city task (None without --image)."""
+    from pislm_tui.backend.errors import UsageError
+
+    if not getattr(args, "image", None):
+        if getattr(args, "image_city", None) or getattr(args, "image_at", None):
+            raise UsageError("--image-city and --image-at go with --image PATH")
+        return None
+    if not args.tools:
+        raise UsageError("--image goes with --tools (the tool scoreboard)")
+    from pislm_tui.chat.images import load_image
+    from pislm_tui.tools.gazetteer import GAZETTEER, Capital, names_match
+    from pislm_tui.tools.scoreboard import PhotoTask
+
+    if not args.image_city:
+        raise UsageError(
+            "--image needs --image-city: the place the photo shows", 'e.g. "Cusco, Peru"'
+        )
+    city, _, country = (part.strip() for part in args.image_city.partition(","))
+    known = next((c for c in GAZETTEER if names_match(city, c)), None)
+    if args.image_at:
+        try:
+            lat, lon = (float(x) for x in args.image_at.split(","))
+        except ValueError:
+            raise UsageError(
+                f"--image-at {args.image_at!r} is not LAT,LON", "e.g. --image-at=-13.53,-71.97"
+            ) from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise UsageError(f"--image-at {args.image_at} is off the globe")
+        place = Capital(country or (known.country if known else ""), city, lat, lon)
+    elif known is not None:
+        place = known
+    else:
+        raise UsageError(
+            f"where is {city}? give its coordinates", "--image-at LAT,LON (e.g. -13.53,-71.97)"
+        )
+    return PhotoTask(load_image(args.image), place)
 
 
 def _scores_table(board: Any) -> str:

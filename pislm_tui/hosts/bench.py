@@ -3,8 +3,10 @@ must be its own, and two benches over one network link would share it). Each hos
 models' usual bench (`models.bench.BenchRunner`: warm-up, N runs, unload between models); one
 table puts them side by side.
 
-Seam for the Pi insights: a host row's conditions (temperature, throttling, power while it
-ran) are added to `HostBench.conditions` once the bench records them."""
+Each run records the conditions of the host's machine (peak temperature, lowest clock,
+throttling, energy: the single-host bench's columns) through `hosts.machines.
+conditions_sampler`: over the host's ssh, this machine's own for a local server; elsewhere they
+are n/a and `HostBench.conditions` says why."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from pislm_tui.backend import make_backend
 from pislm_tui.config import Settings
+from pislm_tui.hosts.machines import conditions_sampler, no_conditions_reason
 from pislm_tui.hosts.named import Host, settings_for
 from pislm_tui.models.bench import BenchProgress, BenchRunner
 from pislm_tui.models.bench_results import SUMMARY_HEADER, BenchResult, summary_rows
@@ -25,6 +28,7 @@ HOSTS_HEADER = ("Host", *SUMMARY_HEADER)
 class HostBench:
     host: Host
     result: BenchResult
+    # whose machine the conditions were read on ("ssh DEST", "this machine") or why not
     conditions: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -53,17 +57,25 @@ async def bench_hosts(
     out: list[HostBench] = []
     for host in hosts:
         backend = make_backend(settings_for(settings, host))
+        sampler = conditions_sampler(host, settings)
+        if sampler is None:
+            read: dict[str, Any] = {"read_on": None, "unavailable": no_conditions_reason(host)}
+        else:
+            read = {"read_on": f"ssh {host.ssh}" if host.ssh else "this machine"}
         try:
             # An OpenAI-compatible server cannot unload: its models stay as they are.
             runner = BenchRunner(
                 backend, models, prompt, runs,
                 unload=unload and backend.kind == "ollama",
                 max_tokens=max_tokens, run_timeout=run_timeout,
+                sampler=sampler, drive=1.0,  # no app timer here: read once a second
             )  # fmt: skip
-            out.append(HostBench(host, runner.result))
+            out.append(HostBench(host, runner.result, read))
             report = (lambda p, h=host: on_progress(h, p)) if on_progress else None
             await runner.run(report)
         finally:
+            if sampler is not None:
+                await sampler.aclose()
             await backend.aclose()
     return out
 

@@ -72,9 +72,9 @@ class FleetRow:
 
 
 def power_of(sample: Sample) -> float | None:
-    """The board's power in watts when the sampler measures it (the Pi insights add it)."""
-    value = getattr(sample, "power_w", None)
-    return value if isinstance(value, int | float) else None
+    """The board's power in watts (a Pi 5's PMIC, `monitor/power.py`): over ssh the shell
+    reader asks `vcgencmd pmic_read_adc` there, and `pislm monitor --json` there carries it."""
+    return sample.power_w
 
 
 MakeSampler = Callable[[Host], MachineSampler | None]
@@ -126,7 +126,7 @@ class Fleet:
                 if getattr(s, attr) is None:
                     why[name] = s.why(attr)
             if power_of(s) is None:
-                why["power_w"] = s.unavailable.get("power_w", "not measured by this pislm")
+                why["power_w"] = s.why("power_w")
         return FleetRow(
             host=host,
             up=up,

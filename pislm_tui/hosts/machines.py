@@ -44,3 +44,32 @@ def machine_sampler(host: Host, settings: Settings) -> MachineSampler | None:
             proc_root=m.proc_root, sys_root=m.sys_root, vcgencmd=m.vcgencmd or None, top=0
         )
     return None
+
+
+def conditions_sampler(host: Host, settings: Settings) -> MachineSampler | None:
+    """For a reply's or a bench run's conditions on `host`'s machine (`conditions.Recording`):
+    over its ssh (the host's usual reader), this machine's Sampler for a local server (with
+    vcgencmd, for the throttle bits, the clock and the power), else None."""
+    from pislm_tui.models.memory import is_local_server
+
+    remote = remote_monitor(host, settings)
+    if remote is not None:
+        return remote
+    if is_local_server(host.url):
+        m = settings.monitor
+        return Sampler(
+            proc_root=m.proc_root,
+            sys_root=m.sys_root,
+            vcgencmd=m.vcgencmd or None,
+            slow_interval=m.vcgencmd_interval,
+        )
+    return None
+
+
+def no_conditions_reason(host: Host) -> str:
+    """Why `conditions_sampler(host)` is None."""
+    return (
+        f"{host.label} runs on another machine and has no ssh: set ssh in [hosts.{host.name}]"
+        if host.name
+        else "the server runs on another machine and has no ssh: name it in [hosts.NAME] with ssh"
+    )

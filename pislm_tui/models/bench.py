@@ -36,7 +36,7 @@ from pislm_tui.monitor.conditions import Recording, RunConditions
 from pislm_tui.text import clean_output
 
 if TYPE_CHECKING:
-    from pislm_tui.monitor.sampler import Sampler
+    from pislm_tui.monitor.remote import MachineSampler
 
 DEFAULT_PROMPT = "What is the capital of France?"
 DEFAULT_MAX_TOKENS = 256
@@ -123,7 +123,7 @@ class BenchRunner:
         max_tokens: int | None = DEFAULT_MAX_TOKENS,
         run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
         now: Callable[[], datetime] = lambda: datetime.now(UTC).astimezone(),
-        sampler: Sampler | None = None,
+        sampler: MachineSampler | None = None,
         drive: float | None = None,
     ) -> None:
         """`sampler`: each measured run records the machine's conditions through it (the app's

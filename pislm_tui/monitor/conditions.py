@@ -7,8 +7,9 @@ energy used. A Pi that throttles mid-reply gives a speed that is not comparable 
     ...                                     # every reading the sampler takes is seen
     run = await recording.stop()            # RunConditions (the same rule for the end)
 
-The readings come from the app's one `Sampler` (its timer keeps running during long work); no
-extra read is taken when its latest sample is fresh. Where no timer runs (the CLI),
+The readings come from the app's one sampler (its timer keeps running during long work): this
+machine's `Sampler`, or the `RemoteMonitor` of the host's machine over ssh when the model runs
+there. No extra read is taken when its latest sample is fresh. Where no timer runs (the CLI),
 `Recording(..., drive=1.0)` takes a reading every second itself."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pislm_tui.monitor.throttle import Throttle
 
 if TYPE_CHECKING:
-    from pislm_tui.monitor.sampler import Sampler
+    from pislm_tui.monitor.remote import MachineSampler
     from pislm_tui.monitor.types import Sample
 
 FRESH_FOR = 2.5  # s: a reading younger than this stands for "now"
@@ -221,7 +222,7 @@ class Recording:
     `drive`: seconds between readings it takes itself, for callers without a timer."""
 
     def __init__(
-        self, sampler: Sampler, *, fresh_for: float = FRESH_FOR, drive: float | None = None
+        self, sampler: MachineSampler, *, fresh_for: float = FRESH_FOR, drive: float | None = None
     ) -> None:
         self.sampler = sampler
         self.fresh_for = fresh_for

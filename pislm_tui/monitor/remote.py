@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pislm_tui.backend.errors import PislmError, RemoteShellFailed
-from pislm_tui.backend.types import LoadedModel
 from pislm_tui.monitor.remote_dump import (
     SESSION_SCRIPT,
     DumpReader,
@@ -32,9 +31,9 @@ from pislm_tui.monitor.remote_dump import (
     parse_dump,
     parse_vcgencmd,
 )
+from pislm_tui.monitor.remote_json import sample_from_json
 from pislm_tui.monitor.sampler import LoadedCall, Sampler
-from pislm_tui.monitor.throttle import decode_throttled
-from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
+from pislm_tui.monitor.types import Sample, SourceUnavailable
 
 Via = Literal["auto", "pislm", "shell"]
 FIELDS = ("cores", "ram", "swap", "temp_c", "load", "fan_rpm", "freq_mhz", "processes")
@@ -42,6 +41,7 @@ FIND_PISLM = (
     'command -v pislm || { [ -x "$HOME/.local/bin/pislm" ] && echo "$HOME/.local/bin/pislm"; }'
 )
 STREAM_IDLE = 10.0  # s without a reading asked for: the remote stream stops (the strip rests)
+FIRST_LINE_WAIT = 20.0  # s a reading that must be real waits for pislm's first line there
 
 
 class MachineSampler(Protocol):
@@ -49,6 +49,12 @@ class MachineSampler(Protocol):
     /proc tree) or a `RemoteMonitor`."""
 
     history: Any  # (time, per-core %) of recent readings, oldest first
+    # What a reply's or a bench run's `conditions.Recording` reads: the latest reading, the
+    # clock it was taken on, and the callbacks given every reading while they are in.
+    last: Sample | None
+    clock: Callable[[], float]
+    recorders: list[Callable[[Sample], None]]
+    power_history: Any  # (time, watts) of recent readings with power, oldest first
 
     def prime(self) -> None: ...
 
@@ -92,7 +98,7 @@ def failed_sample(error: PislmError, *, detail: bool, label: str, now: float) ->
         taken_at=datetime.now(UTC),
         detail=detail,
         host=label,
-        unavailable={name: reason for name in (*FIELDS, "throttled", "ollama_loaded")},
+        unavailable={name: reason for name in (*FIELDS, "throttled", "power_w", "ollama_loaded")},
     )
 
 
@@ -165,58 +171,6 @@ class ShellSampler(Sampler):
 # -- with pislm installed there -----------------------------------------------------------
 
 
-def sample_from_json(data: dict[str, Any], *, now: float, detail: bool = True) -> Sample:
-    """A `Sample.to_json()` document (from `pislm monitor --json` elsewhere) as a Sample."""
-
-    def memory(d: Any) -> Memory | None:
-        return Memory(int(d["total"]), int(d["used"]), int(d["available"])) if d else None
-
-    throttled = data.get("throttled")
-    loaded = data.get("ollama_loaded")
-    procs = data.get("processes")
-    freq = data.get("freq_mhz")
-    return Sample(
-        time=now,
-        taken_at=_time(data.get("taken_at")),
-        detail=detail,
-        host=data.get("host"),
-        cores=tuple(float(c) for c in data.get("cores") or ()),
-        cpu_percent=data.get("cpu_percent"),
-        load=tuple(data["load"]) if data.get("load") else None,  # type: ignore[arg-type]
-        ram=memory(data.get("ram")),
-        swap=memory(data.get("swap")),
-        temp_c=data.get("temp_c"),
-        temp_source=data.get("temp_source"),
-        throttled=decode_throttled(int(throttled["raw"], 16)) if throttled else None,
-        under_voltage=data.get("under_voltage"),
-        fan_rpm=data.get("fan_rpm"),
-        fan_percent=data.get("fan_percent"),
-        freq_mhz=None if freq is None else float(freq),
-        freq_max_mhz=data.get("freq_max_mhz"),
-        freq_source=data.get("freq_source"),
-        processes=None if procs is None else tuple(ProcessInfo(**p) for p in procs),
-        ollama_loaded=None
-        if loaded is None
-        else tuple(
-            LoadedModel(
-                name=m["name"],
-                size=m.get("size"),
-                size_vram=m.get("size_vram"),
-                expires_at=_time(m.get("expires_at")),
-                context_length=m.get("context_length"),
-            )
-            for m in loaded
-        ),
-        unavailable={str(k): str(v) for k, v in (data.get("unavailable") or {}).items()},
-    )
-
-
-def _time(raw: Any) -> datetime | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return datetime.fromisoformat(raw)
-    return None
-
-
 class StreamSampler:
     """Follows `pislm monitor --json` on the other machine; each reading is its latest line."""
 
@@ -239,6 +193,7 @@ class StreamSampler:
         self.error: PislmError | None = None
         self._task: asyncio.Task[None] | None = None
         self._asked = 0.0
+        self._arrived = asyncio.Event()
 
     def prime(self) -> None:
         pass
@@ -260,6 +215,7 @@ class StreamSampler:
             except (ValueError, KeyError, TypeError):
                 continue  # a line that is not a sample (a warning) says nothing
             self.latest, self.error = sample, None
+            self._arrived.set()
             if sample.cores:
                 self.history.append((sample.time, sample.cores))
                 while self.history and self.history[0][0] < sample.time - self.history_seconds:
@@ -267,10 +223,23 @@ class StreamSampler:
             if self.clock() - self._asked > STREAM_IDLE:
                 return  # nobody looks: stop reading there
 
-    async def sample(self, *, detail: bool = True, **_: Any) -> Sample:
+    async def sample(self, *, detail: bool = True, wait: bool = False, **_: Any) -> Sample:
+        """The latest line's sample; `wait`: before the first line, wait for it (a reply's
+        conditions at its start) rather than answer "waiting"."""
         self._asked = now = self.clock()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._follow())
+        if self.latest is None and wait:
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            try:
+                await asyncio.wait(
+                    {arrived, self._task},
+                    timeout=FIRST_LINE_WAIT,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                arrived.cancel()
+            now = self.clock()
         if self.error is not None:
             raise self.error
         if self.latest is None:
@@ -317,6 +286,12 @@ class RemoteMonitor:
         self.inner: ShellSampler | StreamSampler | None = None
         self.error: PislmError | None = None
         self._empty: deque[tuple[float, tuple[float, ...]]] = deque()
+        self.last: Sample | None = None  # the latest reading (a reply's conditions use it)
+        # Given every reading while they are in (`conditions.Recording`); the shell reader
+        # shares the list, so it reads the conditions (vcgencmd) with its cheap readings too.
+        self.recorders: list[Callable[[Sample], None]] = []
+        # (time, watts) of each reading with power, oldest first: the Monitor tab's sparkline.
+        self.power_history: deque[tuple[float, float]] = deque(maxlen=120)
 
     @property
     def history(self) -> deque[tuple[float, tuple[float, ...]]]:
@@ -344,7 +319,7 @@ class RemoteMonitor:
                 )
         if command:
             return StreamSampler(self.shell, command, interval=self.interval, clock=self.clock)
-        return ShellSampler(
+        shell = ShellSampler(
             self.shell,
             vcgencmd=self.vcgencmd,
             loaded=self.loaded,
@@ -352,11 +327,14 @@ class RemoteMonitor:
             top=self.top,
             clock=self.clock,
         )
+        shell.recorders = self.recorders  # it gives them its readings itself
+        return shell
 
     async def sample(
         self, *, detail: bool = True, processes: bool | None = None, wait_slow: bool = False
     ) -> Sample:
         """One reading of the other machine; never raises for ssh's failures."""
+        recorded = False  # the shell reader gives the recorders its readings itself
         try:
             if self.inner is None:
                 self.inner = await self._choose()
@@ -364,13 +342,21 @@ class RemoteMonitor:
                 sample = await self.inner.sample(
                     detail=detail, processes=processes, wait_slow=wait_slow
                 )
+                recorded = True
             else:
-                sample = await self.inner.sample(detail=detail)
+                sample = await self.inner.sample(detail=detail, wait=wait_slow)
+            self.error = None
         except PislmError as exc:
             self.error = exc
-            failed = failed_sample(exc, detail=detail, label=self.label, now=self.clock())
-            return await self._with_loaded(failed) if detail else failed
-        self.error = None
+            sample = failed_sample(exc, detail=detail, label=self.label, now=self.clock())
+            sample = await self._with_loaded(sample) if detail else sample
+        if sample is not self.last:  # a new reading (the stream's line repeats until the next)
+            self.last = sample
+            if sample.power_w is not None:
+                self.power_history.append((sample.time, sample.power_w))
+            if not recorded:
+                for record in list(self.recorders):
+                    record(sample)
         return sample
 
     async def _with_loaded(self, sample: Sample) -> Sample:

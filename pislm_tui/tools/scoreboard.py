@@ -6,7 +6,8 @@ coordinates through instructor in JSON mode, the same in JSON-schema mode, and a
 of the `distance` tool with the capital's and the user's coordinates. Per model: the share of
 answers of a valid structure, the mean instructor retries, the share of right answers (the
 capital's name and coordinates within 50 km; the tool called with both points within 50 km)
-and the median latency. Stop it by cancelling the task that awaits `run()`: what finished is
+and the median latency. Given a photo of a known place (`PhotoTask`), each round of a vision
+model adds the lab's image → city: the model describes the photo, then names the city. Stop it by cancelling the task that awaits `run()`: what finished is
 kept in `runner.board`."""
 
 from __future__ import annotations
@@ -25,20 +26,35 @@ from pislm_tui.tools.geo import CityCoord, distance
 from pislm_tui.tools.loop import LoopDone, ToolRan, run_tool_loop
 from pislm_tui.tools.registry import ToolRegistry
 from pislm_tui.tools.structured import Clock, ExtractionFailed, ExtractionTimeout, extract
-from pislm_tui.tools.where import COUNTRY_PROMPT
+from pislm_tui.tools.where import COUNTRY_PROMPT, where_image
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend
+    from pislm_tui.chat.images import ImageAttachment
     from pislm_tui.config import ToolsSettings
 
-TaskKind = Literal["json", "json_schema", "tool_call"]
+TaskKind = Literal["json", "json_schema", "tool_call", "image_city"]
 TASKS: tuple[TaskKind, ...] = ("json", "json_schema", "tool_call")
-TASK_LABELS = {"json": "JSON mode", "json_schema": "JSON schema", "tool_call": "tool call"}
+TASK_LABELS = {
+    "json": "JSON mode",
+    "json_schema": "JSON schema",
+    "tool_call": "tool call",
+    "image_city": "image → city",
+}
 
 TOOL_PROMPT = (
     "Use the distance tool to find how far {city}, {country} (latitude {lat}, longitude {lon}) "
     "is from {origin} (latitude {olat}, longitude {olon}), then answer in one sentence."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoTask:
+    """The lab's image → city, for vision models: a photo and the place it shows (its name,
+    and coordinates that the answer must be within 50 km of)."""
+
+    image: ImageAttachment
+    place: Capital
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,25 +200,35 @@ class ScoreboardRunner:
         *,
         clock: Clock = time.perf_counter,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        photo: PhotoTask | None = None,
     ) -> None:
         self.backend = backend
         self.settings = settings
         self.runs = runs
         self.clock = clock
+        self.photo = photo
         self.board = Scoreboard(now(), list(dict.fromkeys(models)), runs)
+        self._vision: set[str] = set()  # the models that get the photo (known once run starts)
+
+    def tasks_of(self, model: str) -> tuple[TaskKind, ...]:
+        return (*TASKS, "image_city") if model in self._vision else TASKS
 
     @property
     def steps(self) -> int:
-        return len(self.board.models) * self.runs * len(TASKS)
+        return self.runs * sum(len(self.tasks_of(m)) for m in self.board.models)
 
     async def run(self, on_progress: ProgressCallback | None = None) -> Scoreboard:
         """Every task of every model; `ServerUnreachable` ends it (raised), any other failure
         counts against the model's task and the bench goes on."""
+        if self.photo is not None:
+            self._vision = await vision_models(self.backend, self.board.models)
         done = 0
         for model in self.board.models:
             for round_no in range(self.runs):
                 capital = GAZETTEER[round_no % len(GAZETTEER)]
-                for task in TASKS:
+                for task in self.tasks_of(model):
+                    if task == "image_city" and self.photo is not None:
+                        capital = self.photo.place
                     if on_progress:
                         on_progress(ScoreProgress(done, self.steps, model, task, capital.country))
                     self.board.results.append(await self._task(model, task, capital, round_no))
@@ -226,6 +252,17 @@ class ScoreboardRunner:
         try:
             if task == "tool_call":
                 return await self._tool_task(model, capital, result)
+            if task == "image_city" and self.photo is not None:
+                seen = await where_image(
+                    self.backend,
+                    self.settings,
+                    self.photo.image,
+                    model=model,
+                    vision_model=model,
+                    clock=self.clock,
+                )
+                right = capital_is_right(seen.city, seen.lat, seen.lon, capital)
+                return result(True, right, seen.retries)
             found = await extract(
                 self.backend,
                 model,
@@ -281,6 +318,22 @@ def _same_points(arguments: dict[str, Any], points: set[tuple[float, float]]) ->
         return distance(x, y) <= TOLERANCE_KM
 
     return (close(a, p) and close(b, q)) or (close(a, q) and close(b, p))
+
+
+async def vision_models(backend: Backend, models: list[str]) -> set[str]:
+    """Those of `models` whose /api/show lists vision (the only ones given the photo)."""
+    from pislm_tui.models.details import ModelDetailsCache
+
+    details = ModelDetailsCache(backend)
+    found = set()
+    for name in models:
+        try:
+            caps = await details.capabilities(name)
+        except PislmError:
+            continue
+        if caps is not None and "vision" in caps:
+            found.add(name)
+    return found
 
 
 async def tool_models(backend: Backend) -> list[str]:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -30,10 +31,12 @@ from pislm_tui.models.bench import (
 )
 from pislm_tui.models.bench_history import AsyncBenchHistory, Comparison
 from pislm_tui.models.bench_results import BenchExport, BenchResult, export_bench, summary_rows
-from pislm_tui.models.memory import is_local_server
-from pislm_tui.monitor import Sampler
+from pislm_tui.monitor_feed import machine_of_server
 from pislm_tui.widgets.bar_chart import Bar, BarChart
 from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
+
+if TYPE_CHECKING:
+    from pislm_tui.monitor.remote import MachineSampler
 
 MAX_RUNS = 50
 # Shorter than the CLI's header so the table fits 80 columns; the title line gives the units.
@@ -263,13 +266,10 @@ class BenchPanel(AppAccess, VerticalScroll):
         self._show_results()
         self._run(self.runner)
 
-    def _conditions_sampler(self) -> tuple[Sampler | None, float | None]:
-        """The app's sampler when the server runs here (its timer reads it during the bench;
-        without the timer the bench reads it once a second itself)."""
-        if not is_local_server(self.pislm.backend.url):
-            return None, None
-        feed = self.pislm.monitor
-        return feed.sampler, None if feed.running or feed.manual else 1.0
+    def _conditions_sampler(self) -> tuple[MachineSampler | None, float | None]:
+        """The app's sampler when it reads the server's machine (here, or the host's over ssh;
+        its timer reads it during the bench, else the bench reads it once a second itself)."""
+        return machine_of_server(self.pislm.monitor, self.pislm.backend.url) or (None, None)
 
     def action_cancel(self) -> None:
         if self.running:

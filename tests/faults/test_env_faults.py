@@ -537,9 +537,11 @@ def test_two_rag_ingests_into_one_collection_at_once(
     store = RagStore.open(loaded.paths, loaded.settings.rag)
     got = store._client.get_collection("shared").get(include=["embeddings", "documents"])
     assert len(got["ids"]) == sum(expected.values())
+    # (Chroma's HNSW index is approximate, and overlapping chunks have near vectors: the chunk
+    # must be among the nearest few, at distance 0, not always the very first.)
     for text, vector in zip(got["documents"], got["embeddings"], strict=True):
-        best = store.query("shared", list(vector), 1)
-        assert best and best[0].text == text and best[0].distance < 1e-5
+        near = store.query("shared", list(vector), 5)
+        assert any(hit.text == text and hit.distance < 1e-5 for hit in near)
 
 
 # -- 6. kill -9 mid-reply ------------------------------------------------------------------------
