@@ -8,6 +8,10 @@ Figures: start-up to the main screen, RSS after start, CPU-seconds per 1,000 str
 final frame appeared, and idle CPU and bytes/s with the prompt focused in an SSH session.
 
     .venv/bin/python bench/compare.py [--tokens 2000] [--size 120x40] [--idle 30] [--idle-settle 35] [--skip-oterm]
+        [--shape paragraphs|one-paragraph|code|list|table|mixed]
+
+The streamed reply has the given shape (`tests/fake_ollama/shapes.py`; default `paragraphs`, the
+figures in docs/benchmarks.md); `bench/stream.py` runs every shape against the minimal client.
 
 The first run creates `bench/.cache/oterm-0.26.1/` (a venv, about 2 minutes).
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 from harness import ROOT, FakeServer, PtyProcess, isolated_env, pislm_argv, table
 
 sys.path.insert(0, str(ROOT))
-from tests.fake_ollama.reply import generated_tokens
+from tests.fake_ollama.shapes import SHAPES, shaped_tokens
 
 HERE = Path(__file__).parent
 OTERM_VERSION = "0.26.1"
@@ -181,9 +185,17 @@ def wait_server_done(server: FakeServer, timeout: float) -> float:
 
 
 def stream(
-    client: Client, server: FakeServer, tokens: int, rate: float | None, cols: int, rows: int
+    client: Client,
+    server: FakeServer,
+    tokens: int,
+    rate: float | None,
+    cols: int,
+    rows: int,
+    shape: str = "paragraphs",
 ):
-    reply = [*generated_tokens(tokens - 1), END]
+    # The end mark is a word of the last paragraph, or a paragraph of its own after a block.
+    end = END if shape == "paragraphs" else "\n\n" + END.strip()
+    reply = [*shaped_tokens(shape, tokens - 1), end]
     server.control("reset", {})
     server.control("default", {"tokens": reply, "rate": rate})
     with tempfile.TemporaryDirectory() as home:
@@ -263,6 +275,7 @@ def main() -> None:
     )
     parser.add_argument("--start-runs", type=int, default=3)
     parser.add_argument("--skip-oterm", action="store_true")
+    parser.add_argument("--shape", choices=SHAPES, default="paragraphs")
     args = parser.parse_args()
     cols, rows = (int(x) for x in args.size.split("x"))
 
@@ -282,12 +295,16 @@ def main() -> None:
             if got:
                 f.start_s, f.rss_mib = got
             got = guarded(
-                f, "10 tok/s", lambda c=client: stream(c, server, args.tokens, 10.0, cols, rows)
+                f,
+                "10 tok/s",
+                lambda c=client: stream(c, server, args.tokens, 10.0, cols, rows, args.shape),
             )
             if got:
                 f.cpu_slow, f.bytes_slow, _ = got
             got = guarded(
-                f, "full speed", lambda c=client: stream(c, server, args.tokens, None, cols, rows)
+                f,
+                "full speed",
+                lambda c=client: stream(c, server, args.tokens, None, cols, rows, args.shape),
             )
             if got:
                 f.cpu_fast, f.bytes_fast, f.lag_fast = got
@@ -306,7 +323,10 @@ def main() -> None:
     def show(value: float | None, digits: int = 2) -> str:
         return "n/a" if value is None else f"{value:,.{digits}f}"
 
-    print(f"\n{args.tokens} tokens, {cols}x{rows} pseudo-terminal, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"\n{args.tokens} tokens ({args.shape}), {cols}x{rows} pseudo-terminal, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     print(
         table(
             [

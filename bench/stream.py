@@ -1,17 +1,22 @@
 """Streaming cost: 2,000 tokens from the fake server into the real app in a pseudo-terminal, at a
 Pi's pace (10 tok/s) and at full speed, against the minimal reference client (the official
-`ollama` client printing chunks) measured in the same run.
+`ollama` client printing chunks) measured in the same run, for replies of several shapes
+(`tests/fake_ollama/shapes.py`): short paragraphs, one long paragraph, one long code block, a
+long list, a table, and a mix of all.
 
-Prints, per client and pace: CPU-seconds of the client process per 1,000 tokens, bytes written
-to the terminal per token, and at full speed how long after the server's last token the final
-frame appeared.
+Prints, per shape, client and pace: CPU-seconds of the client process per 1,000 tokens, bytes
+written to the terminal per token, and at full speed how long after the server's last token the
+final frame appeared; then, per shape, pislm's CPU against the `paragraphs` shape and against the
+minimal client.
 
-    .venv/bin/python bench/stream.py [--tokens 2000] [--size 120x40] [--skip-slow]
+    .venv/bin/python bench/stream.py [--shape all|paragraphs|one-paragraph|code|list|table|mixed]...
+        [--tokens 2000] [--size 120x40] [--skip-slow]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -21,12 +26,15 @@ from pathlib import Path
 
 from harness import FakeServer, PtyProcess, isolated_env, pislm_argv, table
 
+from tests.fake_ollama.shapes import SHAPES
+
 HERE = Path(__file__).parent
 MODEL = "llama3.2:1b"
 
 
 @dataclass
 class Result:
+    shape: str
     client: str
     pace: str
     cpu_per_1000: float
@@ -44,9 +52,11 @@ def wait_server_done(server: FakeServer, count: int, timeout: float) -> float:
     raise TimeoutError("the server never finished the reply")
 
 
-def run_pislm(server: FakeServer, tokens: int, rate: float | None, cols: int, rows: int) -> Result:
+def run_pislm(
+    server: FakeServer, shape: str, tokens: int, rate: float | None, cols: int, rows: int
+) -> Result:
     server.control("reset", {})
-    server.control("default", {"n_tokens": tokens, "rate": rate})
+    server.control("default", {"n_tokens": tokens, "shape": shape, "rate": rate})
     with tempfile.TemporaryDirectory() as home:
         app = PtyProcess(
             pislm_argv("--host", server.url, "--model", MODEL),
@@ -73,15 +83,15 @@ def run_pislm(server: FakeServer, tokens: int, rate: float | None, cols: int, ro
         finally:
             app.close()
     return Result(
-        "pislm", pace, cpu / tokens * 1000, written / tokens, max(0.0, shown - server_done)
+        shape, "pislm", pace, cpu / tokens * 1000, written / tokens, max(0.0, shown - server_done)
     )
 
 
 def run_minimal(
-    server: FakeServer, tokens: int, rate: float | None, cols: int, rows: int
+    server: FakeServer, shape: str, tokens: int, rate: float | None, cols: int, rows: int
 ) -> Result:
     server.control("reset", {})
-    server.control("default", {"n_tokens": tokens, "rate": rate})
+    server.control("default", {"n_tokens": tokens, "shape": shape, "rate": rate})
     client = PtyProcess(
         [
             sys.executable,
@@ -106,31 +116,67 @@ def run_minimal(
         client.close(quit_keys=None)
     pace = "full speed" if rate is None else f"{rate:g} tok/s"
     return Result(
-        "minimal client", pace, cpu / tokens * 1000, written / tokens, max(0.0, shown - server_done)
+        shape,
+        "minimal client",
+        pace,
+        cpu / tokens * 1000,
+        written / tokens,
+        max(0.0, shown - server_done),
     )
+
+
+def ratios(results: list[Result]) -> list[list[object]]:
+    """Per shape at each pace: pislm's CPU against the paragraphs shape and the minimal client."""
+    cpu = {(r.shape, r.client, r.pace): r.cpu_per_1000 for r in results}
+    rows = []
+    for (shape, client, pace), value in cpu.items():
+        if client != "pislm":
+            continue
+        paragraphs = cpu.get(("paragraphs", "pislm", pace))
+        minimal = cpu.get((shape, "minimal client", pace))
+        rows.append(
+            [
+                shape,
+                pace,
+                f"{value / paragraphs:.2f}x" if paragraphs else "n/a",
+                f"{value / minimal:.2f}x" if minimal else "n/a",
+            ]
+        )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--shape",
+        action="append",
+        choices=[*SHAPES, "all"],
+        help="reply shape (repeatable; default: all)",
+    )
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--skip-slow", action="store_true", help="only the full-speed runs")
     args = parser.parse_args()
+    shapes = list(SHAPES) if not args.shape or "all" in args.shape else args.shape
     cols, rows = (int(x) for x in args.size.split("x"))
     paces = [None] if args.skip_slow else [10.0, None]
     server = FakeServer()
     results: list[Result] = []
     try:
-        for rate in paces:
-            results.append(run_minimal(server, args.tokens, rate, cols, rows))
-            results.append(run_pislm(server, args.tokens, rate, cols, rows))
+        for shape in shapes:
+            for rate in paces:
+                print(f"{shape} at {rate or 'full speed'}…", file=sys.stderr)
+                results.append(run_minimal(server, shape, args.tokens, rate, cols, rows))
+                results.append(run_pislm(server, shape, args.tokens, rate, cols, rows))
     finally:
         server.stop()
-    print(f"Streaming {args.tokens} tokens at {cols}x{rows}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Streaming {args.tokens} tokens at {cols}x{rows} (load average after: {load})")
     print(
         table(
             [
                 [
+                    r.shape,
                     r.client,
                     r.pace,
                     r.cpu_per_1000,
@@ -140,6 +186,7 @@ def main() -> None:
                 for r in results
             ],
             [
+                "shape",
                 "client",
                 "pace",
                 "CPU s / 1000 tokens",
@@ -148,6 +195,8 @@ def main() -> None:
             ],
         )
     )
+    print()
+    print(table(ratios(results), ["shape", "pace", "pislm CPU / paragraphs", "pislm / minimal"]))
 
 
 if __name__ == "__main__":

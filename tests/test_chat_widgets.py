@@ -1,18 +1,19 @@
 """The streaming Markdown widget: what it draws while a reply streams in small pieces is what
-Textual's own Markdown draws for the same text, it repaints only the cells that changed, and the
-prompt box and image chips behave."""
+Textual's own Markdown draws for the same text, it repaints only the lines that changed, and the
+prompt box and image chips behave. (Each shape of reply, and the work per flush:
+tests/test_streaming_shapes.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.strip import Strip
 from textual.widgets import Markdown
 
 from pislm_tui.chat.images import ImageAttachment
 from pislm_tui.widgets.image_chips import ImageChip, ImageChips
-from pislm_tui.widgets.reply_markdown import ParagraphRun, ReplyMarkdown, changed_regions
+from pislm_tui.widgets.live_tail import LiveTail
+from pislm_tui.widgets.reply_markdown import ReplyMarkdown
 from tests.fake_ollama.reply import tokenize
 from tests.helpers import screen_text, wait_for
 
@@ -66,54 +67,43 @@ async def test_streamed_reply_draws_what_markdown_draws() -> None:
             sent += piece
             await widget.append_text(piece)
             await pilot.pause()
-            if start % 15 == 0:  # midway: the text so far, as Markdown would show it
-                assert trimmed(lines(app)) == await reference(sent, size), sent
+            if start % 15 == 0:  # midway: the text so far, as Markdown would show it (a line
+                # being written that may start another block is shown once complete)
+                shown = trimmed(lines(app))
+                complete = sent[: sent.rfind("\n") + 1]
+                assert shown in (await reference(sent, size), await reference(complete, size))
         assert widget.source == TEXT
-        runs = list(widget.query_children(ParagraphRun))
-        assert len(runs) == 3  # paragraphs in a row share a widget while streaming
-        widget.finish()
+        assert widget.query_children(LiveTail)
+        await widget.finish()
         await pilot.pause()
         assert trimmed(lines(app)) == await reference(TEXT, size)
-        assert not any(run.streaming for run in widget.query(ParagraphRun))
+        assert not widget.query(LiveTail)
         assert "[bold red]markup[/bold red]" in screen_text(app)
 
 
-async def test_a_streaming_run_repaints_only_what_changed() -> None:
+async def test_a_streaming_reply_repaints_only_what_changed() -> None:
     widget = ReplyMarkdown(streaming=True, page_lines=10)
     app = One(widget)
     async with app.run_test(size=(40, 20)) as pilot:
         await widget.append_text("Hello there, this is")
         await pilot.pause()
-        run = widget.query_one(ParagraphRun)
-        await wait_for(lambda: run.text_lines == 1, pilot=pilot)
+        tail = widget.query_one(LiveTail)
+        await wait_for(lambda: tail.text_lines == 1, pilot=pilot)
         repaints: list[tuple[Any, ...]] = []
-        original = run.refresh
+        original = tail.refresh
 
         def spy(*regions: Any, **kw: Any) -> Any:
             repaints.append((regions, kw))
             return original(*regions, **kw)
 
-        run.refresh = spy  # type: ignore[method-assign]
+        tail.refresh = spy  # type: ignore[method-assign]
         await widget.append_text(" a test")
         await pilot.pause()
         assert repaints[0][1].get("layout") is not True
         (region,) = repaints[0][0]
-        assert (region.x, region.y, region.width) == (20, 0, 7)  # " a test", nothing else
-        # a page reserved (with the paragraph's bottom margin): new lines need no layout
-        assert run.outer_size.height + run.styles.margin.bottom == 10
-
-
-def test_changed_regions_end_at_the_text() -> None:
-    from rich.segment import Segment
-
-    def strip(text: str) -> Strip:
-        return Strip([Segment(text)])
-
-    old = [strip("same line"), strip("grows")]
-    new = [strip("same line"), strip("grows more"), strip("new line")]
-    regions = changed_regions(old, new, width=40)
-    assert [(r.x, r.y, r.width) for r in regions] == [(5, 1, 5), (0, 2, 8)]
-    assert changed_regions(new, old, width=40)[-1].width == 40  # a vanished line is blanked
+        assert (region.y, region.height) == (0, 1)  # the line that changed, nothing else
+        # a page reserved: new lines need no layout
+        assert tail.outer_size.height == 9
 
 
 async def test_image_chips_are_removed_with_enter_or_delete() -> None:

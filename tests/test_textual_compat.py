@@ -245,19 +245,13 @@ async def test_fast_output_off_runs_textuals_own_output_and_chats(
 
 # -- nothing private outside the package -----------------------------------------------------------
 
-# Reaches of the streaming Markdown widgets, rewritten in parallel (#13): they move behind the
-# guard with that work, and leave this list.
-NOT_YET_BEHIND_THE_GUARD = {"widgets/reply_markdown.py", "widgets/streaming_markdown.py"}
-
 
 def _ui_modules() -> list[Path]:
     core = ("backend", "chat", "models", "rag", "tools", "monitor", "cli", "textual_compat")
     return [
         path
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path.relative_to(PACKAGE).parts[0] not in core
-        and str(path.relative_to(PACKAGE)) not in NOT_YET_BEHIND_THE_GUARD
-        and path.name != "__main__.py"
+        if path.relative_to(PACKAGE).parts[0] not in core and path.name != "__main__.py"
     ]
 
 

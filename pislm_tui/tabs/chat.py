@@ -33,6 +33,7 @@ from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.conversation import ChatMessage, Conversation, SessionSettings
 from pislm_tui.chat.session import ChatSession, TakenBack, live_figures
 from pislm_tui.chat.turn import LiveReply, stream_reply
+from pislm_tui.crash import run_to_end
 from pislm_tui.long_work import long_work, mark_long
 from pislm_tui.monitor_feed import reply_recording
 from pislm_tui.tabs.chat_actions import ChatActions
@@ -106,6 +107,9 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
         self._reply_view: AssistantMessage | None = None
         self._worker: Worker[None] | None = None
         self._timer: Timer | None = None
+        # A flush runs to its end under this lock, and the timer stops under it: stopping the
+        # timer never cancels a flush while the reply's Markdown removes a block (issue #12).
+        self._flushing = asyncio.Lock()
         self._last_live_update = 0.0
 
     @property
@@ -324,6 +328,17 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
 
     async def _flush(self) -> None:
         """Timer: move what arrived into the reply, follow it, refresh the live figures."""
+        if self.session.live is None or self._reply_view is None:
+            return
+
+        async def flush() -> None:
+            async with self._flushing:
+                if self._timer is not None:  # (stopped while this tick waited: nothing to do)
+                    await self._flush_now()
+
+        await run_to_end(flush(), self)
+
+    async def _flush_now(self) -> None:
         live, view = self.session.live, self._reply_view
         if live is None or view is None:
             return
@@ -345,7 +360,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
 
     async def _end_reply(self, live: LiveReply) -> None:
         """The reply ended (complete, stopped or cut off): show all of it with its figures."""
-        self._stop_timer()
+        await self._stop_flushing()
         view = self._reply_view
         if view is not None and not view.query("ReplyMarkdown"):
             view = None  # taken down with the app; the reply itself is saved by stream_reply
@@ -370,7 +385,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
 
     async def _fail_reply(self, error: PislmError) -> None:
         """Nothing arrived: take the exchange back and give the prompt back."""
-        self._stop_timer()
+        await self._stop_flushing()
         back: TakenBack = self.session.reply_failed()
         if self._reply_view is not None:
             await self._reply_view.remove()
@@ -395,6 +410,11 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
         if not self.session.conversation.messages:
             await self._mount_messages(_empty_hint())
         self.pislm.show_error(error, title="No reply")
+
+    async def _stop_flushing(self) -> None:
+        """Stop the flush timer once no flush is running (see `_flushing`)."""
+        async with self._flushing:
+            self._stop_timer()
 
     def _stop_timer(self) -> None:
         if self._timer is not None:

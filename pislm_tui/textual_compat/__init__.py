@@ -13,6 +13,7 @@ table, with the attributes each reach needs, is `guard.REACHES`):
 | the callers of _handle_exception | errors.py  |   (all three rows go together)                   |
 | ANSI_SEQUENCES_KEYS        | keys.py          | Alt+Enter over SSH sends; Ctrl+J still a new line |
 | LinuxDriver._file          | drivers.py       | a hung-up terminal may stall the exit            |
+| Markdown._parse_markdown   | markdown.py      | replies stream through Markdown.append (more CPU) |
 
 Verified with Textual `guard.VERIFIED_TEXTUAL` (the pin in pyproject.toml). On any other version
 every reach is left alone and Textual runs its own way; the output layers and the error survival

@@ -145,6 +145,16 @@ REACHES: tuple[Reach, ...] = (
         "SSH) sends the prompt like Enter; Ctrl+J still starts a new line",
     ),
     Reach(
+        "markdown.blocks",
+        "textual.widgets._markdown:Markdown",
+        ("_parse_markdown",),
+        use="textual_compat/markdown.py builds Textual's block widgets from tokens already "
+        "parsed: a streaming reply (widgets/reply_markdown.py) parses only the blocks that "
+        "have ended, and a flush costs the same however long the block being written",
+        without="replies stream through Textual's own Markdown.append: the same final frame, "
+        "but each flush parses the open block again (more CPU the longer it is)",
+    ),
+    Reach(
         "linux_driver.file",
         "textual.drivers.linux_driver:LinuxDriver",
         (),

@@ -79,11 +79,15 @@ class AssistantMessage(Vertical):
         )
         thinking.display = bool(message.thinking)
         yield thinking
-        yield ReplyMarkdown(
+        markdown = ReplyMarkdown(
             None if self.streaming else message.content,
             streaming=self.streaming,
             page_lines=self.page_lines,
         )
+        if self.streaming and self.page_lines:
+            # Room for the first page of the reply before any of it has arrived.
+            markdown.styles.min_height = self.page_lines
+        yield markdown
         note = Static(classes="note", markup=False)
         note.display = False
         yield note
@@ -148,7 +152,7 @@ class AssistantMessage(Vertical):
             markdown = self.markdown
             if markdown.source != message.content:
                 await markdown.update(message.content)  # e.g. text held back by the cleaner
-            markdown.finish()
+            await markdown.finish()
             if self._thinking_parts:
                 box = self.query_one(".thinking", Collapsible)
                 box.title = self._thinking_title()

@@ -1,6 +1,7 @@
-"""`RagAnswer`: the grounded answer, streamed into a `StreamingMarkdown` from a buffer a few
-times a second (not per token), then a line with the elapsed time and generation figures. The
-flush timer runs only while an answer streams, so a finished answer costs nothing.
+"""`RagAnswer`: the grounded answer, streamed into a `ReplyMarkdown` (the Chat reply's widget)
+from a buffer a few times a second (not per token), then a line with the elapsed time and
+generation figures. The flush timer runs only while an answer streams, so a finished answer costs
+nothing.
 
 Every change of the Markdown (a flush, the end, clearing) runs one at a time and to its end,
 even when the task asking for it is cancelled: stopping the timer cancels its task, and a
@@ -25,7 +26,11 @@ from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
 from pislm_tui.crash import run_to_end
-from pislm_tui.widgets.streaming_markdown import StreamingMarkdown
+from pislm_tui.widgets.reply_markdown import ReplyMarkdown
+
+# Blank lines kept below a streaming answer, so that its new lines need no layout of the screen
+# (the answer grows by this many lines at a time).
+PAGE_LINES = 4
 
 
 def figures_line(elapsed_s: float, stats: GenerationStats | None) -> Content:
@@ -48,10 +53,8 @@ class RagAnswer(Vertical):
         display: none;
         &.-shown { display: block; }
         #rag-answer-title { text-style: bold; color: $text-muted; margin-top: 1; }
-        StreamingMarkdown { height: auto; }
-        StreamingMarkdown LiveBlock { padding: 0; }
-        StreamingMarkdown Markdown { margin: 0; padding: 0; background: transparent; }
-        StreamingMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
+        ReplyMarkdown { height: auto; margin: 0; padding: 0; background: transparent; }
+        ReplyMarkdown MarkdownBlock:last-child { margin-bottom: 0; }
         #rag-answer-figures { color: $text-muted; height: auto; }
         &.-failed #rag-answer-figures { color: $error; }
     }
@@ -69,7 +72,7 @@ class RagAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Answer", id="rag-answer-title", markup=False)
-        yield StreamingMarkdown()
+        yield self._new_markdown()
         yield Static(id="rag-answer-figures", markup=False)
 
     @property
@@ -120,10 +123,14 @@ class RagAnswer(Vertical):
             self.text = ""
             self.remove_class("-shown", "-failed")
             # A fresh widget per answer: the finished one holds the old text as Markdown.
-            await self.query(StreamingMarkdown).remove()
-            await self.mount(StreamingMarkdown(), before="#rag-answer-figures")
+            await self.query(ReplyMarkdown).remove()
+            await self.mount(self._new_markdown(), before="#rag-answer-figures")
 
         await self._one_at_a_time(clear)
+
+    @staticmethod
+    def _new_markdown() -> ReplyMarkdown:
+        return ReplyMarkdown(streaming=True, page_lines=PAGE_LINES)
 
     async def _one_at_a_time(self, change: Callable[[], Awaitable[None]]) -> None:
         """Run `change` after the ones before it, to its end (see the module docstring)."""
@@ -139,7 +146,7 @@ class RagAnswer(Vertical):
         # waiting for the lock finds the timer gone and does nothing).
         self._stop_timer()
         await self._flush_now()
-        await self.query_one(StreamingMarkdown).finish()
+        await self.query_one(ReplyMarkdown).finish()
 
     async def _flush(self) -> None:
         """The timer's tick."""
@@ -161,7 +168,7 @@ class RagAnswer(Vertical):
         if scroller is not None and not self._following:
             # Follow a growing answer, unless the reader scrolled up to read something else.
             self._following = scroller.scroll_y >= scroller.max_scroll_y - 1
-        await self.query_one(StreamingMarkdown).append(chunk)
+        await self.query_one(ReplyMarkdown).append_text(chunk)
         if self._waiting:
             self._waiting = False
             self.query_one("#rag-answer-figures", Static).update("")
@@ -184,10 +191,10 @@ class RagAnswer(Vertical):
         scroller = self._scroller()
         if scroller is None or not self._following:
             return
-        shown = self.query_one(StreamingMarkdown)
+        shown = self.query_one(ReplyMarkdown)
 
         def settle() -> None:
-            if next(iter(self.query(StreamingMarkdown)), None) is not shown:
+            if next(iter(self.query(ReplyMarkdown)), None) is not shown:
                 return  # cleared meanwhile: another answer follows (or not) on its own
             self._anchor(scroller)
             self._following = False

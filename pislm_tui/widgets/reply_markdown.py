@@ -1,41 +1,71 @@
-"""`ReplyMarkdown`: Textual's `Markdown`, made cheap to stream into.
+"""`ReplyMarkdown`: Textual's `Markdown` for model replies, cheap to stream into, used by every
+tab that streams Markdown (the Chat reply, the RAG answer).
 
-With `Markdown.append` every flush re-lays out the screen and repaints the whole paragraph
-being written; every new line resizes every container above it and every new paragraph renumbers
-its siblings, and either way the whole visible reply is sent to the terminal again. Over SSH
-to a Pi that is most of the bytes and CPU of a streaming reply. So, while a reply streams:
+`Markdown.append` parses the last block again on every call and lays the screen out again, so
+a flush costs more the longer the block being written (a long paragraph, a whole script in one
+code block, a long list or table). Here, while a reply streams:
 
-- consecutive paragraphs are drawn by one widget (`ParagraphRun`), line by line from a cache:
-  a flush renders only the paragraph being written and repaints only the cells that changed,
-  and a new paragraph is just more lines, not a new widget;
-- the run keeps blank lines below its text (`page_lines` of them, a page of the view), so a
-  new line does not change its size, nor the size of anything around it; when the text
-  reaches the end of that space the run grows by another page at once, and the chat view,
-  anchored to its end, moves on by that page in the same frame.
+- the block being written is followed by `live_blocks` (paragraph, code, list, table), which
+  look only at what arrived since the last flush, and drawn line by line by `LiveTail`; blocks of
+  other kinds (headings, quotes...) are short and parsed again on each flush, as Textual does;
+- finished paragraphs, lists and code stay in the tail (no layout of the screen per block) until
+  a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
+  widgets, built once from their source;
+- `finish()` builds Textual's widgets for what is left, so the final frame is what `Markdown`
+  draws for the whole text at once.
 
-Other blocks (lists, code, headings, tables) go through Textual's own block widgets. `finish()`
-turns the runs back into ordinary paragraphs and drops the reservations (one final layout)."""
+Blocks are split where a parse of the whole text splits them (decided on complete lines only),
+so the widgets are the same as for the whole text; a reply with link reference definitions
+(which reach back to earlier blocks) is drawn again as a whole when it ends.
+
+Building Textual's block widgets from parsed tokens is a private reach
+(`textual_compat/markdown.py`, guard row "markdown.blocks"): where the guard says no
+(`FAST_STREAMING` False), replies stream through the stock `Markdown.append`."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from textual.content import Content
-from textual.geometry import Region, Size
+from markdown_it.token import Token
 from textual.strip import Strip
-from textual.visual import Visual
 from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
+from textual.widgets.markdown import MarkdownBlock
+
+from pislm_tui.textual_compat import markdown as compat_markdown
+from pislm_tui.widgets.live_blocks import (
+    REPARSE,
+    End,
+    FenceBlock,
+    Grow,
+    OpenBlock,
+    ParagraphBlock,
+    top_blocks,
+)
+from pislm_tui.widgets.live_lists import ListBlock, simple_list
+from pislm_tui.widgets.live_table import TableBlock
+from pislm_tui.widgets.live_tail import LiveTail, TailContext
+from pislm_tui.widgets.live_text import Counters
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from textual.await_complete import AwaitComplete
 
-# Blank lines a streaming run keeps below its text when no page size is known.
-SLACK_LINES = 4
+# Textual's block widgets from parsed tokens: a private reach, behind the textual_compat guard.
+FAST_STREAMING = compat_markdown.usable()
+
+# A block parsed on every flush (a heading, a quote) shows the line being written only once it
+# is this long: each change of such a block is a layout of the screen.
+GENERIC_PARTIAL = 60
+
+# Line breaks for str.splitlines but not for markdown-it (U+2028 and U+2029 among them).
+_LINE_BREAKS_OF_PYTHON = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+# A link reference definition: `[label]: url` at the start of a line.
+_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
 
 _parser: MarkdownIt | None = None
-_BLANK = Content("")
 
 
 def _shared_parser() -> MarkdownIt:
@@ -48,175 +78,13 @@ def _shared_parser() -> MarkdownIt:
     return _parser
 
 
-def first_difference(old: Strip, new: Strip) -> int:
-    """The first cell where two rendered lines differ (style or text)."""
-    x = 0
-    for a, b in zip(old, new, strict=False):
-        if a == b:
-            x += cell_len(a.text)
-            continue
-        if a.style == b.style:
-            same = 0
-            for char_a, char_b in zip(a.text, b.text, strict=False):
-                if char_a != char_b:
-                    break
-                same += 1
-            x += cell_len(a.text[:same])
-        return x
-    return x
-
-
-def changed_regions(old: list[Strip], new: list[Strip], width: int) -> list[Region]:
-    """Regions (at most one per line) covering what differs between two renders. A region ends
-    where the longer text ends, so trailing padding is not sent again; lines past the end of a
-    render are blank."""
-    regions = []
-    for y in range(max(len(old), len(new))):
-        a = old[y] if y < len(old) else None
-        b = new[y] if y < len(new) else None
-        if a is not None and b is not None and a == b:
-            continue
-        if a is None or b is None:
-            end = cell_len(b.text.rstrip()) if b is not None else width
-            if end:
-                regions.append(Region(0, y, end, 1))
-            continue
-        x = first_difference(a, b)
-        end = max(cell_len(a.text.rstrip()), cell_len(b.text.rstrip()))
-        if end > x:
-            regions.append(Region(x, y, end - x, 1))
-        else:  # only styles or padding changed
-            regions.append(Region(0, y, max(a.cell_length, b.cell_length, 1), 1))
-    return regions
-
-
-class ParagraphRun(MarkdownParagraph):
-    """Consecutive paragraphs of a streaming reply in one widget: finished ones (`frozen`,
-    rendered once) and the one being written (`live`). Looks exactly like the paragraphs it
-    stands for (same CSS, same inline styles); becomes an ordinary paragraph when the stream
-    ends."""
-
-    def __init__(self, markdown: Markdown, token: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(markdown, token, *args, **kwargs)
-        self.streaming = False
-        self._frozen: list[Content] = []
-        self._live: Content = _BLANK
-        self._frozen_lines: list[Strip] = []
-        self._live_lines: list[Strip] = []
-        self._width = -1
-        self._reserved = 0  # height including the blank space below the text
-        self._page = 0
-
-    # -- content -----------------------------------------------------------------------------------
-
-    @property
-    def joined(self) -> Content:
-        return Content("\n\n").join([*self._frozen, self._live])
-
-    @property
-    def text_lines(self) -> int:
-        return len(self._frozen_lines) + len(self._live_lines)
-
-    def set_content(self, content: Content) -> None:
-        """From the block machinery (parsing, `_update_from_block`)."""
-        if self.streaming:
-            self.extend(content, [])
-        else:
-            self._live = content
-            super().set_content(content)
-
-    def merge(self, content: Content) -> None:
-        """Before mounting: take the next paragraph in (the current one is finished)."""
-        self._frozen.append(self._live)
-        self._live = content
-        super().set_content(self.joined)
-
-    def start_stream(self, page_lines: int) -> None:
-        self.streaming = True
-        self._width = -1
-        self._page = page_lines
-        self._reserved = max(page_lines - 1, 1)  # with its bottom margin: one page
-
-    def _grow(self, lines: int) -> None:
-        self._reserved = lines + (self._page or SLACK_LINES)
-
-    def extend(self, live: Content, frozen: list[Content]) -> None:
-        """`frozen`: paragraphs finished since the last call (the previous live one first);
-        `live`: the paragraph being written. Repaints only what changed."""
-        self._frozen.extend(frozen)
-        self._live = live
-        self._content = self.joined
-        width = self.size.width
-        if not self.streaming or not self.is_mounted or width <= 0 or width != self._width:
-            self._width = -1
-            self.refresh(layout=True)
-            return
-        old = self._frozen_lines + self._live_lines
-        for paragraph in frozen:
-            self._frozen_lines += self._lines_of(paragraph, width, gap=bool(self._frozen_lines))
-        self._live_lines = self._lines_of(live, width, gap=bool(self._frozen))
-        new = self._frozen_lines + self._live_lines
-        if len(new) > self._reserved:
-            self._grow(len(new))
-            self.refresh(layout=True)
-            return
-        self.refresh(*changed_regions(old, new, width))
-
-    def _lines_of(self, content: Content, width: int, gap: bool) -> list[Strip]:
-        lines = Visual.to_strips(self, content, width, None, self.visual_style)
-        return [Strip.blank(0), *lines] if gap else lines
-
-    def _render_all(self, width: int) -> None:
-        self._frozen_lines = []
-        for paragraph in self._frozen:
-            self._frozen_lines += self._lines_of(paragraph, width, gap=bool(self._frozen_lines))
-        self._live_lines = self._lines_of(self._live, width, gap=bool(self._frozen))
-        self._width = width
-        if self.text_lines > self._reserved:
-            self._grow(self.text_lines)
-
-    # -- drawing (line by line from the cache while streaming) ---------------------------------------
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        if not self.streaming:
-            return super().get_content_height(container, viewport, width)
-        if width != self._width:
-            self._render_all(width)
-        return self._reserved
-
-    def render_line(self, y: int) -> Strip:
-        if not self.streaming:
-            return super().render_line(y)
-        width = self.size.width
-        if width != self._width:
-            self._render_all(width)
-        lines = self._frozen_lines
-        if y < len(lines):
-            return lines[y]
-        y -= len(lines)
-        if y < len(self._live_lines):
-            return self._live_lines[y]
-        return Strip.blank(width, self.visual_style.rich_style)
-
-    def end_stream(self) -> None:
-        """Back to an ordinary paragraph (all its text as one `Content`)."""
-        if self.streaming:
-            self.streaming = False
-            self._reserved = 0
-            super().set_content(self.joined)
-
-    def trim(self) -> None:
-        """No longer the last block: drop the blank space below the text."""
-        if self.streaming and self._reserved > self.text_lines:
-            self._reserved = self.text_lines
-            self._page = 0
-            self.refresh(layout=True)
-
-
 class ReplyMarkdown(Markdown):
-    """Markdown for model replies. Never opens links by itself (the text is not ours)."""
+    """Markdown for model replies. Never opens links by itself (the text is not ours).
 
-    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": ParagraphRun}
+    `streaming=True`: `append_text()` as text arrives, `finish()` at the end. `page_lines`:
+    blank lines kept below the text while it streams, so that new lines need no layout."""
+
+    FAST = FAST_STREAMING
 
     def __init__(
         self,
@@ -229,127 +97,336 @@ class ReplyMarkdown(Markdown):
         super().__init__(markdown, parser_factory=_shared_parser, open_links=False, **kwargs)
         self.streaming = streaming
         self.page_lines = page_lines
-        self._scratch: MarkdownBlock | None = None
-        if streaming and page_lines:
-            # Room for the first page of the reply before any of it has arrived.
-            self.styles.min_height = page_lines
+        self.parser = _shared_parser()
+        self.counters = Counters()
+        self._text = markdown or ""
+        # text[:_stock_end] is drawn by Textual's widgets and closed tails (`_closed_tails`: tail,
+        # start, line of start, end); text[_stock_end:_open_start] by finished blocks kept in
+        # the live tail (`_frozen`); the rest is the open block.
+        self._stock_end = self._stock_line = 0
+        self._open_start = self._open_line = 0  # (offsets and line numbers)
+        self._frozen: list[OpenBlock] = []
+        self._closed_tails: list[tuple[LiveTail, int, int, int]] = []
+        self._block: OpenBlock | None = None
+        # A block of another kind (a heading, a quote...): parsed on every flush, drawn by
+        # Textual's widgets.
+        self._generic_mode = False
+        self._generic: list[MarkdownBlock] = []
+        self._generic_tokens: list[Token] | None = None
+        self._shown_generic = -1  # end of the text its widgets show
+        self._tail: LiveTail | None = None
+        self._draw_context = TailContext(self, self.parser, self.counters)
+
+    # -- the text --------------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self._text
+
+    def update(self, markdown: str) -> AwaitComplete:
+        self._text = markdown
+        self._block = None
+        self._frozen = []
+        self._closed_tails = []
+        self._generic_mode = False
+        self._generic = []
+        self._tail = None  # (a MarkdownBlock: removed with the others)
+        self._stock_end = self._open_start = len(markdown)
+        self._stock_line = self._open_line = markdown.count("\n")
+        return super().update(markdown)
+
+    def append(self, markdown: str) -> AwaitComplete:
+        result = super().append(markdown)  # reads `source` before it changes
+        self._text += markdown
+        return result
 
     async def append_text(self, text: str) -> None:
-        """Append streamed text (see the module docstring)."""
+        """Append streamed text (see the module docstring). The caller may be cancelled (a
+        flush timer stopped when the reply ends): the text is taken in all the same, whole."""
+        if not text:
+            return
+        if not (self.streaming and self.FAST):
+            if _LINE_BREAKS_OF_PYTHON.search(self._text + text):
+                # Markdown.append counts lines with str.splitlines, which also breaks at these
+                # (markdown-it does not): it would show blocks twice. Parse it all instead.
+                self._text += text
+                await asyncio.shield(self.update(self._text))
+                return
+            await asyncio.shield(self.append(text))
+            return
+        await asyncio.shield(self._append_text(text))
+
+    async def _append_text(self, text: str) -> None:
+        async with self.lock:
+            self._text += text
+            await self._advance()
+
+    async def finish(self) -> None:
+        """The reply has ended: Textual's widgets for all of it, no reserved space."""
+        await asyncio.shield(self._finish())
+
+    async def _finish(self) -> None:
         if not self.streaming:
-            await self.append(text)
+            return
+        self.streaming = False
+        self.styles.min_height = None
+        if not self.FAST:
+            return
+        if _REFERENCE.search(self._text):
+            # A definition may turn `[label]` anywhere above into a link: draw it all again.
+            await self.update(self._text)
             return
         async with self.lock:
-            self._markdown = self.source + text
-            tail = "".join(self._markdown.splitlines(keepends=True)[self._last_parsed_line :])
-            tokens = _shared_parser().parse(tail)
-            start_line = self._last_parsed_line
-            for token in reversed(tokens):
-                if token.map is not None and token.level == 0:
-                    self._last_parsed_line += token.map[0]
-                    break
-            paragraphs = self._paragraphs_only(tokens)
-            last = self.children[-1] if self.children else None
-            if paragraphs and isinstance(last, ParagraphRun) and last.streaming:
-                # The common case (prose): no block widgets are built, the run takes the text.
-                last.extend(paragraphs[-1], paragraphs[:-1])
-                return
-            new_blocks = list(self._parse_markdown(tokens))
-            for block in new_blocks:
-                start, end = block.source_range
-                block.source_range = (start + start_line, end + start_line)
-            await self._apply(new_blocks)
+            blocks = self._stock(self._stock_end, self._stock_line, len(self._text))
+            tail = self._tail
+            with self.app.batch_update():
+                for closed, start, line, end in self._closed_tails:
+                    await self.mount_all(self._stock(start, line, end), before=closed)
+                    await closed.remove()
+                for widget in self._generic:
+                    await widget.remove()
+                if blocks:
+                    await self.mount_all(blocks, before=tail)
+                if tail is not None:
+                    await tail.remove()
+                    if self.children:
+                        # It is the last child now (`:last-child` styles, as in the RAG answer).
+                        self.children[-1].update_node_styles(animate=False)
+                        self.refresh(layout=True)
+            self._tail = None
+            self._block = None
+            self._frozen = []
+            self._closed_tails = []
+            self._generic = []
+            self._generic_mode = False
 
-    def _paragraphs_only(self, tokens: list[Any]) -> list[Content] | None:
-        """The inline content of each paragraph when the tokens are top-level paragraphs and
-        nothing else; None otherwise."""
-        if not tokens or len(tokens) % 3:
-            return None
-        contents = []
-        for opening, inline, closing in zip(tokens[::3], tokens[1::3], tokens[2::3], strict=True):
-            if (opening.type, inline.type, closing.type) != (
-                "paragraph_open",
-                "inline",
-                "paragraph_close",
-            ):
-                return None
-            contents.append(MarkdownBlock._token_to_content(self._converter(opening), inline))
-        return contents
+    # -- following the open block ------------------------------------------------------------------
 
-    def _converter(self, token: Any) -> MarkdownBlock:
-        """A block that is never mounted, only used to turn inline tokens into `Content`."""
-        if self._scratch is None:
-            self._scratch = MarkdownParagraph(self, token)
-        return self._scratch
+    async def _advance(self) -> None:
+        mount: list[MarkdownBlock] = []  # Textual's widgets for blocks that have ended
+        changed = False  # which blocks the tail shows has changed
+        reparsed = False
+        verdict: Any = None
+        while True:
+            if self._block is None and not self._generic_mode:
+                changed = True
+                if not self._start_block(mount):
+                    break  # nothing open (blank lines)
+            block = self._block
+            if block is None:  # a block parsed again on every flush
+                if self._feed_generic(mount):
+                    continue  # it has ended: what follows may be of another kind
+                break
+            verdict = block.feed(self._text)
+            if isinstance(verdict, End):
+                block.close(self._text)
+                self._move_open(verdict.offset)
+                self._block = None
+                self._frozen.append(block)
+                reparsed = False
+                continue
+            if verdict == REPARSE:
+                # The new lines are not what the block expected: parse the open part again
+                # (as Textual would). If that does not help either, parse it on every flush.
+                self._block = None
+                self._generic_mode = reparsed
+                reparsed = True
+                continue
+            break
+        await self._show(mount, changed, verdict)
 
-    async def _apply(self, new_blocks: list[MarkdownBlock]) -> None:
-        existing = [child for child in self.children if isinstance(child, MarkdownBlock)]
-        last = existing[-1] if existing else None
-        run = last if isinstance(last, ParagraphRun) and last.streaming else None
-        frozen: list[Content] = []
-        live: Content | None = None
-        mount: list[MarkdownBlock] = []
-        if new_blocks and last is not None:
-            first = new_blocks.pop(0)
-            if run is not None and isinstance(first, MarkdownParagraph):
-                live = first._content
-            elif run is not None and run._frozen:
-                # The paragraph being written turned into something else (a heading
-                # underlined with ---, a table): the finished paragraphs stay in the run.
-                live = run._frozen.pop()
-                run._width = -1  # its lines are drawn again from what is left
-                mount.append(first)
-            else:
-                run = None
-                await last._update_from_block(first)
-        for block in new_blocks:
-            if (
-                not mount
-                and run is not None
-                and live is not None
-                and isinstance(block, MarkdownParagraph)
-            ):
-                frozen.append(live)
-                live = block._content
-            elif (
-                mount
-                and isinstance(mount[-1], ParagraphRun)
-                and isinstance(block, MarkdownParagraph)
-            ):
-                mount[-1].merge(block._content)
-            else:
-                mount.append(block)
+    def _move_open(self, offset: int) -> None:
+        self._open_line += self._text.count("\n", self._open_start, offset)
+        self._open_start = offset
+
+    def _close_tail(self) -> None:
+        """Textual's widgets for a block of another kind go after what the tail shows: the tail
+        keeps its finished blocks and stays where it is (closed); a new one will follow. Its
+        blocks become Textual's widgets when the reply ends (one layout, not one per block)."""
+        tail = self._tail
+        if self._frozen and tail is not None:
+            blocks = self._frozen
+            tail.redraw = lambda width: tail.lay_out_blocks(
+                blocks, False, self._text, width, True, self._margin_above(tail)
+            )
+            tail.trim()
+            self._closed_tails.append((tail, self._stock_end, self._stock_line, self._open_start))
+            self._tail = None
+        self._frozen = []
+        self._stock_end, self._stock_line = self._open_start, self._open_line
+
+    def _margin_above(self, widget: MarkdownBlock) -> int | None:
+        children = list(self.children)
+        index = children.index(widget)
+        return children[index - 1].styles.margin.bottom if index else None
+
+    def _end_blocks(self, mount: list[MarkdownBlock]) -> bool:
+        """Blocks of the open part followed by another block (on complete lines) have ended:
+        Textual's widgets for them. Returns whether any had."""
+        text = self._text
+        start = self._open_start
+        complete_end = text.rfind("\n", start) + 1
+        if complete_end <= start:
+            return False
+        tokens = self.parser.parse(text[start:complete_end])
+        self.counters.reparsed += complete_end - start
+        blocks = top_blocks(tokens)
+        if not blocks:
+            return False
+        last = tokens[blocks[-1][0]]
+        assert last.map is not None
+        if last.type in ("heading_open", "hr"):
+            # Nothing can be added to a heading or a rule once its line is complete.
+            cut = len(tokens)
+            lines = last.map[1]
+        elif len(blocks) >= 2:
+            cut = blocks[-1][0]
+            lines = last.map[0]
+        else:
+            return False
+        self._close_tail()
+        mount += self._widgets(tokens[:cut], self._open_line)
+        offset = self._open_start
+        for _ in range(lines):
+            offset = text.index("\n", offset) + 1
+        self._move_open(offset)
+        self._stock_end, self._stock_line = self._open_start, self._open_line
+        return True
+
+    def _start_block(self, mount: list[MarkdownBlock]) -> bool:
+        """Parse the open part: what has ended goes to `mount`; the block left open is
+        followed by the class of its kind, or parsed on every flush. False: nothing is open."""
+        self._end_blocks(mount)
+        text = self._text
+        while True:  # blank lines before the block are no part of it
+            newline = text.find("\n", self._open_start)
+            if newline < 0 or text[self._open_start : newline].strip():
+                break
+            self._move_open(newline + 1)
+        region = text[self._open_start :]
+        if not region.strip():
+            return False
+        tokens = self.parser.parse(region)
+        self.counters.reparsed += len(region)
+        kind = tokens[0].type if tokens else ""
+        start = self._open_start
+        block: OpenBlock | None = None
+        if kind == "paragraph_open":
+            block = ParagraphBlock(self._draw_context, start)
+        elif kind == "fence" and region.lstrip(" ")[:1] in "`~":
+            block = FenceBlock(self._draw_context, start)
+        elif kind in ("bullet_list_open", "ordered_list_open") and simple_list(tokens):
+            block = ListBlock(self._draw_context, start, tokens)
+        elif kind == "table_open":
+            block = TableBlock(self._draw_context, start)
+        self._block = block
+        self._generic_mode = block is None
+        self._shown_generic = -1
+        return True
+
+    def _feed_generic(self, mount: list[MarkdownBlock]) -> bool:
+        """A block of a kind parsed again on every flush (short ones: headings, quotes...).
+        True when it has ended."""
+        if self._end_blocks(mount):
+            self._generic_mode = False
+            self._generic_tokens = None
+            return True
+        text = self._text
+        end = len(text)
+        complete_end = max(text.rfind("\n", self._open_start) + 1, self._open_start)
+        if end - complete_end < GENERIC_PARTIAL:
+            end = max(complete_end, self._open_start)  # a short line: shown once complete
+        if end == self._shown_generic:
+            return False  # nothing new to show
+        self._shown_generic = end
+        region = text[self._open_start : end]
+        self._generic_tokens = self.parser.parse(region) if region.strip() else []
+        if self._generic_tokens:
+            self._close_tail()  # Textual's widgets for it go after the finished blocks
+        self.counters.reparsed += len(region)
+        return False
+
+    def _widgets(self, tokens: list[Token], first_line: int) -> list[MarkdownBlock]:
+        blocks = list(compat_markdown.blocks_of(self, tokens))
+        for block in blocks:
+            start, end = block.source_range
+            block.source_range = (start + first_line, end + first_line)
+        return blocks
+
+    def _stock(self, start: int, line: int, end: int) -> list[MarkdownBlock]:
+        """Textual's widgets for text[start:end] (whole blocks; `line`: the line of `start`)."""
+        source = self._text[start:end]
+        if not source.strip():
+            return []
+        tokens = self.parser.parse(source)
+        self.counters.reparsed += len(source)
+        return self._widgets(tokens, line)
+
+    async def _show(self, mount: list[MarkdownBlock], changed: bool, verdict: Any) -> None:
+        tail = self._tail
+        if tail is None:
+            tail = self._tail = LiveTail(self, Token("paragraph_open", "p", 1), self.page_lines)
+            tail.redraw = self._draw_tail
+            self._draw_context.tail = tail
+            await self.mount(tail)
+        generic: list[MarkdownBlock] = []
+        tokens, self._generic_tokens = self._generic_tokens, None
+        if tokens:
+            generic = self._widgets(tokens, self._open_line)
         with self.app.batch_update():
-            if run is not None and live is not None:
-                run.extend(live, frozen)
+            if self._generic and (tokens is not None or mount):
+                for widget in self._generic:
+                    await widget.remove()
+                self._generic = []
+            if mount or generic:
+                await self.mount_all([*mount, *generic], before=tail)
+                self._generic = generic
+            block = self._block
+            width = tail.size.width
             if mount:
-                if run is not None:
-                    run.trim()
-                for block in self.query_children(ParagraphRun):
-                    block.trim()
-                await self.mount_all(mount)
-                tail = mount[-1]
-                if isinstance(tail, ParagraphRun):
-                    tail.start_stream(self.page_lines)
+                moved = tail.text_lines
+                tail.carry(self._draw_tail(width, redraw=False) if width > 0 else [], moved)
+            elif changed or not isinstance(verdict, Grow) or block is None:
+                # From the block that was open: it may have changed as it ended.
+                old, first = tail.text_lines, tail.open_at
+                lines = self._draw_tail(width, redraw=False) if width > 0 else []
+                tail.show(lines, min(first, old), old)
+            else:
+                lines = tail.lines
+                first = verdict.first_changed
+                lines[tail.open_at + first :] = block.lines[first:]
+                tail.show(lines, tail.open_at + first, tail.open_at + verdict.old_count)
+        self.counters.snapshot()
+
+    def _draw_tail(self, width: int, redraw: bool = True) -> list[Strip]:
+        """The tail's lines for the blocks it shows; `redraw`: lay them all out again."""
+        children = self.children
+        above = children[-2].styles.margin.bottom if len(children) >= 2 else None
+        assert self._tail is not None
+        return self._tail.lay_out_blocks(
+            [*self._frozen, *([self._block] if self._block is not None else [])],
+            self._block is not None,
+            self._text,
+            width,
+            redraw,
+            above,
+        )
+
+    # -- reserved space (the chat view follows the end of the text) ----------------------------
 
     def reserve_more(self) -> None:
-        """The last block is not a run (a list, some code) and has reached the end of the
-        reserved space: reserve another page."""
+        """The last block is not drawn by the live tail (a heading, a quote) and has reached the
+        end of the reserved space: reserve another page."""
         if self.streaming and self.page_lines:
             self.styles.min_height = self.outer_size.height + self.page_lines
 
     def text_bottom(self) -> int:
-        """Screen row just below the text (reservations not counted)."""
-        if not self.children:
+        """Screen row just below the text (reserved space not counted)."""
+        tail = self._tail
+        if tail is not None and tail.is_mounted and tail.text_lines:
+            return tail.content_region.y + tail.text_lines
+        children = self.children
+        blocks = children[:-1] if tail is not None and children else children
+        if not blocks:
             return self.content_region.y
-        last = self.children[-1]
-        if isinstance(last, ParagraphRun) and last.streaming:
-            return last.content_region.y + last.text_lines
-        return last.region.bottom
-
-    def finish(self) -> None:
-        """The reply has ended: ordinary paragraphs, no reservations (one final layout)."""
-        self.streaming = False
-        for block in self.query_children(ParagraphRun):
-            block.end_stream()
-        self.styles.min_height = None
+        return blocks[-1].region.bottom

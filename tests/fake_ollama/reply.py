@@ -51,6 +51,7 @@ class Reply:
     text: str | None = None
     tokens: list[str] | None = None
     n_tokens: int | None = None
+    shape: str | None = None  # with n_tokens: see shapes.SHAPES (default: paragraphs)
     thinking: str | None = None
     tool_calls: list[dict] | None = None
     rate: float | None = None
@@ -76,6 +77,10 @@ class Reply:
         if self.text is not None:
             return tokenize(self.text)
         if self.n_tokens is not None:
+            if self.shape is not None:
+                from .shapes import shaped_tokens
+
+                return shaped_tokens(self.shape, self.n_tokens)
             return generated_tokens(self.n_tokens)
         return []
 
