@@ -87,6 +87,7 @@ class SessionSettings(BaseModel):
     options: dict[str, Any] = {}
     keep_alive: str | None = None
     think: bool | None = None
+    tools: bool = False  # the model may call the built-in and MCP tools (off: a plain chat)
 
     @field_validator("options")
     @classmethod

@@ -8,15 +8,23 @@ chunks arrive. Saving happens at a fixed cadence through `save`, never per token
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pislm_tui.backend.base import Backend
 from pislm_tui.backend.errors import PislmError, RequestTimeout, StreamInterrupted
 from pislm_tui.backend.stats import GenerationStats
+from pislm_tui.backend.types import Message, ToolCall
 from pislm_tui.chat.conversation import ChatMessage, ChatRequest
-from pislm_tui.text import StreamCleaner
+from pislm_tui.text import StreamCleaner, clean_output
+
+if TYPE_CHECKING:
+    from pislm_tui.tools.registry import ToolRegistry
+
+NOTE_LIMIT = 300  # characters of a tool's answer shown in the reply (the model gets all of it)
 
 
 @dataclass
@@ -70,6 +78,8 @@ async def stream_reply(
     save_every_s: float = 2.0,
     on_chunk: ChunkFn | None = None,
     clock: Callable[[], float] = time.monotonic,
+    tools: ToolRegistry | None = None,
+    max_rounds: int = 5,
 ) -> LiveReply:
     """Stream `request` into `reply`. Returns when the reply ends, normally or broken:
 
@@ -79,6 +89,10 @@ async def stream_reply(
     - cancelled (Esc): status "stopped", saved, then `CancelledError` propagates;
     - fails before any text (server down, unknown model, bad request): the `PislmError` propagates
       and nothing is saved, so the caller can give the prompt back.
+
+    With `tools`, the model may call them: each call runs (its failures are answered to the
+    model, never raised), a line in the reply says what ran and what came back, and the model
+    is asked again, at most `max_rounds` times; the final figures are the last request's.
     """
     cleaner = StreamCleaner()
     thinking_cleaner = StreamCleaner()
@@ -113,23 +127,46 @@ async def stream_reply(
         if save is not None:
             save(message)
 
+    schemas = tools.schemas() if tools is not None else None
+    messages = list(request.messages)  # the tool rounds add to this request only
+    rounds = 0
     try:
-        stream = backend.chat(request.model, request.messages, **request.kwargs())
-        async for chunk in stream:
-            text = cleaner.feed(chunk.content) if chunk.content else ""
-            thinking = thinking_cleaner.feed(chunk.thinking) if chunk.thinking else ""
-            if text or thinking:
-                add(text, thinking)
-            if chunk.done:
-                message.stats = chunk.stats
-                message.done_reason = chunk.done_reason
-                finish("complete")
-                return reply
-            if save is not None and clock() - last_save >= save_every_s:
-                last_save = clock()
-                save(reply.sync())
-        # A stream that ends without its final chunk is a broken one (the backend says so too).
-        raise StreamInterrupted("the stream ended before the reply was complete")
+        while True:
+            stream = backend.chat(request.model, messages, tools=schemas, **request.kwargs())
+            round_from, calls = len(reply._content), list[ToolCall]()
+            async for chunk in stream:
+                text = cleaner.feed(chunk.content) if chunk.content else ""
+                thinking = thinking_cleaner.feed(chunk.thinking) if chunk.thinking else ""
+                if text or thinking:
+                    add(text, thinking)
+                calls.extend(chunk.tool_calls)
+                if chunk.done:
+                    break
+                if save is not None and clock() - last_save >= save_every_s:
+                    last_save = clock()
+                    save(reply.sync())
+            else:
+                # A stream that ends without its final chunk is a broken one (the backend
+                # says so too).
+                raise StreamInterrupted("the stream ended before the reply was complete")
+            if calls and tools is not None and rounds < max_rounds:
+                rounds += 1
+                if held := cleaner.flush():
+                    add(held, "")
+                said = "".join(reply._content[round_from:])
+                messages.append(Message(role="assistant", content=said, tool_calls=calls))
+                for call in calls:
+                    outcome = await tools.call(call.name, call.arguments)
+                    note = tool_note(call, outcome.content, outcome.ok)
+                    add(note if reply._content else note.lstrip("\n"), "")
+                    messages.append(
+                        Message(role="tool", content=outcome.content, tool_name=call.name)
+                    )
+                continue
+            message.stats = chunk.stats
+            message.done_reason = chunk.done_reason
+            finish("complete")
+            return reply
     except asyncio.CancelledError:
         finish("stopped")
         raise
@@ -145,6 +182,21 @@ async def stream_reply(
         message.error = str(exc)
         finish("error")
         return reply
+
+
+def call_text(name: str, arguments: dict[str, Any]) -> str:
+    """`distance(lat1=48.85, lon1=2.35, …)` — arguments as the model sent them."""
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items())
+    return clean_output(f"{name}({args})")
+
+
+def tool_note(call: ToolCall, answer: str, ok: bool) -> str:
+    """The line a tool call leaves in the reply (a Markdown quote of its own)."""
+    shown = clean_output(" ".join(answer.split()))
+    if len(shown) > NOTE_LIMIT:
+        shown = shown[: NOTE_LIMIT - 1] + "…"
+    mark = "→" if ok else "✗"
+    return f"\n\n> ⚙ `{call_text(call.name, call.arguments)}` {mark} {shown}\n\n"
 
 
 def reply_stats(reply: LiveReply) -> GenerationStats | None:

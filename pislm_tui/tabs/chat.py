@@ -39,6 +39,7 @@ from pislm_tui.monitor_feed import reply_recording
 from pislm_tui.tabs.chat_actions import ChatActions
 from pislm_tui.tabs.chat_hosts import ChatHosts
 from pislm_tui.tabs.chat_models import ChatModels
+from pislm_tui.tabs.chat_tools import ChatTools
 from pislm_tui.widgets.chat_header import ChatHeader
 from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.image_chips import ImageChips
@@ -66,7 +67,7 @@ def _empty_hint() -> Static:
     )
 
 
-class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
+class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
     BINDING_GROUP_TITLE = "Chat"
     DEFAULT_CSS = """
     ChatTab {
@@ -86,6 +87,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
         Binding("ctrl+o", "sessions", "Chats", id="chat.sessions"),
         Binding("ctrl+s", "settings", "Settings", id="chat.settings"),
         Binding("ctrl+t", "toggle_think", "Thinking on/off", show=False, id="chat.think"),
+        Binding("f8", "toggle_tools", "Tools on/off", show=False, id="chat.tools"),
         Binding("ctrl+b", "copy", "Copy", show=False, id="chat.copy"),
         Binding("ctrl+g", "export", "Export to Markdown", show=False, id="chat.export"),
     ]
@@ -309,6 +311,8 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, Widget):
                 live,
                 save=self.session.save_reply,  # off the loop, in order
                 save_every_s=self.pislm.settings.chat.save_every_s,
+                tools=await self._reply_tools(),
+                max_rounds=self.pislm.settings.tools.max_rounds,
             )
         except asyncio.CancelledError:
             if recording is not None:

@@ -7,7 +7,6 @@ for the user's approval in a dialog (Esc or Cancel refuses, and the model is tol
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError, ServerUnreachable
+from pislm_tui.chat.turn import call_text
 from pislm_tui.long_work import long_work
 from pislm_tui.text import clean_output
 from pislm_tui.tools.builtin import ToolContext, default_registry
@@ -33,12 +33,6 @@ if TYPE_CHECKING:
 
 MAX_ENTRIES = 300  # oldest transcript lines go first
 MAX_SHOWN_RESULT = 400  # characters of a tool result shown (the model gets it all)
-
-
-def call_text(name: str, arguments: dict[str, Any]) -> str:
-    """`distance(lat1=48.85, lon1=2.35, …)` — arguments as the model sent them."""
-    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items())
-    return clean_output(f"{name}({args})")
 
 
 class ToolCallsPane(AppAccess, Vertical):
@@ -190,18 +184,11 @@ class ToolCallsPane(AppAccess, Vertical):
 
     async def _approve(self, request: McpCallRequest) -> bool:
         """A key press runs an MCP call: `y` (or the Run button) runs it, Esc/`n` refuses."""
-        from pislm_tui.screens.dialog import ConfirmScreen
+        from pislm_tui.screens.tools_approval import approval_screen
 
         call = call_text(request.name, request.arguments)
         self._add(f"? {call} waits for your approval", "call")
-        where = clean_output(f"from the MCP server {request.server!r} ({request.transport})")
-        allowed = await self.app.push_screen_wait(
-            ConfirmScreen(
-                f"Run {clean_output(request.name)}?",
-                f"{call}\n{where}\n\ny runs it · Esc or n refuses (the model is told)",
-                "Run",
-            )
-        )
+        allowed = await self.app.push_screen_wait(approval_screen(request))
         if not allowed:
             self._add(f"refused: {clean_output(request.name)} did not run", "failed")
         return bool(allowed)
