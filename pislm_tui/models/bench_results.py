@@ -264,16 +264,22 @@ class BenchExport:
     json: Path
 
 
+def free_export_base(directory: Path, name: str) -> Path:
+    """`directory/name` (created), or `name-2`, `-3`… when its .csv or .json is already there
+    (two runs in the same second keep both)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    base, n = directory / name, 1
+    while base.with_suffix(".csv").exists() or base.with_suffix(".json").exists():
+        n += 1
+        base = directory / f"{name}-{n}"
+    return base
+
+
 def export_bench(result: BenchResult, directory: Path) -> BenchExport:
     """Write `bench-YYYYmmdd-HHMMSS.csv` and `.json` into `directory` (created if needed)."""
     stamp = result.started_at.strftime("%Y%m%d-%H%M%S")  # in the clock's own (local) zone
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        base = directory / f"bench-{stamp}"
-        n = 1
-        while base.with_suffix(".csv").exists() or base.with_suffix(".json").exists():
-            n += 1
-            base = directory / f"bench-{stamp}-{n}"
+        base = free_export_base(directory, f"bench-{stamp}")
         csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
         with csv_path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)

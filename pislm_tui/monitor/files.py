@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pislm_tui.monitor import procfs
 from pislm_tui.monitor.reader import CpuTimes, ProcTimes, ollama_role
-from pislm_tui.monitor.sysfs import SysSensors
+from pislm_tui.monitor.sysfs import SensorsFromSysfs, SysSensors
 from pislm_tui.monitor.types import Memory
 
 
-class FileReader:
+class FileReader(SensorsFromSysfs):
     """A `MachineReader` over files. CPU times stay in jiffies (whole numbers, exact figures);
     `page_size` is the machine's (a Pi 5 on Raspberry Pi OS has 16 KiB pages)."""
 
@@ -45,18 +45,6 @@ class FileReader:
 
     def load(self) -> tuple[float, float, float]:
         return procfs.read_loadavg(self.proc_root)
-
-    def temperature(self) -> tuple[float, str]:
-        return self.sensors.temperature()
-
-    def fan(self) -> tuple[int, float | None]:
-        return self.sensors.fan()
-
-    def cpufreq(self) -> tuple[float, float | None]:
-        return self.sensors.cpufreq()
-
-    def under_voltage(self) -> bool:
-        return self.sensors.under_voltage()
 
     def processes(self) -> list[ProcTimes]:
         page = self.page_size

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pislm_tui.monitor import procfs
 from pislm_tui.monitor.reader import CpuTimes, ProcTimes, ollama_role
-from pislm_tui.monitor.sysfs import SysSensors
+from pislm_tui.monitor.sysfs import SensorsFromSysfs, SysSensors
 from pislm_tui.monitor.types import Memory, SourceUnavailable
 
 # One ssh session answers every reading: the client sends the marker first (so it is not in
@@ -143,7 +143,7 @@ def _pid_stat(line: str) -> procfs.ProcStat | None:
     return procfs.parse_pid_stat(int(pid), line) if pid.isdigit() else None
 
 
-class DumpReader:
+class DumpReader(SensorsFromSysfs):
     """A `MachineReader` over the latest `Dump` (`use()` it before each reading)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -181,18 +181,6 @@ class DumpReader:
 
     def load(self) -> tuple[float, float, float]:
         return procfs.parse_loadavg(self._file("/proc/loadavg"))
-
-    def temperature(self) -> tuple[float, str]:
-        return self.sensors.temperature()
-
-    def fan(self) -> tuple[int, float | None]:
-        return self.sensors.fan()
-
-    def cpufreq(self) -> tuple[float, float | None]:
-        return self.sensors.cpufreq()
-
-    def under_voltage(self) -> bool:
-        return self.sensors.under_voltage()
 
     def processes(self) -> list[ProcTimes]:
         stats = self.dump.proc_stats

@@ -170,3 +170,22 @@ class SysSensors:
         """The firmware's under-voltage alarm as the rpi_volt driver last saw it (2 s poll)."""
         path: Path = self._find("volt", self._find_rpi_volt)  # type: ignore[assignment]
         return _first_line(path) == "1"
+
+
+class SensorsFromSysfs:
+    """The sensor readings of a `MachineReader` whose machine has a /sys tree here (a local
+    copy, or a remote machine's dump): its `sensors` answer them."""
+
+    sensors: SysSensors
+
+    def temperature(self) -> tuple[float, str]:
+        return self.sensors.temperature()
+
+    def fan(self) -> tuple[int, float | None]:
+        return self.sensors.fan()
+
+    def cpufreq(self) -> tuple[float, float | None]:
+        return self.sensors.cpufreq()
+
+    def under_voltage(self) -> bool:
+        return self.sensors.under_voltage()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pislm_tui.backend.errors import UsageError
+from pislm_tui.models.bench_results import free_export_base
 from pislm_tui.tools.scoreboard import Scoreboard, TaskResult
 
 DB_NAME = "tool_scores.db"
@@ -114,12 +115,7 @@ def export_scoreboard(board: Scoreboard, directory: Path) -> ScoreboardExport:
     stamp = board.started_at.strftime("%Y%m%d-%H%M%S")
     best = board.best()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        base = directory / f"tools-bench-{stamp}"
-        n = 1
-        while base.with_suffix(".csv").exists() or base.with_suffix(".json").exists():
-            n += 1
-            base = directory / f"tools-bench-{stamp}-{n}"
+        base = free_export_base(directory, f"tools-bench-{stamp}")
         csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
         with csv_path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
