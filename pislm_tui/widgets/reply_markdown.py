@@ -78,6 +78,11 @@ def _shared_parser() -> MarkdownIt:
     return _parser
 
 
+# Past about this many blocks, a finished reply keeps its live tails instead of becoming one of
+# Textual's widgets per block (tests/faults: a 100,000-token reply, widgets bounded).
+MAX_FINISHED_BLOCKS = 300
+
+
 class ReplyMarkdown(Markdown):
     """Markdown for model replies. Never opens links by itself (the text is not ours).
 
@@ -171,6 +176,14 @@ class ReplyMarkdown(Markdown):
         self.streaming = False
         self.styles.min_height = None
         if not self.FAST:
+            return
+        if self._text.count("\n\n") > MAX_FINISHED_BLOCKS:
+            # A very long reply stays drawn by its tails (as it looked while it streamed, cell
+            # for cell): Textual's widgets would be one per block, thousands of them.
+            async with self.lock:
+                for tail in (self._tail, *(closed for closed, *_ in self._closed_tails)):
+                    if tail is not None:
+                        tail.trim()
             return
         if _REFERENCE.search(self._text):
             # A definition may turn `[label]` anywhere above into a link: draw it all again.
@@ -284,6 +297,9 @@ class ReplyMarkdown(Markdown):
             lines = last.map[0]
         else:
             return False
+        ended = [tokens[i].type for i, _ in blocks if i < cut]
+        if self._freeze_paragraphs(ended):
+            return True
         self._close_tail()
         mount += self._widgets(tokens[:cut], self._open_line)
         offset = self._open_start
@@ -292,6 +308,28 @@ class ReplyMarkdown(Markdown):
         self._move_open(offset)
         self._stock_end, self._stock_line = self._open_start, self._open_line
         return True
+
+    def _freeze_paragraphs(self, ended: list[str]) -> bool:
+        """Paragraphs that ended within one flush (a fast reply) join the live tail's finished
+        blocks, as one followed line by line does, instead of becoming a widget each: a long
+        reply of many paragraphs stays a few widgets. Only when every ended block is a paragraph."""
+        if any(kind != "paragraph_open" for kind in ended):
+            return False  # blocks of other kinds keep their order as Textual's widgets
+        text, frozen = self._text, 0
+        for _kind in ended:
+            while (newline := text.find("\n", self._open_start)) >= 0 and not text[
+                self._open_start : newline
+            ].strip():
+                self._move_open(newline + 1)  # blank lines before it are no part of it
+            block = ParagraphBlock(self._draw_context, self._open_start)
+            verdict = block.feed(text)
+            if not isinstance(verdict, End):
+                break
+            block.close(text)
+            self._move_open(verdict.offset)
+            self._frozen.append(block)
+            frozen += 1
+        return frozen > 0
 
     def _start_block(self, mount: list[MarkdownBlock]) -> bool:
         """Parse the open part: what has ended goes to `mount`; the block left open is
