@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fake_ollama import FakeOllama
+from tests.faults.env_helpers import run_cli
 
 
 @pytest.fixture
@@ -33,13 +33,8 @@ def config(tmp_path: Path, a: FakeOllama, b: FakeOllama) -> Path:
 
 
 def pislm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pislm_tui", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    """The CLI in its own process, with this test's environment (its config, its home)."""
+    return run_cli(*args, env=dict(os.environ), timeout=120)
 
 
 def test_one_table_with_both_hosts(

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from pislm_tui.monitor.power import parse_pmic
 from tests.fake_ollama import FakeOllama
+from tests.faults.env_helpers import run_cli
 from tests.fixtures.monitor.recording import FIXTURES
 from tests.sshd import Sshd, _keygen, run_sshd, sshd_missing
 
@@ -69,13 +69,8 @@ url = "http://far.invalid:11434"
 
 
 def pislm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pislm_tui", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    """The CLI in its own process, with this test's environment (its config, its home)."""
+    return run_cli(*args, env=dict(os.environ), timeout=120)
 
 
 def test_monitor_hosts_all_once_json(
