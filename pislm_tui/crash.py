@@ -39,6 +39,7 @@ import textual
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
+from textual.widget import MountError
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from pislm_tui import __version__
@@ -68,6 +69,10 @@ def stray_cancel() -> bool:
 
 
 # -- the crash log -------------------------------------------------------------------------------
+
+
+# What a widget that is gone raises: looked for (query_one) or mounted into.
+WIDGET_GONE = (NoMatches, MountError)
 
 
 class CrashLog:
@@ -190,9 +195,10 @@ class ErrorGuard:
     def unhandled(self, error: Exception, where: str, starting: bool) -> bool:
         """An error Textual would end the app for: True if the app goes on (else: stock)."""
         cause = error.error if isinstance(error, WorkerFailed) else error
-        if not starting and not self.app.is_running and isinstance(cause, NoMatches):
-            # A late worker looked for a widget the closing app already took down: nothing
-            # was lost (replies are saved as they come), and a traceback on quit helps nobody.
+        if not starting and not self.app.is_running and isinstance(cause, WIDGET_GONE):
+            # A late worker looked for (or mounted into) a widget the closing app already took
+            # down: nothing was lost (replies are saved as they come), and a traceback on quit
+            # helps nobody.
             return True
         survived = not starting and self.can_continue()
         if isinstance(error, WorkerFailed) and survived:

@@ -22,6 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.widget import Widget
 from textual.widgets import Static
 
 from pislm_tui.app import PislmApp
@@ -209,8 +210,17 @@ async def test_failed_workers_are_shown_our_errors_as_errors_others_as_crashes(
             assert app.is_running and boom.is_attached
 
 
+def look_for_a_gone_widget(boom: Widget) -> None:
+    boom.query_one("#already-gone")  # NoMatches
+
+
+def mount_into_a_gone_widget(boom: Widget) -> None:
+    Static("never mounted").mount(Static("child"))  # MountError
+
+
+@pytest.mark.parametrize("meets_gone", [look_for_a_gone_widget, mount_into_a_gone_widget])
 async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_crash(
-    make_app: MakeApp,
+    make_app: MakeApp, meets_gone: Callable[[Widget], None]
 ) -> None:
     """Quitting while a reply streams: the cancelled worker tidies its widgets up, and finds
     them already gone. That is the quit going as asked, not an error to print on the way out."""
@@ -222,7 +232,7 @@ async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_c
             started.set()
             await asyncio.sleep(60)
         except asyncio.CancelledError:
-            boom.query_one("#already-gone")  # raises NoMatches while the app closes
+            meets_gone(boom)  # raises while the app closes
             raise
 
     async with app.run_test(size=(80, 24)) as pilot:
@@ -230,14 +240,14 @@ async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_c
         boom.run_worker(tidies_up_on_cancel())
         await wait_for(started.is_set, pilot=pilot)
     assert not crash_log(app).exists()
-    # The same NoMatches while the app runs is a bug, and is reported as one.
+    # The same error while the app runs is a bug, and is reported as one.
     app = make_app(monitor={"show_strip": False})
-    with pytest.raises(Exception, match="already-gone"):
+    with pytest.raises(Exception, match="already-gone|mount"):
         async with app.run_test(size=(80, 24)) as pilot:
             boom = await with_boom(app, pilot)
 
             async def looks_now() -> None:
-                boom.query_one("#already-gone")
+                meets_gone(boom)
 
             boom.run_worker(looks_now())
             await wait_for(lambda: crash_log(app).exists(), pilot=pilot)
