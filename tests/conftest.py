@@ -13,6 +13,9 @@ import pytest
 
 from tests.fake_ollama import FakeOllama
 
+# A failed snapshot prints the rows that differ (the HTML report is not in a CI log).
+pytest_plugins = ["tests.snapshot_text"]
+
 # Snapshot tests show the server address, so their server listens on a fixed port.
 SNAPSHOT_PORT = 47311
 

@@ -242,7 +242,7 @@ async def test_a_worker_that_meets_a_widget_gone_with_the_closing_app_is_not_a_c
     assert not crash_log(app).exists()
     # The same error while the app runs is a bug, and is reported as one.
     app = make_app(monitor={"show_strip": False})
-    with pytest.raises(Exception, match="already-gone|mount"):
+    with pytest.raises(Exception, match=r"already-gone|mount"):
         async with app.run_test(size=(80, 24)) as pilot:
             boom = await with_boom(app, pilot)
 

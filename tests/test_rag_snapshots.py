@@ -101,6 +101,8 @@ def test_add_dialog(
     async def run_before(pilot: Any) -> None:
         app = pilot.app
         await open_tab(pilot)
+        # The tab behind the dialog shows (at 120x40) what the store said once opened.
+        await wait_for(lambda: "No collections yet." in message(pilot), pilot=pilot)
         await pilot.press("a")
         screen = await wait_for(
             lambda: isinstance(app.screen, AddDocumentsScreen) and app.screen, pilot=pilot
