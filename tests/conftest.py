@@ -20,6 +20,14 @@ pytest_plugins = ["tests.snapshot_text"]
 SNAPSHOT_PORT = 47311
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`-n 2 --dist loadgroup`), the tests that need the fixed snapshot port
+    run one after another on one worker instead of waiting for each other's port."""
+    for item in items:
+        if "snapshot_ollama" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("snapshot-port"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
@@ -34,6 +42,11 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "TEXTUAL_FPS",
             "TEXTUAL_ANIMATIONS",
             "NO_COLOR",
+            # Textual takes the terminal size from these before asking the terminal, and
+            # pytest-xdist's workers set them (80x24): a child app in a 120x40 pty would draw
+            # at 80x24.
+            "COLUMNS",
+            "LINES",
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
