@@ -16,8 +16,10 @@ from tests.fake_ollama import FakeOllama
 # A failed snapshot prints the rows that differ (the HTML report is not in a CI log).
 pytest_plugins = ["tests.snapshot_text"]
 
-# Snapshot tests show the server address, so their server listens on a fixed port.
-SNAPSHOT_PORT = 47311
+# Snapshot tests show the server address, so their server listens on a fixed port: below
+# Linux's ephemeral range (32768-60999), where the other tests' connections would take it now
+# and then and the fixture would wait.
+SNAPSHOT_PORT = 29311
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
