@@ -338,3 +338,24 @@ async def test_the_collection_used_last_is_selected_at_start(make_app: MakeApp) 
         assert side.names == ["aaa-first", "bees", "zzz-last"]
         question = app.query_one("#rag-question", Input)
         await wait_for(lambda: "Ask bees a question" in question.placeholder, pilot=pilot)
+
+
+async def test_a_dialog_shows_its_own_keys_not_the_tabs(make_app: MakeApp) -> None:
+    """Under the Add dialog the app's footer showed the tab's keys ("esc Stop" among them); Esc
+    there cancels the dialog, and the dialog's own footer says so."""
+    app = app_for(make_app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_rag(app, pilot)
+        # The tab's own keys, once its store is open and its list has the focus.
+        await wait_for(lambda: "Add files" in screen_text(app).splitlines()[-1], pilot=pilot)
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, AddDocumentsScreen), pilot=pilot)
+        footer = await wait_for(
+            lambda: "esc Cancel" in (last := screen_text(app).splitlines()[-1]) and last,
+            pilot=pilot,
+            what="the dialog's keys",
+        )
+        assert "Stop" not in footer and "Add files" not in footer
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, AddDocumentsScreen), pilot=pilot)
+        await wait_for(lambda: "Add files" in screen_text(app).splitlines()[-1], pilot=pilot)

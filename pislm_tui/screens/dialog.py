@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 ResultType = TypeVar("ResultType")
 
@@ -42,6 +42,14 @@ class Dialog(ModalScreen[ResultType]):
         .buttons Button { margin: 0 0 0 1; }
     }
     """
+
+    def on_mount(self) -> None:
+        # The dialog's own keys at the bottom, where the user looks for them: the app's footer
+        # under the dialog shows the tab's keys (the RAG tab's Esc says "Stop" there, while Esc
+        # here cancels the dialog). Subclasses' own on_mount run as well (Textual calls each).
+        footer = Footer()
+        footer.bindings_changed(self)  # its keys with the first frame, as the app's footer
+        self.mount(footer)
 
 
 class ConfirmScreen(Dialog[bool]):
