@@ -179,3 +179,40 @@ def test_pick_for_me_in_the_cli(
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["pick"] == "phi3.5:latest"
     assert [m["model"] for m in data["models"] if m["pick"]] == ["phi3.5:latest"]
+
+
+# -- the Chat tab: a prompt to a model that is not in memory ------------------------------------
+
+
+async def test_a_chat_prompt_to_a_cold_model_that_will_not_fit_says_so_as_it_loads(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """The same recorded Pi 5 and num_ctx as above: the prompt to phi3.5 (~17 GB) is sent, and a
+    warning says it will not fit; one to llama3.2:1b (fits) says nothing."""
+    from tests.chat_helpers import chat_ready, notes, send
+
+    machine = Machine.copy("pi5_cool", tmp_path)
+    app = monitor_app(fake_ollama.url, machine, show_strip=False)
+    app.settings.chat.options.num_ctx = 32768
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.connection.connected, pilot=pilot, timeout=SLOW_START)
+        chat = await chat_ready(app, pilot)
+        assert chat.session.conversation.settings.options.get("num_ctx") == 32768
+
+        def warned() -> list[str]:
+            return [n for n in notes(app) if "will not fit" in n or "will swap" in n]
+
+        def answered(count: int) -> bool:
+            messages = chat.session.conversation.messages
+            return len(messages) == count and not chat.streaming
+
+        await send(pilot, "Hello")  # llama3.2:1b: fits
+        await wait_for(lambda: answered(2), pilot=pilot, what="the first reply")
+        assert warned() == []
+
+        app.set_model("phi3.5:latest")
+        await send(pilot, "And now?")
+        note = await wait_for(warned, pilot=pilot, what="the fit warning")
+        assert note[0].startswith("will not fit: ~17 GB at num_ctx 32,768")
+        assert "smaller num_ctx" in note[0]
+        await wait_for(lambda: answered(4), pilot=pilot, what="the reply all the same")

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pislm_tui.backend.types import LoadedModel
 from pislm_tui.sizes import decimal_bytes
+
+if TYPE_CHECKING:
+    from pislm_tui.monitor.types import Sample
 
 DEFAULT_NUM_CTX = 4096  # Ollama's default context when the request sets none
 DEFAULT_MAX_LOADED = 3  # OLLAMA_MAX_LOADED_MODELS on a machine without a GPU
@@ -178,3 +181,31 @@ def judge(
     if need.total <= room + swap:
         return Fit(need, "swap", tuple(evict), available, swap_free)
     return Fit(need, "no", tuple(evict), available, swap_free)
+
+
+REMOTE = "the server runs on another machine"
+
+
+def judge_against(
+    need: Need,
+    memory: Sample | None,
+    *,
+    local: bool,
+    loaded: Sequence[LoadedModel] = (),
+    max_loaded: int = DEFAULT_MAX_LOADED,
+) -> Fit:
+    """`judge` against a monitor reading of this machine. Only a server on this machine is
+    judged by this machine's memory; for another, or without a RAM reading, the verdict is
+    "unknown", with why."""
+    if not local:
+        return judge(need, available=None, swap_free=None, why_unknown=REMOTE)
+    if memory is None or memory.ram is None:
+        why = memory.why("ram") if memory is not None else "reading the memory…"
+        return judge(need, available=None, swap_free=None, why_unknown=why)
+    return judge(
+        need,
+        available=memory.ram.available,
+        swap_free=memory.swap.available if memory.swap else None,
+        loaded=loaded,
+        max_loaded=max_loaded,
+    )

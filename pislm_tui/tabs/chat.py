@@ -259,6 +259,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
         model = await self._model_for(images)  # says why when there is none
         if model is None:
             return
+        self.warn_if_it_will_not_fit(model)
         if self.session.editing:
             self._hide_views(self.session.hide_last_exchange())
             self.session.editing = False

@@ -13,7 +13,9 @@ from textual.widgets import Select
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import ModelDetails
-from pislm_tui.models.listing import find_loaded, find_model
+from pislm_tui.models.fit import DEFAULT_NUM_CTX, estimate, judge_against
+from pislm_tui.models.listing import find_loaded, find_model, is_loaded
+from pislm_tui.models.memory import is_local_server
 
 if TYPE_CHECKING:
     from pislm_tui.chat.images import ImageAttachment
@@ -111,6 +113,43 @@ class ChatModels:
         if entry is not None and entry.context_length:
             self.session.note_running_context(model, entry.context_length)
             self._show_context()
+
+    @work(exclusive=True, group="chat-fit", exit_on_error=False)
+    async def warn_if_it_will_not_fit(self: ChatTab, model: str) -> None:
+        """A prompt to a model not in memory loads it first. On a Pi, one that will swap to the
+        SD card (or not fit at all) makes the reply crawl or fail: say so as it loads, with the
+        same verdict as the Models tab. The send goes on (this runs beside it)."""
+        app = self.pislm
+        info = find_model(app.models, model)
+        if app.backend.kind != "ollama" or info is None or not is_local_server(app.backend.url):
+            return  # (the memory that counts is another machine's, or unknown)
+        try:
+            loaded = await app.backend.loaded()
+            details = await app.model_details.get(model)
+        except PislmError:
+            return  # the send itself will say what is wrong
+        if details is None or is_loaded(model, loaded):
+            return
+        sampler = app.monitor.sampler
+        memory = sampler.last
+        if memory is None or memory.ram is None or sampler.clock() - memory.time > 10:
+            memory = await sampler.sample(detail=False)
+        num_ctx = self.session.conversation.settings.options.get("num_ctx") or DEFAULT_NUM_CTX
+        fit = judge_against(
+            estimate(model, info.size, details.model_info, num_ctx),
+            memory,
+            local=True,
+            loaded=loaded,
+            max_loaded=app.settings.models.max_loaded,
+        )
+        if fit.verdict in ("swap", "no"):
+            app.notify(
+                f"{fit.line()}. Pick a smaller model, or a smaller num_ctx (Ctrl+S).",
+                title=f"Loading {model}",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
 
     def _show_context(self: ChatTab) -> None:
         model = self.pislm.current_model

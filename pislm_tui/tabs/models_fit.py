@@ -12,14 +12,12 @@ from textual import work
 
 from pislm_tui.backend.types import LoadedModel, ModelInfo
 from pislm_tui.models.bench_history import AsyncBenchHistory, pick_fastest
-from pislm_tui.models.fit import DEFAULT_NUM_CTX, Fit, estimate, judge
+from pislm_tui.models.fit import DEFAULT_NUM_CTX, Fit, estimate, judge_against
 from pislm_tui.models.listing import find_model
 from pislm_tui.models.memory import is_local_server
 
 if TYPE_CHECKING:
     from pislm_tui.app import PislmApp
-
-REMOTE = "the server runs on another machine"
 
 
 class ModelsFitMixin:
@@ -46,17 +44,14 @@ class ModelsFitMixin:
         if info is None or details is None:
             return None
         need = estimate(name, info.size, details.model_info, self.num_ctx())
-        if not is_local_server(self.pislm.backend.url):
-            return judge(need, available=None, swap_free=None, why_unknown=REMOTE)
+        local = is_local_server(self.pislm.backend.url)
         sample = self.pislm.monitor.sampler.last
-        if sample is None or sample.ram is None:
+        if local and (sample is None or sample.ram is None):
             self._read_memory()
-            why = sample.why("ram") if sample is not None else "reading the memory…"
-            return judge(need, available=None, swap_free=None, why_unknown=why)
-        fit = judge(
+        fit = judge_against(
             need,
-            available=sample.ram.available,
-            swap_free=sample.swap.available if sample.swap else None,
+            sample,
+            local=local,
             loaded=self.loaded,
             max_loaded=self.pislm.settings.models.max_loaded,
         )
