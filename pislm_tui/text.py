@@ -4,6 +4,7 @@ is never parsed as Rich/Textual markup: widgets get it with `markup=False` or as
 
 from __future__ import annotations
 
+import os
 import re
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), DCS/SOS/PM/APC (ESC P|X|^|_ ... ST),
@@ -55,3 +56,13 @@ class StreamCleaner:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return clean_output(held)
+
+
+def short_path(source: str) -> str:
+    """`~/notes/a.md` for a path under the home folder; other sources as they are. A file name
+    is data too: control characters in it never reach the terminal."""
+    source = clean_output(source)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and source.startswith(home + os.sep):
+        return "~" + source[len(home) :]
+    return source

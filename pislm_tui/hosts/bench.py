@@ -51,10 +51,12 @@ async def bench_hosts(
     max_tokens: int | None,
     run_timeout: float | None,
     on_progress: Callable[[Host, BenchProgress], None] | None = None,
+    into: list[HostBench] | None = None,
 ) -> list[HostBench]:
     """Bench `models` on each host in turn. An unreachable host gets its error (in its result)
-    and the next host goes on."""
-    out: list[HostBench] = []
+    and the next host goes on. `into`: a list the benches are added to as each host starts (a
+    view shows them while they run)."""
+    out: list[HostBench] = into if into is not None else []
     for host in hosts:
         backend = make_backend(settings_for(settings, host))
         sampler = conditions_sampler(host, settings)

@@ -20,8 +20,8 @@ from pislm_tui.rag import IngestJob, IngestReport, same_model
 from pislm_tui.screens.dialog import ConfirmScreen
 from pislm_tui.screens.rag_add import AddDocumentsScreen, AddRequest
 from pislm_tui.screens.rag_pull import EmbedModelPullScreen
+from pislm_tui.text import short_path
 from pislm_tui.widgets.rag_collections import RagCollections
-from pislm_tui.widgets.rag_hits import short_path
 from pislm_tui.widgets.rag_ingest import IngestPanel
 from pislm_tui.widgets.rag_results import report_text, stopped_text
 

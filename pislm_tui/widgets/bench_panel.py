@@ -4,7 +4,6 @@ The measuring is `models.bench.BenchRunner`; this widget only drives it and show
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,9 @@ from pislm_tui.models.bench import (
 from pislm_tui.models.bench_history import AsyncBenchHistory, Comparison
 from pislm_tui.models.bench_results import BenchExport, BenchResult, export_bench, summary_rows
 from pislm_tui.monitor_feed import machine_of_server
+from pislm_tui.text import short_path
 from pislm_tui.widgets.bar_chart import Bar, BarChart
+from pislm_tui.widgets.bench_hosts import BenchOnHosts
 from pislm_tui.widgets.wait_clock import WaitClock, elapsed_text
 
 if TYPE_CHECKING:
@@ -47,15 +48,6 @@ TABLE_HEADER = (
 )  # fmt: skip
 
 
-def tilde(path: Path) -> str:
-    """A path with the home folder written as ~ (shorter, and the same on every machine)."""
-    home = os.environ.get("HOME")
-    text = str(path)
-    if home and text.startswith(home.rstrip("/") + "/"):
-        return "~" + text[len(home.rstrip("/")) :]
-    return text
-
-
 def chart_bars(result: BenchResult) -> list[Bar]:
     bars = []
     for m in result.measured():
@@ -67,7 +59,7 @@ def chart_bars(result: BenchResult) -> list[Bar]:
     return bars
 
 
-class BenchPanel(AppAccess, VerticalScroll):
+class BenchPanel(BenchOnHosts, AppAccess, VerticalScroll):
     DEFAULT_CSS = """
     BenchPanel {
         height: 1fr;
@@ -80,6 +72,8 @@ class BenchPanel(AppAccess, VerticalScroll):
         #bench-prompt { width: 1fr; }
         #bench-runs { width: 6; }
         #bench-unload { margin-left: 2; }
+        #bench-hosts-row { display: none; }
+        &.-hosts #bench-hosts-row { display: block; }
         #bench-cancel { margin-left: 2; }
         #bench-status { height: auto; margin-top: 1; color: $text-muted; }
         #bench-progress { display: none; }
@@ -163,6 +157,9 @@ class BenchPanel(AppAccess, VerticalScroll):
                     yield Checkbox(
                         "unload between models", self._unload, id="bench-unload", compact=True
                     )
+                with Horizontal(classes="bench-row", id="bench-hosts-row"):
+                    yield Static("Hosts", classes="bench-label")
+                    yield Checkbox("on every host", id="bench-hosts", compact=True)
                 with Horizontal(classes="bench-row"):
                     yield Button("Run", id="bench-run", variant="primary", compact=True)
                     yield Button("Cancel", id="bench-cancel", compact=True, disabled=True)
@@ -186,6 +183,9 @@ class BenchPanel(AppAccess, VerticalScroll):
         )
         yield BarChart(id="bench-chart", empty="")
         yield Static(id="bench-export", markup=False)
+
+    def on_mount(self) -> None:
+        self.show_hosts_choice()
 
     # -- the model list -------------------------------------------------------------------------
 
@@ -236,7 +236,10 @@ class BenchPanel(AppAccess, VerticalScroll):
         if problem:
             self.notify(problem, title="Bench", severity="warning")
             return None
-        return models, prompt, int(runs_text), self.query_one("#bench-unload", Checkbox).value
+        return models, prompt, int(runs_text), self._unload_value()
+
+    def _unload_value(self) -> bool:
+        return self.query_one("#bench-unload", Checkbox).value
 
     def action_run(self) -> None:
         if self.running:
@@ -246,6 +249,11 @@ class BenchPanel(AppAccess, VerticalScroll):
         if form is None:
             return
         models, prompt, runs, unload = form
+        self._remember(prompt, runs, unload)
+        if self.wants_hosts():
+            self.start_on_hosts(models, prompt, runs)
+            return
+        self.host_benches = None
         sampler, drive = self._conditions_sampler()
         self.runner = BenchRunner(
             self.pislm.backend,
@@ -253,18 +261,20 @@ class BenchPanel(AppAccess, VerticalScroll):
             max_tokens=self.max_tokens, run_timeout=self.run_timeout,
             sampler=sampler, drive=drive,
         )  # fmt: skip
+        self.starting(models, self.runner.steps)
+        self._run(self.runner)
+
+    def starting(self, models: list[str], steps: int) -> None:
         self.export = None
         self.comparisons = []
         self.post_message(self.Started(models))
-        self._remember(prompt, runs, unload)
         self.add_class("-running")
         self.remove_class("-results")
         self.query_one("#bench-run", Button).disabled = True
         self.query_one("#bench-cancel", Button).disabled = False
-        self.query_one("#bench-progress", ProgressBar).update(total=self.runner.steps, progress=0)
+        self.query_one("#bench-progress", ProgressBar).update(total=steps, progress=0)
         self.query_one("#bench-export", Static).update("")
         self._show_results()
-        self._run(self.runner)
 
     def _conditions_sampler(self) -> tuple[MachineSampler | None, float | None]:
         """The app's sampler when it reads the server's machine (here, or the host's over ssh;
@@ -295,7 +305,7 @@ class BenchPanel(AppAccess, VerticalScroll):
 
     @long_work(exclusive=True, group="bench", exit_on_error=False)
     async def _run(self, runner: BenchRunner) -> None:
-        result = await runner.run(self._on_progress)
+        result = await runner.run(self.on_progress)
         if result.measured():  # kept for later comparisons; SQLite in its own thread
             history = AsyncBenchHistory(self.pislm.paths.bench_db)
             try:
@@ -306,8 +316,8 @@ class BenchPanel(AppAccess, VerticalScroll):
             finally:
                 await history.close()
 
-    def _on_progress(self, p: BenchProgress) -> None:
-        self._step_text = f"[{p.step}/{p.steps}] {p.describe()}"
+    def on_progress(self, p: BenchProgress, prefix: str = "") -> None:
+        self._step_text = f"{prefix}[{p.step}/{p.steps}] {p.describe()}"
         self.query_one("#bench-status", Static).update(self._step_text)
         self.query_one("#bench-progress", ProgressBar).update(total=p.steps, progress=p.step)
         if p.last is None and p.phase in ("unload", "warm-up", "run"):
@@ -344,6 +354,8 @@ class BenchPanel(AppAccess, VerticalScroll):
         elif event.state == WorkerState.CANCELLED:
             done = len(result.measured()) if result else 0
             status.update(f"Cancelled — {done} model(s) measured so far; nothing exported.")
+        elif self.host_benches is not None:
+            self.finish_on_hosts(status)
         elif result is not None:
             self._finish(result, status)
         self._show_results()
@@ -373,7 +385,7 @@ class BenchPanel(AppAccess, VerticalScroll):
         notes = [c.text() for c in self.comparisons]
         if any(m.throttled_runs for m in result.models):
             notes.append("! the Pi throttled during a run: that speed is not comparable")
-        saved = f"Saved {tilde(self.export.csv.with_suffix(''))}.{{csv,json}}"
+        saved = f"Saved {short_path(str(self.export.csv.with_suffix('')))}.{{csv,json}}"
         line.update("\n".join([*notes, saved]))
 
     # -- results ----------------------------------------------------------------------------------
@@ -382,18 +394,20 @@ class BenchPanel(AppAccess, VerticalScroll):
         result = self.result
         table = self.query_one("#bench-table", DataTable)
         table.clear()
-        if result is None or not any(m.warmup or m.error for m in result.models):
+        on_hosts = self.host_benches is not None
+        rows = self.host_table_rows() if on_hosts else summary_rows(result) if result else []
+        rows = [row for row in rows if row[1:] != ("—",) * (len(row) - 1)]  # not measured yet
+        if not rows:
             self.remove_class("-results")
             self.query_one("#bench-chart", BarChart).set_bars([])
             return
-        for row in summary_rows(result):
-            if row[1:] == ("—",) * (len(row) - 1):
-                continue  # not measured yet
+        for row in rows:
             cells = [Text(row[0])] + [Text(c, justify="right") for c in row[1:]]
             if row[-1] == "failed":
                 cells = [Text(c, style="italic") for c in row[:-1]] + [
                     Text("failed", justify="right")
                 ]
             table.add_row(*cells)
-        self.query_one("#bench-chart", BarChart).set_bars(chart_bars(result))
+        bars = self.host_bars() if on_hosts or result is None else chart_bars(result)
+        self.query_one("#bench-chart", BarChart).set_bars(bars)
         self.add_class("-results")

@@ -16,8 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pislm_tui.rag.store import CollectionInfo, SourceInfo
-from pislm_tui.text import clean_output
-from pislm_tui.widgets.rag_hits import short_path
+from pislm_tui.text import clean_output, short_path
 
 
 def collection_prompt(info: CollectionInfo) -> Content:

@@ -5,7 +5,6 @@ text is data: cleaned of escape codes and never parsed as markup."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from textual import events
@@ -16,17 +15,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from pislm_tui.rag.store import RetrievedChunk
-from pislm_tui.text import clean_output
-
-
-def short_path(source: str) -> str:
-    """`~/notes/a.md` for a path under the home folder; other sources as they are. A file name
-    is data too: control characters in it never reach the terminal."""
-    source = clean_output(source)
-    home = os.path.expanduser("~")
-    if home not in ("", "/") and source.startswith(home + os.sep):
-        return "~" + source[len(home) :]
-    return source
+from pislm_tui.text import clean_output, short_path
 
 
 def hit_heading(n: int, hit: RetrievedChunk) -> Content:

@@ -10,8 +10,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from pislm_tui.rag import IngestReport, RetrievedChunk
+from pislm_tui.text import short_path
 from pislm_tui.widgets.rag_answer import RagAnswer
-from pislm_tui.widgets.rag_hits import RagHits, short_path
+from pislm_tui.widgets.rag_hits import RagHits
 
 MAX_SKIPPED_SHOWN = 20
 
