@@ -56,3 +56,11 @@ def patient(timeout: float) -> Callable[..., Any]:
 def screen_text(app: Any) -> str:
     """Everything visible on the app's screen, as plain text lines."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def without_animations(app: Any) -> Any:
+    """An app for a snapshot: no tab-underline slide (it starts on a timer after a tab switch,
+    which waiting for the scheduled animations can miss, and a snapshot caught it half-way) -
+    as pislm runs over SSH (TEXTUAL_ANIMATIONS=none)."""
+    app.animation_level = "none"
+    return app

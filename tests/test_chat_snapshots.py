@@ -16,7 +16,7 @@ from pislm_tui.config import Paths, load_settings
 from pislm_tui.tabs.chat import ChatTab
 from pislm_tui.widgets.prompt_input import PromptInput
 from tests.fake_ollama import FakeOllama, Reply
-from tests.helpers import screen_text
+from tests.helpers import screen_text, without_animations
 from tests.test_chat_tab import wait_for
 
 SIZES = [(80, 24), (120, 40)]
@@ -39,7 +39,7 @@ def snapshot_app(server: FakeOllama, **overrides: Any) -> PislmApp:
     loaded = load_settings(
         overrides={"host": server.url, "monitor": {"show_strip": False}, **overrides}
     )
-    return PislmApp(loaded)
+    return without_animations(PislmApp(loaded))
 
 
 async def ready(pilot: Any) -> ChatTab:

@@ -14,7 +14,7 @@ from pislm_tui.widgets.fleet_rows import FleetRows
 from tests.fake_ollama import FakeOllama
 from tests.fixtures.monitor.driving import SLOW_START, open_monitor, play
 from tests.fixtures.monitor.recording import Machine, cool_busy, cool_processes
-from tests.helpers import screen_text, wait_for
+from tests.helpers import screen_text, wait_for, without_animations
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -31,7 +31,7 @@ def fleet_app(url: str, machine: Machine) -> PislmApp:
             "monitor": machine.settings(),
         }
     )
-    app = PislmApp(loaded)
+    app = without_animations(PislmApp(loaded))
     app.monitor.manual = True  # no timers: the test takes every reading (the fleet's too)
     app.monitor.use_sampler(machine.sampler(loaded=app.backend.loaded, top=8))
     return app

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from pislm_tui.app import PislmApp
-from pislm_tui.config import load_settings
 from pislm_tui.tabs.models import ModelsTab
 from pislm_tui.widgets.bench_panel import BenchPanel
 from pislm_tui.widgets.pull_progress import PullPanel
@@ -28,11 +26,6 @@ SIZES = [(80, 24), (120, 40)]
 EXPIRES = 4_102_444_800.0  # 2100-01-01 UTC: the fake never expires it before the snapshot
 NOW = datetime.fromtimestamp(EXPIRES - 272, UTC)  # "4 minutes left"
 BENCH_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def snapshot_app(server: FakeOllama) -> PislmApp:
-    loaded = load_settings(overrides={"host": server.url, "monitor": {"show_strip": False}})
-    return PislmApp(loaded)
 
 
 async def open_tab(pilot: Any) -> ModelsTab:

@@ -18,7 +18,7 @@ from pislm_tui.screens.rag_add import AddDocumentsScreen
 from pislm_tui.screens.rag_pull import EmbedModelPullScreen
 from pislm_tui.tabs.rag import RagTab
 from tests.fake_ollama import FakeOllama, Reply
-from tests.helpers import screen_text
+from tests.helpers import screen_text, without_animations
 from tests.test_rag_tab import shown_tab, wait_for
 
 SIZES = [(80, 24), (120, 40)]
@@ -32,11 +32,7 @@ ANSWER = (
 
 def snapshot_app(server: FakeOllama) -> PislmApp:
     loaded = load_settings(overrides={"host": server.url, "monitor": {"show_strip": False}})
-    app = PislmApp(loaded)
-    # The tab underline's slide starts on a timer after the switch, which waiting for the
-    # scheduled animations can miss (a snapshot caught it half-way): no slide, as over SSH.
-    app.animation_level = "none"
-    return app
+    return without_animations(PislmApp(loaded))
 
 
 async def open_tab(pilot: Any) -> RagTab:

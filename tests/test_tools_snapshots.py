@@ -16,7 +16,7 @@ from pislm_tui.widgets.tools_image import ImagePane
 from pislm_tui.widgets.tools_scoreboard import ScoreboardPane
 from pislm_tui.widgets.tools_where import WherePane
 from tests.fake_ollama import FakeOllama, Reply
-from tests.helpers import screen_text, wait_for
+from tests.helpers import screen_text, wait_for, without_animations
 from tests.test_tools_core import write_png
 from tests.test_tools_tab import card_text, open_tools, submit
 
@@ -37,7 +37,7 @@ class StepClock:
 def snapshot_app(server: FakeOllama) -> PislmApp:
     # The live CPU/RAM strip shows this machine's figures: off for pictures.
     loaded = load_settings(overrides={"host": server.url, "monitor": {"show_strip": False}})
-    return PislmApp(loaded)
+    return without_animations(PislmApp(loaded))
 
 
 async def prepare(app: PislmApp, pilot, pane: str) -> None:
@@ -198,4 +198,5 @@ def test_mcp_call_waiting_for_approval(snap_compare, snapshot_ollama: FakeOllama
             "mcp": {"servers": {"demo": stdio_server(Path("/dev/null"))}},
         }
     )
-    assert snap_compare(PislmApp(loaded), terminal_size=size, run_before=run_before)
+    app = without_animations(PislmApp(loaded))
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
