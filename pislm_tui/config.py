@@ -8,17 +8,15 @@ A bad file never stops the app: each bad key is reported (with its line when it 
 and gets its default; a file that is not TOML at all is reported and ignored.
 
 Why not pydantic-settings: it validates the layers once merged and raises, not knowing which
-layer (or line) a bad value came from, so the per-layer, per-key report above (`_drop_invalid`,
-`_find_line`) would stay as it is and only the ~30 lines that read the file and the environment
-would go; importing it costs 25-35 ms more at every start (`python -X importtime`: about a tenth
+layer (or line) a bad value came from, so the per-layer, per-key report above (config_layers.py)
+would stay as it is and only the ~30 lines that read the file and the environment would go;
+importing it costs 25-35 ms more at every start (`python -X importtime`: about a tenth
 of importing the app)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,14 +27,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from pislm_tui.backend.hosts import DEFAULT_HOST, parse_host
-
-ENV_PREFIX = "PISLM_"
+from pislm_tui.config_layers import (
+    ENV_PREFIX,
+    deep_merge,
+    drop_invalid,
+    environment_layer,
+    move_renamed_keys,
+    read_file_layer,
+)
 
 
 class _Section(BaseModel):
@@ -274,17 +277,17 @@ def load_settings(
     path = Path(config_file or env.get(f"{ENV_PREFIX}CONFIG") or paths.config_file).expanduser()
     warnings: list[str] = []
 
-    file_data, text = _read_file(path, warnings)
+    file_data, text = read_file_layer(path, warnings)
     layers = [
         (file_data, f"{path}", text),
-        (_from_env(env), "environment", None),
+        (environment_layer(env), "environment", None),
         (dict(overrides or {}), "command line", None),
     ]
     merged: dict[str, Any] = {}
     for data, origin, source_text in layers:
-        data = _renamed_keys(data, origin, source_text, warnings)
-        good = _drop_invalid(data, origin, source_text, warnings)
-        _deep_merge(merged, good)
+        data = move_renamed_keys(data, origin, source_text, warnings)
+        good = drop_invalid(Settings, data, origin, source_text, warnings)
+        deep_merge(merged, good)
 
     settings = Settings.model_validate(merged)
     host_name = use_named_host(settings, settings.host)
@@ -312,159 +315,6 @@ def use_named_host(settings: Settings, wanted: str) -> str | None:
     return None
 
 
-def _read_file(path: Path, warnings: list[str]) -> tuple[dict[str, Any], str | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}, None
-    except (OSError, UnicodeDecodeError) as exc:
-        warnings.append(f"cannot read {path}: {exc}; using defaults")
-        return {}, None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        warnings.append(f"{path} is not valid TOML ({exc}); using defaults")
-        return {}, None
-
-
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if env.get("OLLAMA_HOST"):
-        data["host"] = env["OLLAMA_HOST"]
-    for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG" or raw == "":
-            continue
-        keys = name[len(ENV_PREFIX) :].lower().split("__")
-        node = data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                break
-        else:
-            node[keys[-1]] = _env_value(raw)
-    return data
-
-
-def _env_value(raw: str) -> Any:
-    """JSON for lists/tables/numbers/booleans when it parses, else the plain string."""
-    if raw.lower() in ("true", "false", "yes", "no", "on", "off"):
-        return raw.lower() in ("true", "yes", "on")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    return value if isinstance(value, dict | list | int | float) else raw
-
-
-# Old key -> its new place, each still read (in its own layer, so precedence holds) with a warning.
-RENAMED_KEYS: dict[str, tuple[str, str]] = {
-    "diff_output": ("display", "fast_output"),
-}
-
-
-def _renamed_keys(
-    data: dict[str, Any], origin: str, source_text: str | None, warnings: list[str]
-) -> dict[str, Any]:
-    """Move each old key of one layer to its new place (the new key wins if both are there)."""
-    if not any(old in data for old in RENAMED_KEYS):
-        return data
-    data = dict(data)
-    for old, (section, key) in RENAMED_KEYS.items():
-        if old not in data:
-            continue
-        value = data.pop(old)
-        if origin == "environment":
-            new_name = f"{ENV_PREFIX}{section}__{key}".upper()
-            warnings.append(
-                f"{origin}: {ENV_PREFIX}{old.upper()} is now {new_name}; please rename it"
-            )
-        else:
-            line = _find_line(source_text, [old]) if source_text is not None else None
-            where = f", line {line}" if line else ""
-            warnings.append(f"{origin}{where}: {old} is now {section}.{key}; please rename it")
-        table = data.setdefault(section, {})
-        if isinstance(table, dict):  # else the bad table is reported as such
-            data[section] = {key: value, **table}
-    return data
-
-
-def _drop_invalid(
-    data: dict[str, Any], origin: str, source_text: str | None, warnings: list[str]
-) -> dict[str, Any]:
-    """Validate one layer on its own; report and remove each key that fails."""
-    data = json.loads(json.dumps(data, default=str))  # a deep copy with plain types
-    for _ in range(50):  # each pass removes at least one bad key
-        try:
-            Settings.model_validate(data)
-            return data
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = [str(p) for p in error["loc"] if not str(p).startswith(("function-", "lax-"))]
-                loc = _existing_prefix(data, loc)
-                if not loc:
-                    continue
-                dotted = ".".join(loc)
-                where = ""
-                if source_text is not None:
-                    line = _find_line(source_text, loc)
-                    where = f", line {line}" if line else ""
-                if error["type"] == "extra_forbidden":
-                    warnings.append(f"{origin}{where}: {dotted}: unknown key, ignored")
-                else:
-                    warnings.append(f"{origin}{where}: {dotted}: {error['msg']}; using the default")
-                _delete(data, loc)
-    return {}
-
-
-def _existing_prefix(data: dict[str, Any], loc: list[str]) -> list[str]:
-    node: Any = data
-    found: list[str] = []
-    for key in loc:
-        if isinstance(node, dict) and key in node:
-            found.append(key)
-            node = node[key]
-        else:
-            break
-    return found
-
-
-def _delete(data: dict[str, Any], loc: list[str]) -> None:
-    node = data
-    for key in loc[:-1]:
-        node = node[key]
-    node.pop(loc[-1], None)
-
-
-def _find_line(text: str, loc: list[str]) -> int | None:
-    """Line of `key = ...` inside the right [table] (best effort)."""
-    *tables, key = loc
-    table = ".".join(tables)
-    current = ""
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
-        if header:
-            current = header.group(1).strip()
-            continue
-        if pattern.match(line) and current == table:
-            return number
-        dotted = re.match(rf"^\s*{re.escape('.'.join(loc))}\s*=", line)
-        if dotted and current == "":
-            return number
-    return None
-
-
-def _deep_merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
-    for key, value in new.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
-        elif isinstance(value, Mapping):
-            into[key] = {}
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value
-
-
 def save_settings(config_file: Path, updates: Mapping[str, Any]) -> None:
     """Merge `updates` (a nested dict) into the config file and write it atomically.
     Keys of an unreadable file are kept out of the new one rather than guessed at."""
@@ -473,7 +323,7 @@ def save_settings(config_file: Path, updates: Mapping[str, Any]) -> None:
     data: dict[str, Any] = {}
     with contextlib.suppress(FileNotFoundError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    _deep_merge(data, updates)
+    deep_merge(data, updates)
     config_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = config_file.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(_without_none(data)), encoding="utf-8")

@@ -20,6 +20,7 @@ CORE = [
     "monitor",
     "hosts",
     "config.py",
+    "config_layers.py",
     "text.py",
     "sizes.py",
 ]

@@ -347,9 +347,9 @@ async def test_host_check_403_explained(backend: OllamaBackend, fake_ollama: Fak
     async with httpx.AsyncClient() as client:
         r = await client.get(f"{fake_ollama.url}/api/tags", headers={"Host": "evil.example.com"})
     assert r.status_code == 403 and r.text == ""
-    from pislm_tui.backend.ollama_native import _response_error
+    from pislm_tui.backend.ollama_errors import response_error
 
-    err = backend._translate(_response_error(r))
+    err = backend._translate(response_error(r))
     assert isinstance(err, ServerError) and "ssh -L" in str(err)
 
 

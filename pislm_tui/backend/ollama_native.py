@@ -3,21 +3,23 @@ not at start-up (it costs ~0.4 s), and every client gets explicit timeouts (its 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pislm_tui.backend.errors import (
     BadResponse,
-    ModelNotFound,
     PislmError,
-    RequestTimeout,
     ServerError,
-    ServerUnreachable,
     StreamInterrupted,
 )
+from pislm_tui.backend.ollama_errors import (
+    looks_like_html,
+    pull_failure,
+    response_error,
+    translate_error,
+)
+from pislm_tui.backend.ollama_wire import model_info, number_ending, wire_message
 from pislm_tui.backend.stats import GenerationStats
 from pislm_tui.backend.types import (
     ChatChunk,
@@ -35,10 +37,6 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
     from pislm_tui.backend.base import Format, KeepAlive, Think
-
-
-def _looks_like_html(text: str) -> bool:
-    return text.lstrip()[:1] == "<"
 
 
 class OllamaBackend:
@@ -136,61 +134,14 @@ class OllamaBackend:
         streaming: bool = False,
         read_timeout: float | None = None,
     ) -> PislmError:
-        """Turn client-library exceptions into ours (see errors.py)."""
-        import httpx
-        import ollama
-        import pydantic
-
-        if isinstance(exc, PislmError):
-            return exc
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | ConnectionError):
-            if partial:
-                return StreamInterrupted("the connection to the server was lost", partial)
-            return ServerUnreachable(self.url, str(exc))
-        if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeout(self.url, read_timeout, partial)
-        if isinstance(exc, httpx.TransportError):
-            if streaming:
-                return StreamInterrupted("the connection to the server was lost", partial)
-            return ServerUnreachable(self.url, str(exc))
-        if isinstance(exc, ollama.ResponseError):
-            message, status = exc.error or "", exc.status_code
-            if status == -1:  # an {"error": ...} line in the middle of a stream
-                if streaming:
-                    return StreamInterrupted(f"the server reported: {message}", partial)
-                return ServerError(None, message)
-            route_missing = message.strip() == "404 page not found"  # gin's plain-text 404
-            if status == 404 and model and "not found" in message and not route_missing:
-                return ModelNotFound(model, message)
-            if _looks_like_html(message):
-                return BadResponse(
-                    f"an HTML page with status {status}",
-                    "something other than Ollama answers at this address (a proxy or a web server?)",
-                )
-            if status == 404 and message.strip() == "404 page not found":
-                return BadResponse(
-                    "404 page not found",
-                    "this server lacks the Ollama API; is it an OpenAI-compatible server (--api openai)?",
-                )
-            if status == 403 and not message:
-                return ServerError(
-                    403,
-                    "forbidden",
-                    "Ollama refuses this Host name; reach it as 127.0.0.1 through "
-                    "`ssh -L 11434:127.0.0.1:11434 pi`, or set OLLAMA_HOST=0.0.0.0 on the Pi",
-                )
-            return ServerError(status, message)
-        if isinstance(exc, json.JSONDecodeError):
-            if partial:
-                return StreamInterrupted("the server sent a line that is not JSON", partial)
-            return BadResponse("the body is not JSON")
-        if isinstance(exc, pydantic.ValidationError):
-            if partial:
-                return StreamInterrupted("the server sent a chunk of the wrong shape", partial)
-            return BadResponse("JSON of an unexpected shape")
-        if isinstance(exc, httpx.HTTPError):
-            return BadResponse(str(exc) or type(exc).__name__)
-        raise exc
+        return translate_error(
+            exc,
+            self.url,
+            model=model,
+            partial=partial,
+            streaming=streaming,
+            read_timeout=read_timeout,
+        )
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -214,11 +165,11 @@ class OllamaBackend:
         except Exception as exc:
             raise self._translate(exc) from None
         if response.status_code != 200:
-            raise self._translate(_response_error(response)) from None
+            raise self._translate(response_error(response)) from None
         try:
             return response.json()
         except ValueError:
-            if _looks_like_html(response.text):
+            if looks_like_html(response.text):
                 raise BadResponse(
                     "an HTML page instead of the Ollama API",
                     "something other than Ollama answers at this address",
@@ -251,7 +202,7 @@ class OllamaBackend:
                 parsed = ollama.ListResponse.Model.model_validate(entry)
             except pydantic.ValidationError:
                 raise BadResponse("JSON of an unexpected shape in /api/tags") from None
-            models.append(_model_info(parsed, entry))
+            models.append(model_info(parsed, entry))
         return models
 
     async def show(self, model: str) -> ModelDetails:
@@ -266,8 +217,8 @@ class OllamaBackend:
             family=details.family if details else None,
             parameter_size=details.parameter_size if details else None,
             quantization=details.quantization_level if details else None,
-            context_length=_suffix(info, ".context_length"),
-            embedding_length=_suffix(info, ".embedding_length"),
+            context_length=number_ending(info, ".context_length"),
+            embedding_length=number_ending(info, ".embedding_length"),
             capabilities=frozenset(r.capabilities or ()),
             template=r.template or "",
             parameters=r.parameters or "",
@@ -310,7 +261,7 @@ class OllamaBackend:
                 exc, model=model, streaming=started, read_timeout=self.read_timeout
             )
             if isinstance(err, StreamInterrupted) and err.reason.startswith("the server reported"):
-                err = _pull_failure(model, err.reason.removeprefix("the server reported: "))
+                err = pull_failure(model, err.reason.removeprefix("the server reported: "))
             elif isinstance(err, StreamInterrupted):
                 err = StreamInterrupted(
                     err.reason,
@@ -318,7 +269,7 @@ class OllamaBackend:
                     what="pull",
                 )
             elif isinstance(err, ServerError) and err.status is None:
-                err = _pull_failure(model, err.server_message)
+                err = pull_failure(model, err.server_message)
             raise err from None
 
     async def delete(self, model: str) -> None:
@@ -366,7 +317,7 @@ class OllamaBackend:
         try:
             stream = await self._client(long=True).chat(
                 model,
-                messages=[_wire_message(m) for m in messages],
+                messages=[wire_message(m) for m in messages],
                 tools=list(tools or ()),
                 stream=True,
                 think=think,
@@ -424,65 +375,3 @@ class OllamaBackend:
         if len(vectors) != len(texts):
             raise BadResponse(f"{len(vectors)} embeddings for {len(texts)} texts")
         return vectors
-
-
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def _response_error(response: httpx.Response) -> Exception:
-    import ollama
-
-    return ollama.ResponseError(response.text, response.status_code)
-
-
-def _pull_failure(model: str, message: str) -> PislmError:
-    if "file does not exist" in message or "not found" in message:
-        return ModelNotFound(model, message, in_registry=True)
-    return ServerError(
-        None, message, "the pull failed; what was downloaded is kept, pull again to resume"
-    )
-
-
-def _suffix(info: Mapping[str, Any], suffix: str) -> int | None:
-    for key, value in info.items():
-        if key.endswith(suffix) and isinstance(value, int):
-            return value
-    return None
-
-
-def _model_info(m: Any, raw: Mapping[str, Any]) -> ModelInfo:
-    d = m.details
-    modified = m.modified_at if isinstance(m.modified_at, datetime) else None
-    capabilities = raw.get("capabilities")
-    return ModelInfo(
-        name=m.model or str(raw.get("name") or "?"),
-        size=int(m.size) if m.size is not None else None,
-        modified_at=modified,
-        digest=m.digest,
-        family=d.family if d else None,
-        families=tuple(d.families or ()) if d else (),
-        parameter_size=d.parameter_size if d else None,
-        quantization=d.quantization_level if d else None,
-        format=d.format if d else None,
-        remote=bool(raw.get("remote_host") or raw.get("remote_model")),
-        capabilities=frozenset(
-            c
-            for c in (capabilities if isinstance(capabilities, list) else ())
-            if isinstance(c, str)
-        ),
-    )
-
-
-def _wire_message(m: Message) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": m.role, "content": m.content}
-    if m.images:
-        wire["images"] = list(m.images)  # bytes; the client base64-encodes them
-    if m.thinking:
-        wire["thinking"] = m.thinking
-    if m.tool_calls:
-        wire["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls
-        ]
-    if m.tool_name:
-        wire["tool_name"] = m.tool_name
-    return wire

@@ -20,7 +20,7 @@ from pislm_tui import __version__
 from pislm_tui.backend.errors import EXIT_USAGE, PislmError
 from pislm_tui.cli.common import CliContext, print_error
 
-COMMAND_MODULES = ("ask", "models", "monitor", "rag", "tools", "where", "web")
+COMMAND_MODULES = ("ask", "models", "bench", "monitor", "rag", "tools", "where", "web")
 
 
 class _Parser(argparse.ArgumentParser):

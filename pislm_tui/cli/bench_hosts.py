@@ -8,11 +8,10 @@ import sys
 from typing import Any
 
 from pislm_tui.backend.errors import EXIT_OK, EXIT_SERVER, UsageError
-from pislm_tui.cli.common import CliContext, print_error, print_json
+from pislm_tui.cli.common import CliContext, aligned_table, print_error, print_json
 
 
 async def bench_on_hosts(args: argparse.Namespace, ctx: CliContext, prompt: str, runs: int) -> int:
-    from pislm_tui.cli.models import _table
     from pislm_tui.hosts.bench import HOSTS_HEADER, bench_hosts, hosts_rows
     from pislm_tui.hosts.named import pick_hosts
     from pislm_tui.models.bench_results import export_bench
@@ -48,7 +47,9 @@ async def bench_on_hosts(args: argparse.Namespace, ctx: CliContext, prompt: str,
         )
     else:
         print(f"prompt: {prompt!r} · {runs} run(s) per model after a warm-up, host after host")
-        print(_table(HOSTS_HEADER, hosts_rows(benches), right=set(range(2, len(HOSTS_HEADER)))))
+        print(
+            aligned_table(HOSTS_HEADER, hosts_rows(benches), right=set(range(2, len(HOSTS_HEADER))))
+        )
         print()
         for b in benches:  # whose heat the conditions columns show, or why they are n/a
             why = b.conditions.get("unavailable")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,6 +26,21 @@ def print_error(message: str) -> None:
 def print_json(data: Any, out: TextIO | None = None) -> None:
     json.dump(data, out or sys.stdout, indent=2, ensure_ascii=False, default=str)
     (out or sys.stdout).write("\n")
+
+
+def aligned_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()
+) -> str:
+    """Aligned columns like `ollama list` (three spaces apart), no colours: safe to pipe."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("   ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pislm_tui.backend.errors import EXIT_OK, PislmError, UsageError
-from pislm_tui.cli.common import print_json
+from pislm_tui.cli.common import aligned_table, print_json
 from pislm_tui.sizes import decimal_bytes
 
 if TYPE_CHECKING:
@@ -95,7 +95,6 @@ async def _memory(ctx: CliContext) -> tuple[int | None, int | None, str]:
 def _print(
     fits: list[Fit], num_ctx: int, available: int | None, swap: int | None, why: str
 ) -> None:
-    from pislm_tui.cli.models import _table
 
     if available is None:
         print(f"memory unknown: {why}")
@@ -112,6 +111,6 @@ def _print(
         )
         for f in fits
     ]
-    print(_table(("NAME", "NEED", "WEIGHTS", "KV CACHE", "FIT"), rows, right={1, 2, 3}))
+    print(aligned_table(("NAME", "NEED", "WEIGHTS", "KV CACHE", "FIT"), rows, right={1, 2, 3}))
     if any(f.fastest for f in fits):
         print("★ the fastest installed model that fits, by the bench history")

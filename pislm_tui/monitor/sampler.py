@@ -13,13 +13,13 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.backend.types import LoadedModel
+from pislm_tui.monitor.compose import FastReadings, compose_sample
 from pislm_tui.monitor.files import FileReader
 from pislm_tui.monitor.power import parse_pmic
 from pislm_tui.monitor.reader import (
@@ -29,8 +29,7 @@ from pislm_tui.monitor.reader import (
     core_percents,
     top_processes,
 )
-from pislm_tui.monitor.throttle import Throttle
-from pislm_tui.monitor.types import Memory, ProcessInfo, Sample, SourceUnavailable
+from pislm_tui.monitor.types import ProcessInfo, Sample, SourceUnavailable
 from pislm_tui.monitor.vcgencmd import (
     Vcgencmd,
     VcgencmdCall,
@@ -46,7 +45,6 @@ LOADED_TIMEOUT = 5.0
 # s: how often vcgencmd (throttle bits, Arm clock, power) is asked while a reply or a bench
 # run records its conditions (conditions.py): often enough to see throttling start.
 RECORDING_SLOW_INTERVAL = 2.0
-NOT_READ = "not read for the live strip"
 LOCAL_PROC, LOCAL_SYS = Path("/proc"), Path("/sys")
 
 
@@ -64,24 +62,6 @@ def machine_reader(
 
         return PsutilReader(clock, sys_root)
     return FileReader(proc_root, sys_root, page_size=page_size, clock=clock)
-
-
-@dataclass
-class _Fast:
-    """What one pass over the files found, before it becomes a Sample."""
-
-    unavailable: dict[str, str] = field(default_factory=dict)
-    host: str | None = None
-    cpu: float | None = None
-    cores: tuple[float, ...] = ()
-    load: tuple[float, float, float] | None = None
-    ram: Memory | None = None
-    swap: Memory | None = None
-    temp: tuple[float, str] | None = None
-    fan: tuple[int, float | None] | None = None
-    freq: tuple[float, float | None] | None = None
-    under_voltage: bool | None = None
-    processes: tuple[ProcessInfo, ...] | None = None
 
 
 class Sampler:
@@ -160,7 +140,9 @@ class Sampler:
                 self._start_slow(full, need_temp=fast.temp is None, now=now, loaded=detail)
             if wait_slow and self._slow_task is not None:
                 await asyncio.shield(self._slow_task)
-            sample = self._compose(fast, full, now, detail=detail)
+            sample = compose_sample(
+                fast, self._slow, full=full, now=now, detail=detail, taken_at=self.wall_clock()
+            )
             if sample.cores:
                 self._remember(now, sample.cores)
             self.last = sample
@@ -185,8 +167,8 @@ class Sampler:
 
     # -- fast sources: small files --------------------------------------------------------
 
-    def _read_fast(self, detail: bool, processes: bool) -> _Fast:
-        f = _Fast()
+    def _read_fast(self, detail: bool, processes: bool) -> FastReadings:
+        f = FastReadings()
         reader = self.reader
         f.host = reader.host()
         stat = self._read_cpu(f)
@@ -231,7 +213,7 @@ class Sampler:
             return True  # no list yet: read at once (the first read is only a baseline)
         return self.clock() - prev[0] >= self.process_interval - 0.05
 
-    def _read_cpu(self, f: _Fast) -> dict[str, CpuTimes] | None:
+    def _read_cpu(self, f: FastReadings) -> dict[str, CpuTimes] | None:
         try:
             stat = self.reader.cpu_times()
         except SourceUnavailable as exc:
@@ -244,7 +226,7 @@ class Sampler:
         self._stat = stat
         return stat
 
-    def _read_processes(self, f: _Fast, stat: dict[str, CpuTimes] | None) -> None:
+    def _read_processes(self, f: FastReadings, stat: dict[str, CpuTimes] | None) -> None:
         try:
             current = self.reader.processes()
         except SourceUnavailable as exc:
@@ -326,74 +308,6 @@ class Sampler:
             return SourceUnavailable(f"/api/ps did not answer within {LOADED_TIMEOUT:g} s")
         except Exception as exc:  # a monitor must outlive any backend bug
             return SourceUnavailable(f"/api/ps failed: {type(exc).__name__}: {exc}")
-
-    def _slow_value(self, key: str, unavailable: dict[str, str], field_name: str) -> Any:
-        value = self._slow.get(key)
-        if isinstance(value, SourceUnavailable):
-            unavailable[field_name] = value.reason
-            return None
-        if value is None:
-            unavailable.setdefault(field_name, "measuring")
-        return value
-
-    # -- putting it together ----------------------------------------------------------------
-
-    def _compose(self, f: _Fast, full: bool, now: float, *, detail: bool) -> Sample:
-        un = f.unavailable
-        temp_c, temp_source = f.temp if f.temp else (None, None)
-        if temp_c is None:
-            vc_temp = self._slow.get("vc_temp")
-            if isinstance(vc_temp, float):
-                temp_c, temp_source = vc_temp, "vcgencmd"
-                un.pop("temp_c", None)
-            elif isinstance(vc_temp, SourceUnavailable):
-                un["temp_c"] = f"{un.get('temp_c', 'no sensor')}; vcgencmd: {vc_temp.reason}"
-        throttled: Throttle | None = None
-        loaded = None
-        freq = f.freq[0] if f.freq else None
-        freq_max = f.freq[1] if f.freq else None
-        freq_source = "cpufreq" if f.freq else None
-        power_w = None
-        if detail:
-            loaded = self._slow_value("loaded", un, "ollama_loaded")
-        if full:
-            throttled = self._slow_value("throttled", un, "throttled")
-            power = self._slow_value("power", un, "power_w")
-            power_w = power.watts if power is not None else None
-            clock_hz = self._slow.get("arm_clock")
-            if isinstance(clock_hz, int) and clock_hz > 0:
-                # The firmware's own clock: unlike cpufreq it shows firmware throttling.
-                freq, freq_source = clock_hz / 1e6, "vcgencmd"
-                un.pop("freq_mhz", None)
-        skipped: tuple[str, ...] = () if detail else ("processes", "ollama_loaded")
-        if not full:
-            skipped += ("load", "fan_rpm", "freq_mhz", "throttled", "power_w")
-        for name in skipped:
-            un.setdefault(name, NOT_READ)
-        return Sample(
-            time=now,
-            taken_at=self.wall_clock(),
-            detail=detail,
-            host=f.host,
-            cores=f.cores,
-            cpu_percent=f.cpu,
-            load=f.load,
-            ram=f.ram,
-            swap=f.swap,
-            temp_c=temp_c,
-            temp_source=temp_source,
-            throttled=throttled,
-            under_voltage=f.under_voltage,
-            fan_rpm=f.fan[0] if f.fan else None,
-            fan_percent=f.fan[1] if f.fan else None,
-            freq_mhz=freq,
-            freq_max_mhz=freq_max,
-            freq_source=freq_source,
-            power_w=power_w,
-            processes=f.processes,
-            ollama_loaded=loaded,
-            unavailable=un,
-        )
 
     def _remember(self, now: float, cores: tuple[float, ...]) -> None:
         self.history.append((now, cores))

@@ -47,8 +47,9 @@ from pislm_tui.rag.ingest import (
     ingest_paths,
 )
 from pislm_tui.rag.ingest_job import IngestJob
+from pislm_tui.rag.records import CollectionInfo, RetrievedChunk, SourceInfo, same_model
 from pislm_tui.rag.session import RagSession
-from pislm_tui.rag.store import CollectionInfo, RagStore, RetrievedChunk, SourceInfo, same_model
+from pislm_tui.rag.store import RagStore
 
 __all__ = [
     "SYSTEM_PROMPT",

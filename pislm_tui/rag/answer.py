@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from pislm_tui.backend.errors import UsageError
 from pislm_tui.backend.types import ChatChunk, Message
-from pislm_tui.rag.store import RagStore, RetrievedChunk, check_compatible
+from pislm_tui.rag.records import RetrievedChunk, check_compatible
+from pislm_tui.rag.store import RagStore
 from pislm_tui.text import StreamCleaner
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from pislm_tui.rag.store import CollectionInfo, RagStore, SourceInfo
+from pislm_tui.rag.records import CollectionInfo, SourceInfo
+from pislm_tui.rag.store import RagStore
 
 if TYPE_CHECKING:
     from pislm_tui.config import Paths, RagSettings

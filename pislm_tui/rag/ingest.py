@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Literal
 from pislm_tui.backend.errors import BadResponse, UsageError
 from pislm_tui.rag.chunking import Chunk, chunk_ids, split_text
 from pislm_tui.rag.extract import Document, Skipped, discover, extract
-from pislm_tui.rag.store import ChunkRecord, CollectionInfo, RagStore, check_compatible, check_name
+from pislm_tui.rag.records import ChunkRecord, CollectionInfo, check_compatible, check_name
+from pislm_tui.rag.store import RagStore
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend

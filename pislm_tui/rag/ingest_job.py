@@ -26,6 +26,7 @@ from pislm_tui.rag.ingest import (
     ingest_documents,
     ingest_paths,
 )
+from pislm_tui.rag.records import check_name
 from pislm_tui.rag.sample import (
     DEMO_CHUNK_SIZE,
     DEMO_COLLECTION,
@@ -33,7 +34,7 @@ from pislm_tui.rag.sample import (
     DEMO_QUESTION,
     sample_documents,
 )
-from pislm_tui.rag.store import RagStore, check_name
+from pislm_tui.rag.store import RagStore
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.rag.answer import Question
 from pislm_tui.rag.async_store import AsyncRagStore
-from pislm_tui.rag.store import CollectionInfo, same_model
+from pislm_tui.rag.records import CollectionInfo, same_model
 
 if TYPE_CHECKING:
     from pislm_tui.backend.base import Backend

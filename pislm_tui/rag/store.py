@@ -10,12 +10,10 @@ size is refused."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -28,6 +26,20 @@ from pislm_tui.rag.errors import (
     StoreUnreachable,
 )
 
+# The records live in records.py (no chromadb there); widgets/ still import some from here.
+from pislm_tui.rag.records import (
+    META_DIMENSION,
+    META_MODEL,
+    ChunkRecord,
+    CollectionInfo,
+    RetrievedChunk,
+    SourceInfo,
+    check_compatible,
+    check_name,
+    chunk_metadata,
+    collection_info,
+)
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -37,68 +49,6 @@ if TYPE_CHECKING:
     from pislm_tui.config import Paths, RagSettings
 
 T = TypeVar("T")
-
-META_MODEL = "embed_model"
-META_DIMENSION = "dimension"
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
-
-
-@dataclass(frozen=True, slots=True)
-class RetrievedChunk:
-    """A chunk found for a question. `distance` is cosine distance (0 = same direction)."""
-
-    source: str
-    chunk: int
-    distance: float
-    text: str
-    page: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionInfo:
-    name: str
-    count: int
-    embed_model: str | None
-    dimension: int | None
-    sources: int | None = None  # filled by list_collections(with_sources=True)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    source: str
-    chunks: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRecord:
-    """One chunk to write: its id, vector, text and metadata."""
-
-    id: str
-    embedding: list[float]
-    text: str
-    chunk: int
-    page: int | None = None
-
-
-def same_model(a: str | None, b: str | None) -> bool:
-    """`nomic-embed-text` and `nomic-embed-text:latest` are one model."""
-    if a is None or b is None:
-        return a == b
-
-    def norm(name: str) -> str:
-        name = name.strip().lower()
-        return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-    return norm(a) == norm(b)
-
-
-def check_name(name: str) -> str:
-    if not _NAME.match(name) or ".." in name:
-        raise UsageError(
-            f"'{name}' cannot be a collection name",
-            "use 3-512 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
-        )
-    return name
 
 
 class RagStore:
@@ -212,13 +162,13 @@ class RagStore:
             for col in self._client.list_collections():
                 collection = col if hasattr(col, "count") else self._get(str(col))
                 sources = len(self._source_counts(collection)) if with_sources else None
-                out.append(_info(collection, sources))
+                out.append(collection_info(collection, sources))
             return sorted(out, key=lambda c: c.name.lower())
 
         return self._call(run)
 
     def info(self, name: str) -> CollectionInfo:
-        return self._call(lambda: _info(self._get(name)), collection=name)
+        return self._call(lambda: collection_info(self._get(name)), collection=name)
 
     def exists(self, name: str) -> bool:
         try:
@@ -239,11 +189,11 @@ class RagStore:
                 metadata={META_MODEL: embed_model, META_DIMENSION: dimension},
                 configuration={"hnsw": {"space": "cosine"}},
             )
-            info = _info(col)
+            info = collection_info(col)
             if info.embed_model is None and info.count == 0:
                 meta = {**(col.metadata or {}), META_MODEL: embed_model, META_DIMENSION: dimension}
                 col.modify(metadata=meta)
-                return _info(col)
+                return collection_info(col)
             check_compatible(info, embed_model, dimension)
             return info
 
@@ -311,7 +261,7 @@ class RagStore:
                     ids=[r.id for r in part],
                     embeddings=[r.embedding for r in part],
                     documents=[r.text for r in part],
-                    metadatas=[_metadata(source, r.chunk, r.page) for r in part],
+                    metadatas=[chunk_metadata(source, r.chunk, r.page) for r in part],
                 )
             items = list(renumber.items())
             for i in range(0, len(items), step):
@@ -349,7 +299,7 @@ class RagStore:
 
         def run() -> list[RetrievedChunk]:
             col = self._get(name)
-            info = _info(col)
+            info = collection_info(col)
             if info.dimension and len(embedding) != info.dimension:
                 raise EmbeddingMismatch(
                     f"the question's vector has {len(embedding)} dimensions but collection "
@@ -391,41 +341,6 @@ class RagStore:
             except Exception:
                 self._max_batch = 1000
         return self._max_batch
-
-
-def check_compatible(info: CollectionInfo, embed_model: str, dimension: int | None = None) -> None:
-    """Refuse to mix models or vector sizes in one collection."""
-    if info.embed_model is not None and not same_model(info.embed_model, embed_model):
-        raise EmbeddingMismatch(
-            f"collection '{info.name}' was built with {info.embed_model}, not {embed_model}",
-            f"use --embed-model {info.embed_model}, or another collection for {embed_model}",
-        )
-    if dimension is not None and info.dimension is not None and info.dimension != dimension:
-        raise EmbeddingMismatch(
-            f"{embed_model} makes {dimension}-dimensional vectors but collection "
-            f"'{info.name}' holds {info.dimension}-dimensional ones",
-            "the model changed since the collection was built; add to a new collection",
-        )
-
-
-def _info(col: Collection, sources: int | None = None) -> CollectionInfo:
-    meta: dict[str, Any] = dict(col.metadata or {})
-    model = meta.get(META_MODEL)
-    dim = meta.get(META_DIMENSION)
-    return CollectionInfo(
-        name=col.name,
-        count=col.count(),
-        embed_model=str(model) if model else None,
-        dimension=int(dim) if isinstance(dim, int | float) else None,
-        sources=sources,
-    )
-
-
-def _metadata(source: str, chunk: int, page: int | None) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {"source": source, "chunk": chunk}
-    if page is not None:
-        meta["page"] = page
-    return meta
 
 
 def _open_persistent(chromadb: Any, where: Path, settings: Any) -> Any:

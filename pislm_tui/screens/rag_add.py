@@ -19,7 +19,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Input, Static
 
 from pislm_tui.backend.errors import UsageError
-from pislm_tui.rag.store import check_name
+from pislm_tui.rag.records import check_name
 from pislm_tui.screens.dialog import Dialog
 
 

@@ -217,7 +217,7 @@ def _short_error(exc: BaseException) -> str:
 def _translate(exc: BaseException, backend: Backend, model: str) -> PislmError:
     """openai's exceptions as ours, with the backend's own mapping; anything unexpected from
     instructor becomes a server error rather than a traceback."""
-    from pislm_tui.backend.openai_compat import translate_openai_error
+    from pislm_tui.backend.openai_errors import translate_openai_error
 
     try:
         return translate_openai_error(
