@@ -12,7 +12,8 @@ code block, a long list or table). Here, while a reply streams:
   a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
   widgets, built once from their source;
 - `finish()` builds Textual's widgets for what is left, so the final frame is what `Markdown`
-  draws for the whole text at once.
+  draws for the whole text at once; for a reply with long lists or tables (hundreds of Textual's
+  widgets) the live tails draw those same cells until the mouse comes over the reply.
 
 Blocks are split where a parse of the whole text splits them (decided on complete lines only),
 so the widgets are the same as for the whole text; a reply with link reference definitions
