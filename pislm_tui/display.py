@@ -86,6 +86,74 @@ def segments_to_cells(segments: Iterable, look: _Looks) -> list[Cell]:
     return cells
 
 
+# SGR attributes turned off one by one (ECMA-48), instead of a reset and every other attribute
+# set again: "22" ends both bold and faint, "24" both underlines, "25" both blinks.
+_ATTRIBUTE_OFF = {
+    "1": "22",
+    "2": "22",
+    "3": "23",
+    "4": "24",
+    "21": "24",
+    "5": "25",
+    "6": "25",
+    "7": "27",
+    "8": "28",
+    "9": "29",
+}
+
+
+def _sgr_parts(ansi: str) -> tuple[frozenset[str], str, str]:
+    """SGR parameters as Rich writes them (`Strip.render_ansi`): attributes, then foreground,
+    then background; a colour is "38;2;r;g;b", "38;5;n" or one code (30-37, 39, 90-97...)."""
+    params = ansi.split(";") if ansi else []
+    flags: set[str] = set()
+    fg = bg = ""
+    i = 0
+    while i < len(params):
+        code = params[i]
+        if code in ("38", "48"):
+            size = 5 if params[i + 1 : i + 2] == ["2"] else 3
+            value = ";".join(params[i : i + size])
+            i += size
+        else:
+            value = code
+            i += 1
+        number = int(value.split(";", 1)[0]) if value.split(";", 1)[0].isdigit() else -1
+        if number == 38 or 30 <= number <= 37 or number == 39 or 90 <= number <= 97:
+            fg = value
+        elif number == 48 or 40 <= number <= 47 or number == 49 or 100 <= number <= 107:
+            bg = value
+        else:
+            flags.add(value)
+    return frozenset(flags), fg, bg
+
+
+def sgr_change(old: str, new: str) -> str:
+    """The shortest SGR sequence taking the terminal from look `old` to look `new` (SGR
+    parameters): only what differs (a new colour, an attribute on or off), or a reset and `new`
+    when that is shorter or an attribute has no "off" code here."""
+    full = f"\x1b[0;{new}m" if new else "\x1b[0m"
+    if old == new:
+        return ""
+    old_flags, old_fg, old_bg = _sgr_parts(old)
+    new_flags, new_fg, new_bg = _sgr_parts(new)
+    codes: list[str] = []
+    removed = old_flags - new_flags
+    if any(flag not in _ATTRIBUTE_OFF for flag in removed):
+        return full
+    off = {_ATTRIBUTE_OFF[flag] for flag in removed}
+    # An "off" code ends a pair ("22": bold and faint): set again the one of the pair kept.
+    kept = {flag for flag in new_flags if _ATTRIBUTE_OFF.get(flag) in off}
+    codes += sorted(off)
+    codes += sorted((new_flags - old_flags) | kept)
+    if new_fg != old_fg:
+        codes.append(new_fg or "39")
+    if new_bg != old_bg:
+        codes.append(new_bg or "49")
+    change = f"\x1b[{';'.join(codes)}m"
+    return change if len(change) < len(full) else full
+
+
 def _move_to(x: int, y: int) -> str:
     return f"\x1b[{y + 1};{x + 1}H"
 
@@ -99,8 +167,9 @@ class TerminalShadow:
         self.rows: list[list[Cell]] = []
         self._looks = _Looks(ColorSystem.TRUECOLOR)
         # The terminal's current SGR look (None: unknown). Runs that keep it need no SGR at all;
-        # a change is written as "reset, then set" so nothing leaks from the previous look.
+        # a change is written as what differs (`sgr_change`), a reset when the look is unknown.
         self.sgr: Look | None = None
+        self._changes: dict[tuple[str, str], str] = {}
         self.last_runs = 0  # runs of cells written by the last diff
 
     def resize(self, width: int, height: int) -> None:
@@ -228,7 +297,7 @@ class TerminalShadow:
             chunk = "".join(text)
             ansi, link = current
             if current != self.sgr:
-                out.append(f"\x1b[0;{ansi}m" if ansi else "\x1b[0m")
+                out.append(self._sgr_change(ansi))
                 self.sgr = current
             if link:
                 chunk = f"\x1b]8;;{link}\x1b\\{chunk}\x1b]8;;\x1b\\"
@@ -246,6 +315,17 @@ class TerminalShadow:
         if text:
             flush()
         return "".join(out)
+
+    def _sgr_change(self, ansi: str) -> str:
+        if self.sgr is None:
+            return f"\x1b[0;{ansi}m" if ansi else "\x1b[0m"
+        key = (self.sgr[0], ansi)
+        change = self._changes.get(key)
+        if change is None:
+            if len(self._changes) > 20_000:
+                self._changes.clear()
+            change = self._changes[key] = sgr_change(*key)
+        return change
 
 
 def _changed_runs(old: list[Cell], new: list[Cell]) -> list[tuple[int, int]]:

@@ -17,7 +17,7 @@ from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.geometry import Region
 from textual.strip import Strip
 
-from pislm_tui.display import TerminalShadow
+from pislm_tui.display import TerminalShadow, sgr_change
 from tests.fake_ollama import FakeOllama
 from tests.output_equivalence import OutputCheck, run_every_screen
 
@@ -27,6 +27,12 @@ STYLES = [
     Style(color="red", bgcolor="black", bold=True),
     Style(color="#00ff00", bgcolor="#101010"),
     Style(color="white", bgcolor="black", meta={"offset": (1, 2)}),  # same look, other metadata
+    # Attributes turned on and off between runs (the shadow writes only what changes).
+    Style(color="#00ff00", bgcolor="#101010", italic=True, underline=True),
+    Style(color="red", dim=True, strike=True),
+    Style(bgcolor="black", bold=True, dim=True, reverse=True),
+    Style(color="bright_blue", bgcolor="#101010", underline2=True, blink=True),
+    Style(),
 ]
 
 
@@ -44,7 +50,10 @@ def screen_of(*chunks: str) -> pyte.Screen:
 
 def cells(screen: pyte.Screen) -> list[list[tuple]]:
     return [
-        [(c.data, c.fg, c.bg, c.bold) for c in (screen.buffer[y][x] for x in range(W))]
+        [
+            (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
+            for c in (screen.buffer[y][x] for x in range(W))
+        ]
         for y in range(H)
     ]
 
@@ -145,14 +154,21 @@ def test_random_frames_look_the_same_as_textual_output() -> None:
     assert sum(map(len, ours)) < sum(map(len, theirs)) / 2
 
 
-def test_a_new_look_resets_the_old_one() -> None:
+def test_a_new_look_sends_only_what_differs_and_leaves_nothing_over() -> None:
     shadow = TerminalShadow()
     shadow.resize(W, H)
-    shadow.diff(full([row("x", STYLES[1])] * H), ColorSystem.TRUECOLOR)  # bold red
+    first = shadow.diff(full([row("x", STYLES[1])] * H), ColorSystem.TRUECOLOR)  # bold red
     rows = [row("x", STYLES[1])] * H
     rows[0] = row("y", STYLES[0])
     out = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
-    assert out.startswith("\x1b[1;1H\x1b[0;37;40my")  # reset first: no bold left over
+    # Bold off and white text; the black background stays as it is.
+    assert out.startswith("\x1b[1;1H\x1b[22;37my")
+    screen = screen_of(first, out)
+    assert not screen.buffer[0][0].bold and screen.buffer[0][0].fg == "white"
+    # A look that cannot be reached by turning things off is a reset.
+    assert sgr_change("1;2;3;31", "2") == "\x1b[0;2m"
+    assert sgr_change("53;31", "31") == "\x1b[0;31m"  # no "off" code used for overline
+    assert sgr_change("38;2;1;2;3;48;2;4;5;6", "38;2;1;2;3") == "\x1b[49m"
 
 
 def test_resize_and_forget_repaint_everything() -> None:

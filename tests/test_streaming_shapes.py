@@ -23,7 +23,12 @@ from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.live_tail import LiveTail
 from pislm_tui.widgets.message_view import AssistantMessage
 from pislm_tui.widgets.rag_answer import RagAnswer
-from pislm_tui.widgets.reply_markdown import FAST_STREAMING, ReplyMarkdown
+from pislm_tui.widgets.reply_markdown import (
+    DEFERRED_WIDGETS,
+    FAST_STREAMING,
+    ReplyMarkdown,
+    widgets_estimate,
+)
 from tests.chat_helpers import chat_ready, reply_ended, send, wait_for
 from tests.fake_ollama import FakeOllama, Reply, tokenize
 from tests.fake_ollama.shapes import SHAPES, shaped_tokens
@@ -82,9 +87,19 @@ async def test_a_streamed_reply_ends_as_the_same_chat_opened_again(
         reply = await reply_ended(app, pilot)
         await wait_for(lambda: reply.message.stats is not None, pilot=pilot)
         await settle(pilot)
-        assert reply.markdown.source == "".join(shaped_tokens(shape, 600))
-        assert not reply.query(LiveTail)
+        text = "".join(shaped_tokens(shape, 600))
+        assert reply.markdown.source == text
+        deferred = widgets_estimate(text) > DEFERRED_WIDGETS  # a long list or table
+        assert reply.markdown.deferred == deferred
+        assert bool(reply.query(LiveTail)) == deferred
         streamed = cells(app, app.query_one(ChatLog))
+        if deferred:
+            # The mouse comes over the reply: Textual's widgets, the same frame.
+            await pilot.hover(ChatLog, offset=(10, 3))
+            await wait_for(lambda: not reply.query(LiveTail), pilot=pilot, what="widgets")
+            await settle(pilot)
+            assert not reply.markdown.deferred
+            built = cells(app, app.query_one(ChatLog))
     again = shape_app(fake_ollama)  # resume_last: the chat comes back from the store
     async with again.run_test(size=(80, 24)) as pilot:
         chat = again.query_one(ChatTab)
@@ -95,6 +110,8 @@ async def test_a_streamed_reply_ends_as_the_same_chat_opened_again(
         opened = cells(again, again.query_one(ChatLog))
     assert text_of(streamed) == text_of(opened)
     assert streamed == opened
+    if deferred:
+        assert built == opened
 
 
 # -- the RAG answer --------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ class LiveTail(MarkdownBlock):
         &:ansi > .live-tail--fence { background: transparent; }
         & > .live-tail--table-header { color: $primary; }
         & > .live-tail--keyline { color: $foreground 20%; }
+        /* The reply has ended and its last block (not a code block) is drawn here: the margin
+           below it, as Textual's CSS gives a paragraph, a list or a table. */
+        &.-ended { margin-bottom: 1; }
     }
     """
 
@@ -69,6 +72,7 @@ class LiveTail(MarkdownBlock):
         self.page = page
         self._reserved = max(page - 1, 1) if page else 0
         self._width = -1
+        self._trimmed = False
         # Called with the width when the lines must be drawn again from scratch (first layout,
         # a resize, a new theme); returns the new lines.
         self.redraw: Callable[[int], list[Strip]] | None = None
@@ -138,12 +142,13 @@ class LiveTail(MarkdownBlock):
         return lines
 
     def _grow(self, lines: int) -> None:
-        self._reserved = lines + (self.page or SLACK_LINES)
+        self._reserved = lines + (0 if self._trimmed else self.page or SLACK_LINES)
 
     def trim(self) -> None:
-        """No more reserved space: the text only."""
+        """No more reserved space: the text only (also when drawn again later)."""
         self._reserved = 0
         self.page = 0
+        self._trimmed = True
         self.refresh(layout=True)
 
     def _redraw(self, width: int) -> None:

@@ -12,7 +12,8 @@ code block, a long list or table). Here, while a reply streams:
   a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
   widgets, built once from their source;
 - `finish()` builds Textual's widgets for what is left, so the final frame is what `Markdown`
-  draws for the whole text at once.
+  draws for the whole text at once; for a reply with long lists or tables (hundreds of Textual's
+  widgets) the live tails draw those same cells until the mouse comes over the reply.
 
 Blocks are split where a parse of the whole text splits them (decided on complete lines only),
 so the widgets are the same as for the whole text; a reply with link reference definitions
@@ -82,6 +83,21 @@ def _shared_parser() -> MarkdownIt:
 # Textual's widgets per block (tests/faults: a 100,000-token reply, widgets bounded).
 MAX_FINISHED_BLOCKS = 300
 
+# Textual's widgets for a list are four per item, for a table one per cell: a long list or table
+# is hundreds of them, and each layout of the screen afterwards walks them all (a 300-item list:
+# about a second of CPU when the reply ends). Past this many, a finished reply stays drawn by its
+# live tails (cell for cell what Textual draws) until the mouse comes over it: Textual's widgets
+# are built then, for text selection and tooltips.
+DEFERRED_WIDGETS = 120
+_LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])[ \t]", re.MULTILINE)
+_TABLE_ROW = re.compile(r"^ *\|.*$", re.MULTILINE)
+
+
+def widgets_estimate(text: str) -> int:
+    """About how many widgets Textual's Markdown makes for the lists and tables of `text`."""
+    cells = sum(max(row.count("|") - 1, 1) for row in _TABLE_ROW.findall(text))
+    return 4 * len(_LIST_ITEM.findall(text)) + cells
+
 
 class ReplyMarkdown(Markdown):
     """Markdown for model replies. Never opens links by itself (the text is not ours).
@@ -121,6 +137,8 @@ class ReplyMarkdown(Markdown):
         self._shown_generic = -1  # end of the text its widgets show
         self._tail: LiveTail | None = None
         self._draw_context = TailContext(self, self.parser, self.counters)
+        # Finished, still drawn by its tails: Textual's widgets come when the mouse does.
+        self.deferred = False
 
     # -- the text --------------------------------------------------------------------------------
 
@@ -130,6 +148,7 @@ class ReplyMarkdown(Markdown):
 
     def update(self, markdown: str) -> AwaitComplete:
         self._text = markdown
+        self.deferred = False
         self._block = None
         self._frozen = []
         self._closed_tails = []
@@ -189,6 +208,42 @@ class ReplyMarkdown(Markdown):
             # A definition may turn `[label]` anywhere above into a link: draw it all again.
             await self.update(self._text)
             return
+        if widgets_estimate(self._text) > DEFERRED_WIDGETS:
+            async with self.lock:
+                if await self._end_in_tail():
+                    self.deferred = True
+                    return
+        await self._build_widgets()
+
+    async def _end_in_tail(self) -> bool:
+        """Show the end of the reply in the live tail, its open block drawn as ended, and keep
+        it. False when the tail cannot show it as Textual would (the last block is not one the
+        tail follows); nothing has changed then."""
+        block = self._block
+        last = block if block is not None else self._frozen[-1] if self._frozen else None
+        if self._generic_mode or self._tail is None or last is None or last.kind == "fence":
+            return False  # (a code block's margins differ in ANSI colours)
+        if block is not None:
+            # The last line has no newline: the block takes it in as a complete line.
+            complete = self._text if self._text.endswith("\n") else self._text + "\n"
+            if not isinstance(block.feed(complete), Grow):
+                return False  # (the block object is dropped: Textual's widgets will be built)
+            block.close(complete)
+            self._frozen.append(block)
+            self._block = None
+        await self._show([], True, None)
+        for tail in (self._tail, *(closed for closed, *_ in self._closed_tails)):
+            tail.trim()
+        self._tail.add_class("-ended")
+        return True
+
+    async def on_enter(self) -> None:
+        """The mouse is over the reply: Textual's widgets for it (selection, tooltips)."""
+        if self.deferred:
+            self.deferred = False
+            await self._build_widgets()
+
+    async def _build_widgets(self) -> None:
         async with self.lock:
             blocks = self._stock(self._stock_end, self._stock_line, len(self._text))
             tail = self._tail
