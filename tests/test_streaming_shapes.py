@@ -23,12 +23,8 @@ from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.live_tail import LiveTail
 from pislm_tui.widgets.message_view import AssistantMessage
 from pislm_tui.widgets.rag_answer import RagAnswer
-from pislm_tui.widgets.reply_markdown import (
-    DEFERRED_WIDGETS,
-    FAST_STREAMING,
-    ReplyMarkdown,
-    widgets_estimate,
-)
+from pislm_tui.widgets.reply_end import DEFERRED_WIDGETS, widgets_estimate
+from pislm_tui.widgets.reply_markdown import FAST_STREAMING, ReplyMarkdown
 from tests.chat_helpers import chat_ready, reply_ended, send, wait_for
 from tests.fake_ollama import FakeOllama, Reply, tokenize
 from tests.fake_ollama.shapes import SHAPES, shaped_tokens
