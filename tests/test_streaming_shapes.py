@@ -23,7 +23,7 @@ from pislm_tui.widgets.chat_log import ChatLog
 from pislm_tui.widgets.live_tail import LiveTail
 from pislm_tui.widgets.message_view import AssistantMessage
 from pislm_tui.widgets.rag_answer import RagAnswer
-from pislm_tui.widgets.reply_end import DEFERRED_WIDGETS, widgets_estimate
+from pislm_tui.widgets.reply_end import DEFER_LONG_LISTS, DEFERRED_WIDGETS, widgets_estimate
 from pislm_tui.widgets.reply_markdown import FAST_STREAMING, ReplyMarkdown
 from tests.chat_helpers import chat_ready, reply_ended, send, wait_for
 from tests.fake_ollama import FakeOllama, Reply, tokenize
@@ -85,7 +85,8 @@ async def test_a_streamed_reply_ends_as_the_same_chat_opened_again(
         await settle(pilot)
         text = "".join(shaped_tokens(shape, 600))
         assert reply.markdown.source == text
-        deferred = widgets_estimate(text) > DEFERRED_WIDGETS  # a long list or table
+        # a long list or table (while DEFER_LONG_LISTS is on)
+        deferred = DEFER_LONG_LISTS and widgets_estimate(text) > DEFERRED_WIDGETS
         assert reply.markdown.deferred == deferred
         assert bool(reply.query(LiveTail)) == deferred
         streamed = cells(app, app.query_one(ChatLog))
