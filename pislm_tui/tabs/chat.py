@@ -3,8 +3,9 @@ images, and chats saved as they happen.
 
 Thin: the chat itself (the conversation, its saved copy off the event loop, the undo of a
 regenerate or an edit, the gauge's figures) is `chat.session.ChatSession`; this widget draws
-it, with two mixins: its keys and dialogs (`tabs/chat_actions.py`) and its models (the picker,
-the capabilities, the context gauge: `tabs/chat_models.py`).
+it, with mixins: its keys and dialogs (`tabs/chat_actions.py`), its models (the picker, the
+capabilities, the context gauge: `tabs/chat_models.py`), its host, its tools, and the reply as it
+streams (`tabs/chat_reply.py`).
 
 Streaming is kept cheap on purpose (the Pi's cores are busy running the model): the worker
 only appends chunks to a buffer (`chat.turn`), a timer at `chat.flush_hz` moves the buffer into
@@ -14,10 +15,8 @@ no reply streams."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import threading
-import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,20 +24,17 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Static
 from textual.worker import Worker
 
 from pislm_tui.app_access import AppAccess
 from pislm_tui.backend.errors import PislmError
 from pislm_tui.chat.conversation import ChatMessage, Conversation, SessionSettings
-from pislm_tui.chat.session import ChatSession, TakenBack, live_figures
-from pislm_tui.chat.turn import LiveReply, stream_reply
-from pislm_tui.crash import run_to_end
-from pislm_tui.long_work import long_work, mark_long
-from pislm_tui.monitor_feed import reply_recording
+from pislm_tui.chat.session import ChatSession
+from pislm_tui.long_work import long_work
 from pislm_tui.tabs.chat_actions import ChatActions
 from pislm_tui.tabs.chat_hosts import ChatHosts
 from pislm_tui.tabs.chat_models import ChatModels
+from pislm_tui.tabs.chat_reply import ChatReply, empty_hint, message_views
 from pislm_tui.tabs.chat_tools import ChatTools
 from pislm_tui.widgets.chat_header import ChatHeader
 from pislm_tui.widgets.chat_log import ChatLog
@@ -51,23 +47,10 @@ if TYPE_CHECKING:
     from pislm_tui.widgets.message_view import AssistantMessage
 
 
-def _message_views() -> Any:
-    """`widgets.message_view`, imported on first use (see `ChatTab.on_mount`)."""
-    return importlib.import_module("pislm_tui.widgets.message_view")
-
-
 _PLACEHOLDER = "Ask something…  Enter sends · Ctrl+J new line · Ctrl+F image · F1 keys"
 
 
-def _empty_hint() -> Static:
-    return Static(
-        "Type a prompt below and press Enter. The reply streams in with its speed; Esc stops "
-        "it. Ctrl+O opens saved chats, Ctrl+S the chat settings, F1 lists every key.",
-        id="chat-empty",
-    )
-
-
-class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
+class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, ChatReply, Widget):
     BINDING_GROUP_TITLE = "Chat"
     DEFAULT_CSS = """
     ChatTab {
@@ -148,7 +131,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
         # The message widgets pull in the Markdown parser (~0.1 s of a Pi core): load them
         # beside the idle app after the first frame instead of before it.
         self.call_after_refresh(
-            threading.Thread(target=_message_views, name="preload-views", daemon=True).start
+            threading.Thread(target=message_views, name="preload-views", daemon=True).start
         )
 
     def _tab_changed(self, tab: str) -> None:
@@ -206,14 +189,14 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
         log = self.query_one(ChatLog)
         widgets: list[Widget] = []
         if conversation.messages:  # (an empty chat does not need the Markdown widgets yet)
-            views = _message_views()
+            views = message_views()
             widgets = [
                 views.UserMessage(m) if m.role == "user" else views.AssistantMessage(m)
                 for m in conversation.messages
             ]
         with self.app.batch_update():
             await log.messages.remove_children()
-            await log.messages.mount_all(widgets or [_empty_hint()])
+            await log.messages.mount_all(widgets or [empty_hint()])
         log.call_after_refresh(log.scroll_end, animate=False)
         app = self.pislm
         self._follow_host(conversation, resumed=resumed)
@@ -270,173 +253,13 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, Widget):
         with self.app.batch_update():  # one frame for the whole send
             prompt.set_text("")
             await chips.clear()
-            await self._start_reply(_message_views().UserMessage(message))
+            await self._start_reply(message_views().UserMessage(message))
 
     async def _mount_messages(self, *widgets: Widget) -> None:
         log = self.query_one(ChatLog)
         for empty in log.query("#chat-empty"):
             await empty.remove()
         await log.messages.mount_all(widgets)
-
-    async def _start_reply(self, prompt_view: Widget | None) -> None:
-        session = self.session
-        live, request = session.start_reply(
-            self.pislm.current_model or session.conversation.settings.model  # type: ignore[arg-type]
-        )
-        self.streaming = True  # Esc (stop) appears in the footer, Ctrl+R goes
-        log = self.query_one(ChatLog)
-        view = _message_views().AssistantMessage(
-            live.message, streaming=True, page_lines=log.page_lines
-        )
-        self._reply_view = view
-        log.scroll_end(animate=False, immediate=True)  # follow this reply (anchored)
-        await self._mount_messages(*(w for w in (prompt_view, view) if w is not None))
-        self._last_live_update = 0.0
-        self._pause_blink(True)
-        self._show_live()
-        self._timer = self.set_interval(1 / self.pislm.settings.chat.flush_hz, self._flush)
-        if not self._visible:  # sent from elsewhere (the palette) while hidden
-            self._timer.pause()
-        self._worker = mark_long(
-            self.run_worker(self._stream(live, request), group="chat-stream", exclusive=True)
-        )
-
-    async def _stream(self, live: LiveReply, request: Any) -> None:
-        recording = reply_recording(self.pislm)  # the machine's conditions meanwhile
-        if recording is not None:
-            recording.begin()
-        try:
-            await stream_reply(
-                self.pislm.backend,
-                request,
-                live,
-                save=self.session.save_reply,  # off the loop, in order
-                save_every_s=self.pislm.settings.chat.save_every_s,
-                tools=await self._reply_tools(),
-                max_rounds=self.pislm.settings.tools.max_rounds,
-            )
-        except asyncio.CancelledError:
-            if recording is not None:
-                recording.abandon()
-            await self._end_reply(live)
-            raise
-        except PislmError as exc:
-            if recording is not None:
-                recording.abandon()
-            await self._fail_reply(exc)
-            return
-        if recording is not None:
-            live.message.conditions = await recording.stop()
-        if live.message.status == "error":
-            self.pislm.check_connection()  # a cut stream may mean the server is gone
-        await self._end_reply(live)
-
-    async def _flush(self) -> None:
-        """Timer: move what arrived into the reply, follow it, refresh the live figures."""
-        if self.session.live is None or self._reply_view is None:
-            return
-
-        async def flush() -> None:
-            async with self._flushing:
-                if self._timer is not None:  # (stopped while this tick waited: nothing to do)
-                    await self._flush_now()
-
-        await run_to_end(flush(), self)
-
-    async def _flush_now(self) -> None:
-        live, view = self.session.live, self._reply_view
-        if live is None or view is None:
-            return
-        content, thinking = live.take()
-        if content or thinking:
-            await view.add(content, thinking)
-            log = self.query_one(ChatLog)
-            log.call_after_refresh(log.follow, view)
-        now = time.monotonic()
-        if now - self._last_live_update >= 1.0:
-            self._last_live_update = now
-            self._show_live()
-            view.update_thinking_title()
-
-    def _show_live(self) -> None:
-        """The live figures take the place of the chat's title while a reply streams (one line
-        that changes at most once a second; nothing moves)."""
-        self.header.live = live_figures(self.session.live)
-
-    async def _end_reply(self, live: LiveReply) -> None:
-        """The reply ended (complete, stopped or cut off): show all of it with its figures."""
-        await self._stop_flushing()
-        view = self._reply_view
-        if view is not None and not view.query("ReplyMarkdown"):
-            view = None  # taken down with the app; the reply itself is saved by stream_reply
-        with self.app.batch_update():  # the final frame, at once
-            if view is not None:
-                content, thinking = live.take()
-                if content or thinking:
-                    await view.add(content, thinking)
-                await view.finish(live.message)
-            self._reply_view = None
-            self._worker = None
-            for gone in self._views_of(self.session.end_reply()):
-                gone.remove()
-            self._show_live()
-            self._show_context()
-            self.streaming = False  # Esc (stop) goes from the footer, Ctrl+R comes back
-        model = live.message.model
-        if model and live.message.stats:
-            self._fetch_runtime_context(model)  # the size it was just run with
-        if model and live.message.status == "complete":
-            self.pislm.remember_model(model)  # it answered: the default next time
-
-    async def _fail_reply(self, error: PislmError) -> None:
-        """Nothing arrived: take the exchange back and give the prompt back."""
-        await self._stop_flushing()
-        back: TakenBack = self.session.reply_failed()
-        if self._reply_view is not None:
-            await self._reply_view.remove()
-        self._reply_view = None
-        self._worker = None
-        self._show_live()
-        self.streaming = False
-        if back.text is not None:  # a new prompt, not a regenerate: it goes back to the box
-            if back.prompt is not None:
-                for view in self._views_of([back.prompt]):
-                    await view.remove()
-            prompt = self.query_one(PromptInput)
-            if not prompt.text.strip():
-                prompt.set_text(back.text)
-                chips = self.query_one(ImageChips)
-                for image in back.images:
-                    await chips.add(image)
-        for view in self._views_of(back.restored):
-            view.display = True
-        if back.emptied:
-            self._show_title()
-        if not self.session.conversation.messages:
-            await self._mount_messages(_empty_hint())
-        self.pislm.show_error(error, title="No reply")
-
-    async def _stop_flushing(self) -> None:
-        """Stop the flush timer once no flush is running (see `_flushing`)."""
-        async with self._flushing:
-            self._stop_timer()
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._pause_blink(False)
-
-    def _pause_blink(self, pause: bool) -> None:
-        """No blinking cursor while a reply streams: each blink is a repaint, and the eyes are
-        on the reply."""
-        prompt = self.query_one(PromptInput)
-        if pause:
-            self._blink, prompt.cursor_blink = prompt.cursor_blink, False
-        else:
-            prompt.cursor_blink = (
-                getattr(self, "_blink", prompt.cursor_blink) and not self.pislm.ssh
-            )
 
     def _views_of(self, messages: list[ChatMessage]) -> list[Widget]:
         """The widgets that show `messages` (by identity), in the log's order."""
