@@ -95,11 +95,6 @@ class ReplyEnding:
             self._frozen.append(block)
             self._block = None
         await self._show([], True, None)
-        tail = self._tail
-        if tail.size.width > 0:
-            # Laid out once more from the text (not from the lines kept while streaming): the
-            # last line as it ended, not as a flush last drew it.
-            tail.show(self._draw_tail(tail.size.width), 0, tail.text_lines)
         for tail in (self._tail, *(closed for closed, *_ in self._closed_tails)):
             tail.trim()
         self._tail.add_class("-ended")
