@@ -447,3 +447,58 @@ async def test_many_appends_at_once_keep_the_text_in_order() -> None:
         await markdown.finish()
         await settle(pilot)
         assert markdown.source == text
+
+
+# -- a live tail closed in the flush where its last paragraph ends ---------------------------------
+
+
+async def test_a_tail_closed_as_its_paragraph_ends_shows_the_whole_paragraph() -> None:
+    """One flush shows a paragraph's line being written ("That is all it"); the next brings the
+    rest of it and a heading, which closes the live tail. The closed tail (drawn until the reply
+    ends, or for good in a very long reply) shows the whole line, as Markdown draws it: it used
+    to keep the line as the earlier flush had drawn it."""
+    start = "| a | b |\n|---|---|\n| 1 | 2 |\n\nThat is all it"
+    rest = " takes.\n\n## Next\n\nMore"
+    markdown = ReplyMarkdown(streaming=True, page_lines=8)
+    app = Alone(markdown)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await markdown.append_text(start)
+        await settle(pilot)
+        assert "That is all it" in "\n".join(text_of(trimmed(cells(app))))
+        await markdown.append_text(rest)
+        await settle(pilot)
+        assert markdown._closed_tails  # the case at hand: the heading closed the tail
+        shown = trimmed(cells(app))
+        assert "That is all it takes." in "\n".join(text_of(shown))
+    assert shown == await drawn_at_once(start + rest, (60, 30))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+async def test_a_reply_in_flushes_of_any_size_ends_as_markdown_draws_it(seed: int) -> None:
+    """The mixed reply in flushes of 1 to 30 tokens, some drawn and some not before the next (as
+    a timer and a fast model make them), ends cell for cell as Markdown draws it at once; it has
+    long lists and tables, so it ends drawn by its live tails. Seen wrong before: a list first
+    drawn while its first item was being written lost that item; a tail closed by a widget
+    after it (an ordered list after a bulleted one) had no margin below it."""
+    import random
+
+    chance = random.Random(seed)
+    text = "".join(shaped_tokens("mixed", 600))
+    assert widgets_estimate(text) > DEFERRED_WIDGETS
+    size = (80, 400)  # all of it on the screen
+    markdown = ReplyMarkdown(streaming=True, page_lines=12)
+    app = Alone(markdown)
+    async with app.run_test(size=size) as pilot:
+        tokens = tokenize(text)
+        sent = 0
+        while sent < len(tokens):
+            count = chance.choice([1, 1, 2, 3, 5, 8, 13, 30])
+            await markdown.append_text("".join(tokens[sent : sent + count]))
+            sent += count
+            if chance.random() < 0.5:
+                await pilot.pause()
+        await markdown.finish()
+        await settle(pilot)
+        assert markdown.deferred == DEFER_LONG_LISTS
+        streamed = trimmed(cells(app))
+    assert streamed == await drawn_at_once(text, size)

@@ -206,6 +206,10 @@ class ListBlock:
             self._symbol_width = widest
             self._redraw(text)
         first_changed = self._done
+        if self._layout_item is None and self.items:
+            # Drawn before any item was complete (the first one being written, or none): the
+            # items that came since start with the first.
+            self._layout_item = self.items[0]
         # Items finished since the last update: their lines are final.
         while self._layout_item is not None and self._layout_item is not self.items[-1]:
             index = self.items.index(self._layout_item)

@@ -40,6 +40,14 @@ SLACK_LINES = 4
 _BLANK = Strip([])
 
 
+def margins(kind: str, ansi: bool) -> tuple[int, int]:
+    """(top, bottom) margins of a block of this kind in Textual's Markdown CSS: code blocks 1 0
+    (0 in ANSI colours), paragraphs, lists and tables 0 0 1 0."""
+    if kind == "fence":
+        return (0, 0) if ansi else (1, 1)
+    return (0, 1)
+
+
 class LiveTail(MarkdownBlock):
     COMPONENT_CLASSES = MarkdownBlock.COMPONENT_CLASSES | {
         "live-tail--bullet",
@@ -123,8 +131,7 @@ class LiveTail(MarkdownBlock):
         bottom = above
         ansi = self.app.native_ansi_color
         for index, block in enumerate(blocks):
-            # Margins from Textual's CSS: code blocks 1 0 (0 in ANSI colours), others 0 0 1 0.
-            top, below = ((0, 0) if ansi else (1, 1)) if block.kind == "fence" else (0, 1)
+            top, below = margins(block.kind, ansi)
             gap = (
                 top if bottom is None else max(top - bottom, 0) if index == 0 else max(top, bottom)
             )
@@ -143,6 +150,11 @@ class LiveTail(MarkdownBlock):
 
     def _grow(self, lines: int) -> None:
         self._reserved = lines + (0 if self._trimmed else self.page or SLACK_LINES)
+
+    def close_below(self, last_kind: str) -> None:
+        """Widgets follow the tail now: the margin Textual's CSS gives its last block below it
+        (margins collapse, so the gap to the next widget is as between Textual's own)."""
+        self.styles.margin = (0, 0, margins(last_kind, self.app.native_ansi_color)[1], 0)
 
     def trim(self) -> None:
         """No more reserved space: the text only (also when drawn again later)."""

@@ -212,6 +212,14 @@ class ReplyMarkdown(ReplyEnding, Markdown):
             tail.redraw = lambda width: tail.lay_out_blocks(
                 blocks, False, self._text, width, True, self._margin_above(tail)
             )
+            width = tail.size.width
+            if width > 0:
+                # The last block may have ended in this very flush, its last line completed
+                # since the tail last showed it: show the blocks as they are now.
+                tail.lines = tail.lay_out_blocks(
+                    blocks, False, self._text, width, False, self._margin_above(tail)
+                )
+            tail.close_below(blocks[-1].kind)
             tail.trim()
             self._closed_tails.append((tail, self._stock_end, self._stock_line, self._open_start))
             self._tail = None
