@@ -32,7 +32,7 @@ DEFERRED_WIDGETS = 120
 # Off for now: in about one run in ten of a fast `mixed` reply, a paragraph that ended within one
 # flush kept its last line as a flush had drawn it (cut short) in the tail; Textual's widgets,
 # built from the text at the end, hide that, a kept tail does not. On again once that is fixed.
-DEFER_LONG_LISTS = False
+DEFER_LONG_LISTS = True
 _LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])[ \t]", re.MULTILINE)
 _TABLE_ROW = re.compile(r"^ *\|.*$", re.MULTILINE)
 
