@@ -29,9 +29,8 @@ MAX_FINISHED_BLOCKS = 300
 # live tails (cell for cell what Textual draws) until the mouse comes over it: Textual's widgets
 # are built then, for text selection and tooltips.
 DEFERRED_WIDGETS = 120
-# Off for now: in about one run in ten of a fast `mixed` reply, a paragraph that ended within one
-# flush kept its last line as a flush had drawn it (cut short) in the tail; Textual's widgets,
-# built from the text at the end, hide that, a kept tail does not. On again once that is fixed.
+# (A switch for tests and for finding faults: with it off, every reply ends as Textual's widgets,
+# which hide a tail drawn wrong; tests/test_streaming_shapes.py compares both ends cell for cell.)
 DEFER_LONG_LISTS = True
 _LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])[ \t]", re.MULTILINE)
 _TABLE_ROW = re.compile(r"^ *\|.*$", re.MULTILINE)
