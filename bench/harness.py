@@ -18,11 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyte
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fake server lives in tests/fake_ollama
 
+from tests import vt  # noqa: E402 (pyte, plus REP)
 from tests.fake_ollama.process import FakeOllamaProcess  # noqa: E402
 
 FakeServer = FakeOllamaProcess  # the name the benchmarks use
@@ -77,8 +76,8 @@ class PtyProcess:
         )
         os.close(slave)
         self.master = master
-        self.screen = pyte.Screen(cols, rows)
-        self.stream = pyte.ByteStream(self.screen)
+        self.screen = vt.Screen(cols, rows)
+        self.stream = vt.ByteStream(self.screen)
         self.lock = threading.Lock()
         self.bytes_total = 0
         self.writes: list[tuple[float, int]] = []  # (time, bytes) per read from the pty

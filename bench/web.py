@@ -26,6 +26,8 @@ import psutil
 import pyte
 from harness import ROOT, FakeServer, PtyProcess, isolated_env, pislm_argv, table
 
+from tests import vt
+
 TOKEN = "bench-token-0123456789abcdef"
 # Open WebUI's own issue tracker, on Raspberry Pis and small boards (issue #14 cites them).
 OPEN_WEBUI = "about 500 MB at a cold start, often over 1 GB (open-webui #2582, #4188, #10241)"
@@ -46,8 +48,8 @@ def tree_rss(pid: int) -> tuple[float, float]:
 async def one_tab(base: str, cols: int, rows: int) -> float:
     """Seconds from the page's request to the first full frame of the app in its websocket; the
     websocket stays open (the app running) while memory is read, then closes."""
-    screen = pyte.Screen(cols, rows)
-    stream = pyte.ByteStream(screen)
+    screen = vt.Screen(cols, rows)
+    stream = vt.ByteStream(screen)
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1 too
     async with aiohttp.ClientSession(cookie_jar=jar) as client:
         started = time.monotonic()

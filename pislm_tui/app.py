@@ -138,7 +138,8 @@ class PislmApp(ServerSide, App[int]):
         self._mcp_hub: McpHub | None = None  # made on first use; its servers start lazily
         # Partial updates render only the rows that changed, and only changed cells go to the
         # terminal: on a Textual the guard knows, unless display.fast_output is off.
-        self.fast_output = FastOutput(self, self.settings.display.fast_output)
+        display = self.settings.display
+        self.fast_output = FastOutput(self, display.fast_output, display.repeat_characters)
         # The one sampler + timer (live strip, Monitor tab).
         self.monitor = MonitorFeed(
             self,

@@ -164,6 +164,10 @@ class DisplaySettings(_Section):
     # changed, and only changed cells sent to the terminal. Off: Textual's own output (the same
     # screen, more CPU and bytes). They also stay off on a Textual pislm was not verified with.
     fast_output: bool = True
+    # A run of one character (a code block's background, a table's rule) sent once and repeated
+    # by the terminal (REP), where the terminfo entry for $TERM says the terminal can, as
+    # ncurses does. Off for a terminal that claims that entry and draws such runs wrong.
+    repeat_characters: bool = True
 
 
 class HostSettings(_Section):

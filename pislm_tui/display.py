@@ -5,7 +5,9 @@ again, and a scrolled view is written line by line. Over SSH, with a reply growi
 a time, that is kilobytes per token. This module keeps a copy of what the terminal shows (a
 "shadow" of cells) and turns each compositor update into cursor moves plus the cells that differ.
 When most of a block of rows moved up or down (a scroll), it asks the terminal to scroll that block
-(DECSTBM scroll region) and then writes only the rows that appeared.
+(DECSTBM scroll region) and then writes only the rows that appeared. Where the terminal's terminfo
+entry says it can (`rep`), a run of one character (a code block's background, a table's rule) is
+written once and repeated by the terminal (REP, `CSI n b`), as ncurses does.
 
 It only rewrites Textual's output; widgets are untouched. An update of a kind it does not know
 passes through unchanged and makes the shadow forget what it knew. What an update paints is read
@@ -14,6 +16,8 @@ frames through `textual_compat.output`."""
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable
 from functools import partial
 from itertools import repeat
@@ -42,6 +46,32 @@ _CONTINUATION = ""
 _MERGE_GAP = 6
 # A block scroll is used only when at least this many rows can be kept.
 _MIN_SCROLL_KEEP = 4
+# A character and at least 5 more of it: written once, then REP (`ESC[5b`, 4 bytes or more).
+_REPEATED = re.compile(r"([^\x00-\x1f\x7f])\1{5,}")
+
+
+def terminal_repeats(fd: int | None = None) -> bool:
+    """Whether the terminal named by $TERM repeats a character (REP) according to terminfo, as
+    ncurses would use it. Read once per process (curses reads one terminfo entry)."""
+    import curses
+
+    try:
+        curses.setupterm(None, sys.__stdout__.fileno() if fd is None else fd)
+        return curses.tigetstr("rep") is not None
+    except (curses.error, AttributeError, OSError, ValueError):
+        return False  # no terminfo entry, no stdout: every cell written out
+
+
+def _repeat(match: re.Match[str]) -> str:
+    char = match[1]
+    if get_character_cell_size(char) != 1:
+        return match[0]  # (REP of a wide or zero-width character: not every terminal agrees)
+    return f"{char}\x1b[{len(match[0]) - 1}b"
+
+
+def with_repeats(text: str) -> str:
+    """`text` with each run of one character written once and repeated by REP."""
+    return _REPEATED.sub(_repeat, text)
 
 
 class _Looks:
@@ -161,7 +191,8 @@ def _move_to(x: int, y: int) -> str:
 class TerminalShadow:
     """What the terminal shows, cell by cell, and the diff of an update against it."""
 
-    def __init__(self) -> None:
+    def __init__(self, repeat: bool = False) -> None:
+        self.repeat = repeat  # the terminal knows REP (`terminal_repeats`)
         self.width = 0
         self.height = 0
         self.rows: list[list[Cell]] = []
@@ -301,6 +332,8 @@ class TerminalShadow:
                 self.sgr = current
             if link:
                 chunk = f"\x1b]8;;{link}\x1b\\{chunk}\x1b]8;;\x1b\\"
+            elif self.repeat and len(chunk) > 5:
+                chunk = with_repeats(chunk)
             out.append(chunk)
 
         for char, look in cells:

@@ -26,6 +26,7 @@ from textual.widgets import Select
 
 from pislm_tui.display import TerminalShadow
 from pislm_tui.textual_compat import compositor as patch
+from tests import vt
 from tests.chat_helpers import chat_ready, reply_ended, send
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import patient, screen_text
@@ -59,7 +60,7 @@ Cells = list[list[tuple[Any, ...]]]
 
 
 def feed(screen: pyte.Screen, data: str) -> None:
-    pyte.Stream(screen).feed(data)
+    vt.Stream(screen).feed(data)
 
 
 def cells(screen: pyte.Screen) -> Cells:
@@ -98,7 +99,7 @@ class OutputCheck:
         self.console = Console(color_system="truecolor", force_terminal=True, legacy_windows=False)
         self._screens: dict[int, tuple[pyte.Screen, pyte.Screen]] = {}  # per compositor
         self._terminal: tuple[pyte.Screen, pyte.Screen] | None = None
-        self._shadow = TerminalShadow()
+        self._shadow = TerminalShadow(repeat=True)  # (as on xterm-256color)
         self._full_update = Compositor.render_full_update
 
     # -- hooks -------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class OutputCheck:
         update = self._full_update(compositor, simplify=simplify)
         if not simplify:  # (simplified strips are for SVG exports)
             width, height = compositor.size
-            ours, theirs = pyte.Screen(width, height), pyte.Screen(width, height)
+            ours, theirs = vt.Screen(width, height), vt.Screen(width, height)
             text = update.render_segments(self.console)
             feed(theirs, text)
             feed(ours, text)
@@ -136,8 +137,8 @@ class OutputCheck:
         if screens is None:  # a screen never painted whole: start from a blank one
             width, height = compositor.size
             screens = self._screens[id(compositor)] = (
-                pyte.Screen(width, height),
-                pyte.Screen(width, height),
+                vt.Screen(width, height),
+                vt.Screen(width, height),
             )
         screen_theirs, screen_ours = screens
         if theirs is not None:
@@ -160,7 +161,7 @@ class OutputCheck:
                 width,
                 height,
             ):
-                self._terminal = (pyte.Screen(width, height), pyte.Screen(width, height))
+                self._terminal = (vt.Screen(width, height), vt.Screen(width, height))
             self._shadow.resize(width, height)
             theirs = renderable.render_segments(self.console)
             ours = self._shadow.diff(renderable, ColorSystem.TRUECOLOR)

@@ -17,7 +17,8 @@ from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.geometry import Region
 from textual.strip import Strip
 
-from pislm_tui.display import TerminalShadow, sgr_change
+from pislm_tui.display import TerminalShadow, sgr_change, with_repeats
+from tests import vt
 from tests.fake_ollama import FakeOllama
 from tests.output_equivalence import OutputCheck, run_every_screen
 
@@ -41,8 +42,8 @@ class Console:
 
 
 def screen_of(*chunks: str) -> pyte.Screen:
-    screen = pyte.Screen(W, H)
-    stream = pyte.Stream(screen)
+    screen = vt.Screen(W, H)  # (pyte, plus REP)
+    stream = vt.Stream(screen)
     for chunk in chunks:
         stream.feed(chunk)
     return screen
@@ -121,17 +122,20 @@ def random_row(rng: random.Random) -> Strip:
         style = rng.choice(STYLES)
         if rng.random() < 0.15 and width <= W - 2:
             text = rng.choice("日本語表")  # a wide character
+        elif rng.random() < 0.15:  # a run of one character (REP), wide ones and marks too
+            text = rng.choice([" ", "─", "x", "e\u0301", "日"]) * rng.randint(3, 12)
         else:
             text = "".join(rng.choice("abcxyz .") for _ in range(rng.randint(1, min(6, W - width))))
         parts.append(Segment(text, style))
-        width += sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+        width += sum(2 if ord(ch) > 0x2E80 else 0 if ch == "\u0301" else 1 for ch in text)
     strip = Strip(parts)
     return strip.crop(0, W) if strip.cell_length > W else strip
 
 
-def test_random_frames_look_the_same_as_textual_output() -> None:
+@pytest.mark.parametrize("repeat", [False, True], ids=["cells", "rep"])
+def test_random_frames_look_the_same_as_textual_output(repeat: bool) -> None:
     rng = random.Random(1234)
-    shadow = TerminalShadow()
+    shadow = TerminalShadow(repeat=repeat)
     shadow.resize(W, H)
     rows = [random_row(rng) for _ in range(H)]
     ours: list[str] = []
@@ -169,6 +173,39 @@ def test_a_new_look_sends_only_what_differs_and_leaves_nothing_over() -> None:
     assert sgr_change("1;2;3;31", "2") == "\x1b[0;2m"
     assert sgr_change("53;31", "31") == "\x1b[0;31m"  # no "off" code used for overline
     assert sgr_change("38;2;1;2;3;48;2;4;5;6", "38;2;1;2;3") == "\x1b[49m"
+
+
+def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> None:
+    """Where terminfo says the terminal has REP: a table's rule, a code block's background."""
+    shadow = TerminalShadow(repeat=True)
+    shadow.resize(W, H)
+    rule = "├" + "─" * (W - 2) + "┤"
+    out = shadow.diff(full([row(rule)] + [row("")] * (H - 1)), ColorSystem.TRUECOLOR)
+    assert "─\x1b[37b┤" in out and "─" * 6 not in out
+    assert " \x1b[39b" in out  # the blank rows: a space and REP
+    reference = full([row(rule)] + [row("")] * (H - 1)).render_segments(Console())
+    assert cells(screen_of(out)) == cells(screen_of(reference))
+    assert len(out.encode()) < len(reference.encode()) / 4
+    # Not for a short run, nor for a wide character (terminals differ on REP of those).
+    assert with_repeats("ab" + "c" * 5) == "abccccc"
+    assert with_repeats("日" * 8) == "日" * 8
+
+
+def test_terminfo_says_which_terminals_repeat() -> None:
+    import subprocess
+    import sys
+
+    def repeats(term: str) -> str:
+        code = "from pislm_tui.display import terminal_repeats; print(terminal_repeats())"
+        env = {"PATH": "/usr/bin:/bin", "TERM": term}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert repeats("xterm-256color") == "True"
+    assert repeats("linux") == "False"  # the Linux console has no REP
+    assert repeats("no-such-terminal") == "False"
 
 
 def test_resize_and_forget_repaint_everything() -> None:

@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import pyte
 import pytest
 
 from pislm_tui.textual_compat.fast_output import LOG_NAME
+from tests import vt
 from tests.fake_ollama import FakeOllama, Reply
 from tests.faults.env_helpers import ROOT, PtyApp, child_env
 
@@ -59,8 +59,8 @@ def settled(app: PtyApp, at_least: int, quiet: float = 0.5, timeout: float = 30)
 
 
 def screen_of(data: bytes) -> list[list[tuple]]:
-    screen = pyte.Screen(COLS, ROWS)
-    pyte.ByteStream(screen).feed(data)
+    screen = vt.Screen(COLS, ROWS)
+    vt.ByteStream(screen).feed(data)
     return [
         [
             (c.data, c.fg, c.bg, c.bold, c.reverse)
@@ -174,14 +174,14 @@ def test_under_the_web_driver_textual_writes_the_frames(fake_ollama: FakeOllama)
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
-        screen = pyte.Screen(COLS, ROWS)
+        screen = vt.Screen(COLS, ROWS)
         while "7 models" not in "\n".join(screen.display):  # connected: several frames
             assert time.monotonic() < deadline, f"no connected frame; got {data[-300:]!r}"
             assert proc.poll() is None, proc.stderr.read()[-500:]  # type: ignore[union-attr]
             if select.select([proc.stdout], [], [], 0.2)[0]:
                 data += os.read(proc.stdout.fileno(), 65536)
-                screen = pyte.Screen(COLS, ROWS)
-                pyte.ByteStream(screen).feed(_web_frames(data))
+                screen = vt.Screen(COLS, ROWS)
+                vt.ByteStream(screen).feed(_web_frames(data))
     finally:
         proc.kill()
         proc.wait(10)

@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 import pyte
 
+from tests import vt
 from tests.helpers import wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,8 +211,8 @@ class Browser:
         if method == "Network.webSocketCreated":
             size = re.search(r"width=(\d+)&height=(\d+)", message["params"]["url"])
             if size:
-                self.screen = pyte.Screen(int(size.group(1)), int(size.group(2)))
-                self._stream = pyte.ByteStream(self.screen)
+                self.screen = vt.Screen(int(size.group(1)), int(size.group(2)))
+                self._stream = vt.ByteStream(self.screen)
         elif method == "Network.webSocketFrameSent" and self.screen is not None:
             payload = message["params"]["response"]["payloadData"]
             with contextlib.suppress(ValueError, TypeError, KeyError, IndexError):

@@ -1,6 +1,7 @@
 """The two output layers of one app, switched together by `display.fast_output`: partial updates
 rendered from what changed (`compositor`) and only changed cells sent to the terminal (`output`,
-the terminal shadow). Both are off, and Textual runs its own way, when the setting says so or
+the terminal shadow, with REP where terminfo has it unless `display.repeat_characters` is off).
+Both are off, and Textual runs its own way, when the setting says so or
 when this Textual is not one they were verified with (then `note` says why, once, in the logs),
 and under a driver other than the terminal's (textual-serve's web driver for `pislm web`: the
 layers were proven against a terminal, and xterm.js gets Textual's own output)."""
@@ -13,6 +14,7 @@ from typing import Any
 from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 
+from pislm_tui.display import terminal_repeats
 from pislm_tui.textual_compat import compositor
 from pislm_tui.textual_compat.guard import LOG_NAME, log_note, verdict
 from pislm_tui.textual_compat.output import ShadowOutput, unusable
@@ -21,7 +23,7 @@ __all__ = ["LOG_NAME", "FastOutput"]
 
 
 class FastOutput:
-    def __init__(self, app: App[Any], wanted: bool) -> None:
+    def __init__(self, app: App[Any], wanted: bool, repeat: bool = True) -> None:
         self.wanted = wanted
         self.note: str | None = None  # why the layers are off although wanted
         self.output: ShadowOutput | None = None
@@ -40,7 +42,8 @@ class FastOutput:
             compositor.enable(False)
             return
         compositor.enable(True)
-        self.output = ShadowOutput(app)
+        # Runs of one character repeated by the terminal (REP) where terminfo says it can.
+        self.output = ShadowOutput(app, repeat=repeat and terminal_repeats())
 
     @property
     def on(self) -> bool:

@@ -46,9 +46,9 @@ def unusable(app: App[Any]) -> list[str]:
 class ShadowOutput:
     """One app's output through a `TerminalShadow`. Create it only when `unusable(app)` is []."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], repeat: bool = False) -> None:
         self.app = app
-        self.shadow = TerminalShadow()
+        self.shadow = TerminalShadow(repeat=repeat)
         self._textual_display = app._display  # Textual's own, bound to the app
         app._display = self.display  # type: ignore[method-assign]
         self.active = True

@@ -19,8 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyte
-
+from tests import vt
 from tests.fake_ollama.process import FakeOllamaProcess
 from tests.helpers import wait_for_sync
 
@@ -88,8 +87,8 @@ class PtyApp:
         )
         os.close(slave)
         self.master: int | None = master
-        self.screen = pyte.Screen(cols, rows)
-        self._stream = pyte.ByteStream(self.screen)
+        self.screen = vt.Screen(cols, rows)
+        self._stream = vt.ByteStream(self.screen)
         self._lock = threading.Lock()
         self.raw = bytearray()
         self.reader = threading.Thread(target=self._read, daemon=True)
