@@ -34,6 +34,7 @@ from pislm_tui.models.choice import LastUsedModels
 from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
+from pislm_tui.shared_frames import SharedFrames
 from pislm_tui.tabs import TabBody
 from pislm_tui.textual_compat.fast_output import FastOutput
 from pislm_tui.theming import (
@@ -140,6 +141,7 @@ class PislmApp(ServerSide, App[int]):
         # terminal: on a Textual the guard knows, unless display.fast_output is off.
         display = self.settings.display
         self.fast_output = FastOutput(self, display.fast_output, display.repeat_characters)
+        self.frames = SharedFrames()  # periodic changes ride on a streaming reply's frames
         # The one sampler + timer (live strip, Monitor tab).
         self.monitor = MonitorFeed(
             self,
@@ -397,7 +399,8 @@ class PislmApp(ServerSide, App[int]):
         return 0.0 if self.busy() else self.idle_for()
 
     def _publish_sample(self, sample: Sample) -> None:
-        self.monitor_sample = sample
+        # While a reply streams, the strip's new reading joins the reply's next frame.
+        self.frames.change("monitor", lambda: setattr(self, "monitor_sample", sample))
 
     def _rest_strip(self, resting: bool) -> None:
         self.strip_resting = resting

@@ -144,6 +144,7 @@ class ChatTab(AppAccess, ChatActions, ChatModels, ChatHosts, ChatTools, ChatRepl
             self._start()
         elif self._timer is not None:
             self._timer.resume()
+        self._lead_frames()
 
     @work(group="chat-start")
     async def _start(self) -> None:

@@ -62,6 +62,7 @@ class ChatReply:
         self._timer = self.set_interval(1 / self.pislm.settings.chat.flush_hz, self._flush)
         if not self._visible:  # sent from elsewhere (the palette) while hidden
             self._timer.pause()
+        self._lead_frames()
         self._worker = mark_long(
             self.run_worker(self._stream(live, request), group="chat-stream", exclusive=True)
         )
@@ -112,16 +113,24 @@ class ChatReply:
         live, view = self.session.live, self._reply_view
         if live is None or view is None:
             return
-        content, thinking = live.take()
-        if content or thinking:
-            await view.add(content, thinking)
-            log = self.query_one(ChatLog)
-            log.call_after_refresh(log.follow, view)
-        now = time.monotonic()
-        if now - self._last_live_update >= 1.0:
-            self._last_live_update = now
-            self._show_live()
-            view.update_thinking_title()
+        # One frame for all a flush changes: the text, the live figures, what waited for it
+        # (the live strip: shared_frames.py).
+        with self.app.batch_update():
+            now = time.monotonic()
+            if now - self._last_live_update >= 1.0:
+                self._last_live_update = now
+                self._show_live()
+                view.update_thinking_title()
+            self.pislm.frames.apply_pending()
+            content, thinking = live.take()
+            if content or thinking:
+                await view.add(content, thinking)
+                log = self.query_one(ChatLog)
+                log.call_after_refresh(log.follow, view)
+
+    def _lead_frames(self: ChatTab) -> None:
+        """While its flush timer runs, the reply's frames carry the strip's changes too."""
+        self.pislm.frames.lead(self, self._timer is not None and self._visible)
 
     def _show_live(self: ChatTab) -> None:
         """The live figures take the place of the chat's title while a reply streams (one line
@@ -190,6 +199,7 @@ class ChatReply:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        self._lead_frames()
         self._pause_blink(False)
 
     def _pause_blink(self: ChatTab, pause: bool) -> None:
