@@ -10,6 +10,7 @@ applies them in its own frame (`apply_pending()`); otherwise they apply at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 
 class SharedFrames:
@@ -44,3 +45,9 @@ class SharedFrames:
         pending, self._pending = self._pending, {}
         for apply in pending.values():
             apply()
+
+
+def frames_of(app: Any) -> SharedFrames | None:
+    """The app's shared frames (pislm's app has them; a bare Textual app in a test does not)."""
+    frames = getattr(app, "frames", None)
+    return frames if isinstance(frames, SharedFrames) else None

@@ -66,3 +66,37 @@ async def test_the_strip_reading_joins_the_reply_flush(
         assert not app.frames.led
         app._publish_sample(sample(4))
         assert app.monitor_sample.time == 4.0
+
+
+async def test_a_streaming_rag_answer_leads_while_its_flushes_run() -> None:
+    from textual.app import App, ComposeResult
+    from textual.content import Content
+
+    from pislm_tui.widgets.rag_answer import RagAnswer
+
+    class Answering(App[None]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.frames = SharedFrames()
+            self.seen: list[int] = []
+
+        def compose(self) -> ComposeResult:
+            yield RagAnswer(hz=30)
+
+    app = Answering()
+    async with app.run_test(size=(80, 24)) as pilot:
+        answer = app.query_one(RagAnswer)
+        await answer.start("llama3.2:1b")
+        assert app.frames.led
+        app.frames.change("strip", lambda: app.seen.append(1))
+        assert app.seen == []
+        # No text yet (the model thinks): the tick applies what waited all the same.
+        await wait_for(lambda: app.seen == [1], pilot=pilot, what="a tick")
+        answer.pause()  # the tab hidden: no ticks, so nothing waits
+        assert not app.frames.led
+        answer.resume()
+        answer.feed("Paris is the capital.")
+        app.frames.change("strip", lambda: app.seen.append(2))
+        await wait_for(lambda: app.seen == [1, 2], pilot=pilot, what="a flush")
+        await answer.finish(Content("done"))
+        assert not app.frames.led

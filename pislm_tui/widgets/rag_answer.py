@@ -26,6 +26,7 @@ from textual.widgets import Static
 
 from pislm_tui.backend.stats import GenerationStats
 from pislm_tui.crash import run_to_end
+from pislm_tui.shared_frames import frames_of
 from pislm_tui.widgets.reply_markdown import ReplyMarkdown
 
 # Blank lines kept below a streaming answer, so that its new lines need no layout of the screen
@@ -86,6 +87,7 @@ class RagAnswer(Vertical):
         self.query_one("#rag-answer-figures", Static).update(Content("waiting for the model…"))
         self._waiting = True
         self._timer = self.set_interval(1 / self.hz, self._flush)
+        self._lead_frames(True)
 
     def feed(self, text: str) -> None:
         """Text already cleaned of escape codes (see `text.StreamCleaner`)."""
@@ -151,6 +153,7 @@ class RagAnswer(Vertical):
     async def _flush(self) -> None:
         """The timer's tick."""
         if not self._buffer:
+            self._apply_shared()  # (the strip's reading, while the model has not answered)
             return  # (no task, no lock while the model has not answered yet)
 
         async def flush() -> None:
@@ -162,6 +165,11 @@ class RagAnswer(Vertical):
     async def _flush_now(self) -> None:
         if not self._buffer:
             return
+        with self.app.batch_update():  # one frame: the text and what waited for it
+            self._apply_shared()
+            await self._append_buffer()
+
+    async def _append_buffer(self) -> None:
         chunk = "".join(self._buffer)
         self._buffer.clear()
         scroller = self._scroller()
@@ -206,12 +214,27 @@ class RagAnswer(Vertical):
         """The tab is hidden: stop redrawing (text keeps arriving in the buffer)."""
         if self._timer is not None:
             self._timer.pause()
+            self._lead_frames(False)
 
     def resume(self) -> None:
         if self._timer is not None:
             self._timer.resume()
+            self._lead_frames(True)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        self._lead_frames(False)
+
+    # While its flush timer runs, the answer's frames carry the live strip's changes too
+    # (shared_frames.py).
+    def _lead_frames(self, on: bool) -> None:
+        frames = frames_of(self.app)
+        if frames is not None:
+            frames.lead(self, on)
+
+    def _apply_shared(self) -> None:
+        frames = frames_of(self.app)
+        if frames is not None:
+            frames.apply_pending()
