@@ -10,7 +10,10 @@ final frame appeared; then, per shape, pislm's CPU against the `paragraphs` shap
 minimal client.
 
     .venv/bin/python bench/stream.py [--shape all|paragraphs|one-paragraph|code|list|table|mixed]...
-        [--tokens 2000] [--size 120x40] [--skip-slow]
+        [--tokens 2000] [--size 120x40] [--skip-slow] [--flush-hz 2]...
+
+`--flush-hz N` adds a pislm run with `chat.flush_hz = N` (the default is 4): most of pislm's
+CPU while a reply streams is its frames, one per flush.
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ def wait_server_done(server: FakeServer, count: int, timeout: float) -> float:
 
 
 def run_pislm(
-    server: FakeServer, shape: str, tokens: int, rate: float | None, cols: int, rows: int
+    server: FakeServer,
+    shape: str,
+    tokens: int,
+    rate: float | None,
+    cols: int,
+    rows: int,
+    flush_hz: float | None = None,
 ) -> Result:
     server.control("reset", {})
     server.control("default", {"n_tokens": tokens, "shape": shape, "rate": rate})
@@ -62,7 +71,9 @@ def run_pislm(
             pislm_argv("--host", server.url, "--model", MODEL),
             cols=cols,
             rows=rows,
-            env=isolated_env(Path(home)),
+            env=isolated_env(
+                Path(home), **({"PISLM_CHAT__FLUSH_HZ": f"{flush_hz:g}"} if flush_hz else {})
+            ),
         )
         try:
             app.wait_for_text("Ollama 0.", timeout=60)
@@ -82,8 +93,9 @@ def run_pislm(
             cpu, written = app.cpu() - cpu0, app.bytes_total - bytes0
         finally:
             app.close()
+    client = "pislm" if flush_hz is None else f"pislm {flush_hz:g} Hz"
     return Result(
-        shape, "pislm", pace, cpu / tokens * 1000, written / tokens, max(0.0, shown - server_done)
+        shape, client, pace, cpu / tokens * 1000, written / tokens, max(0.0, shown - server_done)
     )
 
 
@@ -130,13 +142,14 @@ def ratios(results: list[Result]) -> list[list[object]]:
     cpu = {(r.shape, r.client, r.pace): r.cpu_per_1000 for r in results}
     rows = []
     for (shape, client, pace), value in cpu.items():
-        if client != "pislm":
+        if not client.startswith("pislm"):
             continue
-        paragraphs = cpu.get(("paragraphs", "pislm", pace))
+        paragraphs = cpu.get(("paragraphs", client, pace))
         minimal = cpu.get((shape, "minimal client", pace))
         rows.append(
             [
                 shape,
+                client,
                 pace,
                 f"{value / paragraphs:.2f}x" if paragraphs else "n/a",
                 f"{value / minimal:.2f}x" if minimal else "n/a",
@@ -156,6 +169,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--skip-slow", action="store_true", help="only the full-speed runs")
+    parser.add_argument(
+        "--flush-hz",
+        type=float,
+        action="append",
+        help="also run pislm with chat.flush_hz at this rate (repeatable; CPU against frames)",
+    )
     args = parser.parse_args()
     shapes = list(SHAPES) if not args.shape or "all" in args.shape else args.shape
     cols, rows = (int(x) for x in args.size.split("x"))
@@ -168,6 +187,8 @@ def main() -> None:
                 print(f"{shape} at {rate or 'full speed'}…", file=sys.stderr)
                 results.append(run_minimal(server, shape, args.tokens, rate, cols, rows))
                 results.append(run_pislm(server, shape, args.tokens, rate, cols, rows))
+                for hz in args.flush_hz or []:
+                    results.append(run_pislm(server, shape, args.tokens, rate, cols, rows, hz))
     finally:
         server.stop()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -196,7 +217,12 @@ def main() -> None:
         )
     )
     print()
-    print(table(ratios(results), ["shape", "pace", "pislm CPU / paragraphs", "pislm / minimal"]))
+    print(
+        table(
+            ratios(results),
+            ["shape", "client", "pace", "pislm CPU / paragraphs", "pislm / minimal"],
+        )
+    )
 
 
 if __name__ == "__main__":
