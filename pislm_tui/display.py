@@ -33,6 +33,7 @@ from pislm_tui.display_frame import (
     CONTINUATION,
     UNKNOWN,
     Cell,
+    Cursor,
     Segment,
     look_for,
     move,
@@ -245,15 +246,14 @@ class TerminalShadow:
             if old != new:
                 row_segments(y, old, new, segments)
                 self.rows[y] = new
-        # Where the cursor is: unknown at the start (the app moves it after each frame) and after
-        # the last column (a pending wrap), else right after the segment written.
-        cursor: tuple[int, int] | None = None
+        cursor: Cursor = None  # (the app moves the cursor after each frame)
         for segment in order(segments, self.sgr, width):
-            if cursor != (segment.start, segment.y):
-                out.append(move(cursor, segment.start, segment.y))
+            step = move(cursor, segment.start, segment.y)
+            if step:
+                out.append(step)
                 runs += 1
             out.append(self._write(segment))
-            cursor = (segment.end, segment.y) if segment.end < width else None
+            cursor = segment.after(width)
         self.last_runs = runs
         return "".join(out)
 

@@ -24,18 +24,26 @@ CONTINUATION = ""
 # Frames with more segments than this are written in screen order: planning them would cost more
 # time than their bytes are worth (a whole-screen repaint, rare).
 _MAX_PLANNED = 400
-_CANDIDATE_LOOKS = 6  # the looks of a frame tried as a group of their own (the most frequent)
+_CANDIDATE_LOOKS = 6  # the groups of a frame tried on their own (the most frequent)
+
+
+Cursor = tuple[int, int] | None  # (column, row), the column -1 where it is not known; None: nowhere
 
 
 class Segment:
     """Cells start..end of one row written in one look. A segment of spaces only (`fixed` false)
     takes whatever foreground the terminal has when it is written."""
 
-    __slots__ = ("end", "fixed", "key", "look", "row", "start", "y")
+    __slots__ = ("_narrow", "end", "fixed", "key", "look", "row", "start", "y")
 
     def __init__(self, y: int, x: int, row: list[Cell], look: Look, fixed: bool) -> None:
         self.y, self.start, self.end, self.row = y, x, x, row
         self.look, self.fixed, self.key = look, fixed, shown_by_blank(look)
+        self._narrow: bool | None = None  # (known once the segment is complete)
+
+    def group(self) -> object:
+        """What segments written together share: a look, or for spaces what of it they show."""
+        return self.look if self.fixed else self.key
 
     def joins(self, char: str, look: Look) -> bool:
         """Whether a cell can be written in this segment's look (which a first non-blank cell
@@ -52,6 +60,18 @@ class Segment:
     def text(self) -> str:
         return "".join(char for char, _ in self.row[self.start : self.end])
 
+    def after(self, width: int) -> Cursor:
+        """Where the cursor is once the segment is written. After a wide character or a
+        combining mark the column is uncertain (terminals do not all agree on their widths),
+        and so is the row at the end of a row (a mark after a pending wrap may wrap). Past the
+        last column, the row is certain otherwise (the next move ends a pending wrap)."""
+        narrow = self._narrow
+        if narrow is None:
+            narrow = self._narrow = all(len(c) == 1 for c, _ in self.row[self.start : self.end])
+        if self.end >= width:
+            return (-1, self.y) if narrow else None
+        return (self.end, self.y) if narrow else (-1, self.y)
+
 
 def free_blank(look: Look, char: str) -> bool:
     return char == " " and blank_ignores_fg(look)
@@ -64,11 +84,30 @@ def look_for(segment: Segment, current: Look | None) -> Look:
     return current
 
 
-def move(cursor: tuple[int, int] | None, x: int, y: int) -> str:
-    """The cursor to column x of row y: within its row by column alone (CHA), else CUP."""
-    if cursor is not None and cursor[1] == y:
-        return f"\x1b[{x + 1}G" if x else "\x1b[G"
-    return f"\x1b[{y + 1};{x + 1}H" if x else f"\x1b[{y + 1}H"
+def _steps(n: int, final: str) -> str:
+    return f"\x1b[{final}" if n == 1 else f"\x1b[{n}{final}"
+
+
+def move(cursor: Cursor, x: int, y: int) -> str:
+    """The shortest sequence taking the cursor to column x of row y: CUP, or from where it is,
+    rows up or down (CUU, CUD) and a column (CR, backspaces, CUF or CHA)."""
+    absolute = f"\x1b[{y + 1};{x + 1}H" if x else f"\x1b[{y + 1}H"
+    if cursor is None:
+        return absolute
+    column, row = cursor
+    rows = "" if y == row else _steps(y - row, "B") if y > row else _steps(row - y, "A")
+    if column == x:
+        columns = ""
+    elif x == 0:
+        columns = "\r"
+    elif 0 < column - x <= 2:
+        columns = "\b" * (column - x)
+    elif 0 <= column < x and x - column < 10:
+        columns = _steps(x - column, "C")
+    else:
+        columns = f"\x1b[{x + 1}G"
+    relative = rows + columns
+    return relative if len(relative) < len(absolute) else absolute
 
 
 def _changed_spans(old: list[Cell], new: list[Cell]) -> list[tuple[int, int]]:
@@ -139,61 +178,70 @@ def row_segments(y: int, old: list[Cell], new: list[Cell], out: list[Segment]) -
             segment.end = x
 
 
-def cost(segments: list[Segment], current: Look | None, width: int) -> int:
-    """Bytes of cursor moves and colour changes to write `segments` in this order."""
+def cost(segments: list[Segment], current: Look | None, width: int, limit: int = 1 << 30) -> int:
+    """Bytes of cursor moves and colour changes to write `segments` in this order (or at least
+    `limit`, counted no further)."""
     total = 0
-    cursor: tuple[int, int] | None = None
+    cursor: Cursor = None
     for segment in segments:
-        if cursor != (segment.start, segment.y):
-            total += len(move(cursor, segment.start, segment.y))
+        if total >= limit:
+            break
+        total += len(move(cursor, segment.start, segment.y))
         look = look_for(segment, current)
         if look != current:
             total += len(sgr_step(current, look))
             current = look
-        cursor = (segment.end, segment.y) if segment.end < width else None
+        cursor = segment.after(width)
     return total
 
 
-def _arrange(segments: list[Segment], grouped: list[Look], current: Look | None) -> list[Segment]:
-    """`segments` in screen order except those of the `grouped` looks, written after them a look
-    at a time (the terminal's look first, then the cheapest change)."""
-    groups: dict[Look, list[Segment]] = {look: [] for look in grouped}
+def _arrange(segments: list[Segment], grouped: list[object], current: Look | None) -> list[Segment]:
+    """`segments` in screen order except those of the `grouped` groups, written after them a
+    group at a time (the one needing no colour change first, then the cheapest change)."""
+    groups: dict[object, list[Segment]] = {group: [] for group in grouped}
     head: list[Segment] = []
     for segment in segments:
-        group = groups.get(segment.look) if segment.fixed else None
-        (head if group is None else group).append(segment)
-        if group is None and segment.fixed:
-            current = segment.look
+        group = groups.get(segment.group())
+        if group is None:
+            head.append(segment)
+            current = look_for(segment, current)
+        else:
+            group.append(segment)
     while groups:
-        after = current
-        look = min(groups, key=lambda look: 0 if look == after else len(sgr_step(after, look)))
-        head += groups.pop(look)
-        current = look
+        best = min(groups, key=lambda group: _change_cost(groups[group][0], current))
+        current = look_for(groups[best][0], current)
+        head += groups.pop(best)
     return head
+
+
+def _change_cost(segment: Segment, current: Look | None) -> int:
+    look = look_for(segment, current)
+    return 0 if look == current else len(sgr_step(current, look))
 
 
 def order(segments: list[Segment], current: Look | None, width: int) -> list[Segment]:
     """The segments in the order that costs least of those tried: screen order, or the
-    segments of one look, then of another, ... written as groups after the rest."""
+    segments of one look (or spaces of one background), then of another, ... written as groups
+    after the rest."""
     best = segments
     if not 2 <= len(segments) <= _MAX_PLANNED:
         return best
     best_cost = cost(segments, current, width)
-    counts: dict[Look, int] = {}
+    counts: dict[object, int] = {}
     for segment in segments:
-        if segment.fixed:
-            counts[segment.look] = counts.get(segment.look, 0) + 1
+        group = segment.group()
+        counts[group] = counts.get(group, 0) + 1
     candidates = sorted(counts, key=counts.__getitem__, reverse=True)[:_CANDIDATE_LOOKS]
-    grouped: list[Look] = []
+    grouped: list[object] = []
     while True:
         found = None
-        for look in candidates:
-            if look in grouped:
+        for group in candidates:
+            if group in grouped:
                 continue
-            trial = _arrange(segments, [*grouped, look], current)
-            trial_cost = cost(trial, current, width)
+            trial = _arrange(segments, [*grouped, group], current)
+            trial_cost = cost(trial, current, width, best_cost)
             if trial_cost < best_cost:
-                best, best_cost, found = trial, trial_cost, look
+                best, best_cost, found = trial, trial_cost, group
         if found is None:
             return best
         grouped.append(found)

@@ -272,6 +272,37 @@ def test_a_row_of_a_few_colours_is_still_written_in_one_run() -> None:
     assert shadow.last_runs == 1
 
 
+def test_blank_rows_beside_a_scrollbar_are_written_a_background_at_a_time() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    before = [row("x" * W, TEXT) for _ in range(H)]
+    bar = Style(bgcolor="#00020b")
+    after = [Strip([Segment(" " * (W - 1), BLANK), Segment(" ", bar)]) for _ in range(H)]
+    first = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    assert len(sgr_sequences(out)) <= 2, repr(out)  # (screen order: two per row)
+    expected = screen_of(
+        full(before).render_segments(Console()), full(after).render_segments(Console())
+    )
+    assert cells(screen_of(first, out)) == cells(expected)
+
+
+def test_a_column_of_cells_is_written_with_short_moves() -> None:
+    """A scrollbar's thumb moving: one cell per row, each reached from the one above by a row
+    down and a backspace (4 bytes) instead of a full cursor position (up to 8)."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    before = [row("x" * (W - 2) + "|", TEXT) for _ in range(H)]
+    after = [row("x" * (W - 2) + ("#" if y < H // 2 else "|"), TEXT) for y in range(H)]
+    first = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    assert out == "\x1b[1;39H#" + "\x1b[B\b#" * (H // 2 - 1)
+    expected = screen_of(
+        full(before).render_segments(Console()), full(after).render_segments(Console())
+    )
+    assert cells(screen_of(first, out)) == cells(expected)
+
+
 def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> None:
     """Where terminfo says the terminal has REP: a table's rule, a code block's background."""
     shadow = TerminalShadow(repeat=True)
