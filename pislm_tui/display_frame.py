@@ -24,6 +24,9 @@ CONTINUATION = ""
 # Frames with more segments than this are written in screen order: planning them would cost more
 # time than their bytes are worth (a whole-screen repaint, rare).
 _MAX_PLANNED = 400
+# A frame of more than one run is wrapped in the markers of synchronized output (2 x 8 bytes,
+# `textual_compat.output`): a frame kept in one run goes without.
+_SYNC = 16
 _CANDIDATE_LOOKS = 6  # the groups of a frame tried on their own (the most frequent)
 
 
@@ -182,11 +185,17 @@ def cost(segments: list[Segment], current: Look | None, width: int, limit: int =
     """Bytes of cursor moves and colour changes to write `segments` in this order (or at least
     `limit`, counted no further)."""
     total = 0
+    runs = 0
     cursor: Cursor = None
     for segment in segments:
         if total >= limit:
             break
-        total += len(move(cursor, segment.start, segment.y))
+        step = len(move(cursor, segment.start, segment.y))
+        if step:
+            runs += 1
+            if runs == 2:
+                total += _SYNC
+        total += step
         look = look_for(segment, current)
         if look != current:
             total += len(sgr_step(current, look))

@@ -303,6 +303,20 @@ def test_a_column_of_cells_is_written_with_short_moves() -> None:
     assert cells(screen_of(first, out)) == cells(expected)
 
 
+def test_a_frame_is_split_only_where_that_saves_the_sync_markers_too() -> None:
+    """A list item's bullet in its colour before text in the terminal's colour: writing the
+    text first and the bullet after would save a colour change (19 bytes) but cost a move and
+    the markers of synchronized output that a frame of one run goes without (16 bytes)."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    shadow.diff(full([row("", TEXT)] * H), ColorSystem.TRUECOLOR)
+    bullet = Style(color="#d86787", bgcolor="#101010")
+    line = Strip([Segment("• ", bullet), Segment("a passive", TEXT)])
+    out = shadow.diff(full([line] + [row("", TEXT)] * (H - 1)), ColorSystem.TRUECOLOR)
+    assert shadow.last_runs == 1, repr(out)
+    assert out == "\x1b[1H\x1b[38;2;216;103;135m• \x1b[38;2;224;224;224ma passive"
+
+
 def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> None:
     """Where terminfo says the terminal has REP: a table's rule, a code block's background."""
     shadow = TerminalShadow(repeat=True)
