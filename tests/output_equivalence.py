@@ -63,10 +63,20 @@ def feed(screen: pyte.Screen, data: str) -> None:
     vt.Stream(screen).feed(data)
 
 
+def shown_fg(cell: Any) -> str | None:
+    """A cell's foreground, or None for a space with no reverse, underline or strike: nothing of
+    that foreground is on the screen, and the terminal shadow writes such spaces in whatever
+    foreground the terminal has (`display_sgr.blank_ignores_fg`) to save colour changes. (pyte
+    knows no overline, the other attribute that would show it.)"""
+    if cell.data == " " and not (cell.reverse or cell.underscore or cell.strikethrough):
+        return None
+    return cell.fg
+
+
 def cells(screen: pyte.Screen) -> Cells:
     return [
         [
-            (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.reverse, c.strikethrough)
+            (c.data, shown_fg(c), c.bg, c.bold, c.italics, c.underscore, c.reverse, c.strikethrough)
             for c in (screen.buffer[y][x] for x in range(screen.columns))
         ]
         for y in range(screen.lines)

@@ -6,6 +6,7 @@ made-up frames, and for every frame of the real app going through every screen
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pyte
@@ -20,7 +21,7 @@ from textual.strip import Strip
 from pislm_tui.display import TerminalShadow, sgr_change, with_repeats
 from tests import vt
 from tests.fake_ollama import FakeOllama
-from tests.output_equivalence import OutputCheck, run_every_screen
+from tests.output_equivalence import OutputCheck, run_every_screen, shown_fg
 
 W, H = 40, 12
 STYLES = [
@@ -34,7 +35,15 @@ STYLES = [
     Style(bgcolor="black", bold=True, dim=True, reverse=True),
     Style(color="bright_blue", bgcolor="#101010", underline2=True, blink=True),
     Style(),
+    # A table's looks on one background: border, text, default foreground (the space after a
+    # border), and spaces whose foreground shows (reverse, underline).
+    Style(color="#3e4044", bgcolor="#101010"),
+    Style(color="#e0e0e0", bgcolor="#101010"),
+    Style(bgcolor="#101010"),
+    Style(color="#e0e0e0", bgcolor="#101010", reverse=True),
+    Style(color="#3e4044", bgcolor="#101010", underline=True),
 ]
+BORDER, TEXT, BLANK = STYLES[9], STYLES[10], STYLES[11]
 
 
 class Console:
@@ -50,9 +59,10 @@ def screen_of(*chunks: str) -> pyte.Screen:
 
 
 def cells(screen: pyte.Screen) -> list[list[tuple]]:
+    """Each cell as it looks; the foreground of a space only where it shows (see `shown_fg`)."""
     return [
         [
-            (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
+            (c.data, shown_fg(c), c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
             for c in (screen.buffer[y][x] for x in range(W))
         ]
         for y in range(H)
@@ -110,7 +120,7 @@ def test_chops_update_partial_spans() -> None:
     chops[5] = {0: row("abc" + "." * (W - 3))}
     update = ChopsUpdate(chops, [(5, 0, 3)], [[W] for _ in range(H)])
     out2 = shadow.diff(update, ColorSystem.TRUECOLOR)
-    assert out2 == "\x1b[6;1Habc"
+    assert out2 == "\x1b[6Habc"  # (CUP without its column 1)
     reference = screen_of(full(base).render_segments(Console()), update.render_segments(Console()))
     assert cells(screen_of(out1, out2)) == cells(reference)
 
@@ -132,6 +142,28 @@ def random_row(rng: random.Random) -> Strip:
     return strip.crop(0, W) if strip.cell_length > W else strip
 
 
+def table_row(cells: list[str], widths: list[int]) -> Strip:
+    """A table's row as Textual's Markdown draws it: `│` in the border's colour, a space in the
+    default foreground, the cell's text, padding."""
+    parts: list[Segment] = []
+    for text, width in zip(cells, widths, strict=True):
+        parts += [Segment("│", BORDER), Segment(" ", BLANK), Segment(text.ljust(width), TEXT)]
+    parts.append(Segment("│", BORDER))
+    strip = Strip(parts)
+    return strip.extend_cell_length(W, BLANK).crop(0, W)
+
+
+def random_table_row(rng: random.Random) -> Strip:
+    widths = [rng.randint(2, 8) for _ in range(rng.randint(2, 4))]
+    words = ["".join(rng.choice("abc ") for _ in range(rng.randint(0, w))) for w in widths]
+    strip = table_row(words, widths)
+    if rng.random() < 0.3:  # spaces that show their look, among the others
+        at = rng.randint(0, W - 4)
+        style = rng.choice(STYLES[12:])
+        strip = Strip.join([strip.crop(0, at), Strip([Segment("   ", style)]), strip.crop(at + 3)])
+    return strip
+
+
 @pytest.mark.parametrize("repeat", [False, True], ids=["cells", "rep"])
 def test_random_frames_look_the_same_as_textual_output(repeat: bool) -> None:
     rng = random.Random(1234)
@@ -142,9 +174,9 @@ def test_random_frames_look_the_same_as_textual_output(repeat: bool) -> None:
     theirs: list[str] = []
     for _ in range(150):
         action = rng.random()
-        if action < 0.4:  # edit a few rows
+        if action < 0.4:  # edit a few rows, of any looks or of a table's
             for y in rng.sample(range(H), rng.randint(1, 3)):
-                rows[y] = random_row(rng)
+                rows[y] = random_row(rng) if rng.random() < 0.5 else random_table_row(rng)
         elif action < 0.7:  # scroll the middle block
             k = rng.randint(1, 4)
             rows[1:-1] = rows[1 + k : -1] + [random_row(rng) for _ in range(k)]
@@ -166,13 +198,123 @@ def test_a_new_look_sends_only_what_differs_and_leaves_nothing_over() -> None:
     rows[0] = row("y", STYLES[0])
     out = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
     # Bold off and white text; the black background stays as it is.
-    assert out.startswith("\x1b[1;1H\x1b[22;37my")
+    assert out.startswith("\x1b[1H\x1b[22;37my")
     screen = screen_of(first, out)
     assert not screen.buffer[0][0].bold and screen.buffer[0][0].fg == "white"
     # A look that cannot be reached by turning things off is a reset.
     assert sgr_change("1;2;3;31", "2") == "\x1b[0;2m"
     assert sgr_change("53;31", "31") == "\x1b[0;31m"  # no "off" code used for overline
     assert sgr_change("38;2;1;2;3;48;2;4;5;6", "38;2;1;2;3") == "\x1b[49m"
+
+
+def sgr_sequences(out: str) -> list[str]:
+    return re.findall(r"\x1b\[[0-9;]*m", out)
+
+
+def test_a_table_row_is_written_a_colour_at_a_time() -> None:
+    """A streamed table's row moves its borders as a column widens: the borders are written
+    together in their colour, the text in its own, and the space after a border in whatever
+    foreground the terminal has (its own foreground does not show)."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    before = [table_row(["a", "25", "arrives"], [4, 4, 8])] + [row("", BLANK)] * (H - 1)
+    after = [table_row(["ab", "25", "arrives so"], [5, 5, 10])] + [row("", BLANK)] * (H - 1)
+    first = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    expected = screen_of(
+        full(before).render_segments(Console()), full(after).render_segments(Console())
+    )
+    assert cells(screen_of(first, out)) == cells(expected)
+    # A change to the text's colour and one to the border's at most, not two per border.
+    assert len(sgr_sequences(out)) <= 2, repr(out)
+    assert "39" not in "".join(sgr_sequences(out))
+    # (In screen order, with each space in its own foreground: 145 bytes, 9 colour changes.)
+    assert len(out) < 100, repr(out)
+
+
+def test_a_space_written_in_a_borrowed_colour_keeps_its_own_in_the_shadow() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    rows = [table_row(["x", "y"], [3, 3])] + [row("", BLANK)] * (H - 1)
+    first = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    assert "39" not in "".join(sgr_sequences(first))  # (each space took the border's colour)
+    # The space after the first border becomes text of the default foreground: written in it.
+    rows[0] = Strip.join([rows[0].crop(0, 1), Strip([Segment("z", BLANK)]), rows[0].crop(2)])
+    out = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    assert out.endswith("\x1b[39mz"), repr(out)
+    screen = screen_of(first, out)
+    assert screen.buffer[0][1].data == "z" and screen.buffer[0][1].fg == "default"
+
+
+def test_spaces_that_show_their_look_keep_it() -> None:
+    """A reverse or underlined space shows its foreground: it is written in its own."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    rows = [Strip([Segment("ab", TEXT), Segment("  ", STYLES[12]), Segment("  ", STYLES[13])])]
+    rows += [row("", BLANK)] * (H - 1)
+    out = shadow.diff(full(rows), ColorSystem.TRUECOLOR)
+    screen = screen_of(out)
+    assert screen.buffer[0][2].reverse and screen.buffer[0][2].fg == "e0e0e0"
+    assert screen.buffer[0][4].underscore and screen.buffer[0][4].fg == "3e4044"
+    assert cells(screen) == cells(screen_of(full(rows).render_segments(Console())))
+
+
+def test_a_row_of_a_few_colours_is_still_written_in_one_run() -> None:
+    """Reordering only where it saves bytes: a word in bold within a line is one run, with the
+    bold turned on and off, not the line in two pieces and the word written after."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    shadow.diff(full([row("", TEXT)] * H), ColorSystem.TRUECOLOR)
+    bold = Style(color="#e0e0e0", bgcolor="#101010", bold=True)
+    line = Strip([Segment("some ", TEXT), Segment("bold", bold), Segment(" text", TEXT)])
+    out = shadow.diff(full([line] + [row("", TEXT)] * (H - 1)), ColorSystem.TRUECOLOR)
+    assert out == "\x1b[1Hsome \x1b[1mbold\x1b[22m text"
+    assert shadow.last_runs == 1
+
+
+def test_blank_rows_beside_a_scrollbar_are_written_a_background_at_a_time() -> None:
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    before = [row("x" * W, TEXT) for _ in range(H)]
+    bar = Style(bgcolor="#00020b")
+    after = [Strip([Segment(" " * (W - 1), BLANK), Segment(" ", bar)]) for _ in range(H)]
+    first = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    assert len(sgr_sequences(out)) <= 2, repr(out)  # (screen order: two per row)
+    expected = screen_of(
+        full(before).render_segments(Console()), full(after).render_segments(Console())
+    )
+    assert cells(screen_of(first, out)) == cells(expected)
+
+
+def test_a_column_of_cells_is_written_with_short_moves() -> None:
+    """A scrollbar's thumb moving: one cell per row, each reached from the one above by a row
+    down and a backspace (4 bytes) instead of a full cursor position (up to 8)."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    before = [row("x" * (W - 2) + "|", TEXT) for _ in range(H)]
+    after = [row("x" * (W - 2) + ("#" if y < H // 2 else "|"), TEXT) for y in range(H)]
+    first = shadow.diff(full(before), ColorSystem.TRUECOLOR)
+    out = shadow.diff(full(after), ColorSystem.TRUECOLOR)
+    assert out == "\x1b[1;39H#" + "\x1b[B\b#" * (H // 2 - 1)
+    expected = screen_of(
+        full(before).render_segments(Console()), full(after).render_segments(Console())
+    )
+    assert cells(screen_of(first, out)) == cells(expected)
+
+
+def test_a_frame_is_split_only_where_that_saves_the_sync_markers_too() -> None:
+    """A list item's bullet in its colour before text in the terminal's colour: writing the
+    text first and the bullet after would save a colour change (19 bytes) but cost a move and
+    the markers of synchronized output that a frame of one run goes without (16 bytes)."""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    shadow.diff(full([row("", TEXT)] * H), ColorSystem.TRUECOLOR)
+    bullet = Style(color="#d86787", bgcolor="#101010")
+    line = Strip([Segment("• ", bullet), Segment("a passive", TEXT)])
+    out = shadow.diff(full([line] + [row("", TEXT)] * (H - 1)), ColorSystem.TRUECOLOR)
+    assert shadow.last_runs == 1, repr(out)
+    assert out == "\x1b[1H\x1b[38;2;216;103;135m• \x1b[38;2;224;224;224ma passive"
 
 
 def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> None:

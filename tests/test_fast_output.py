@@ -21,6 +21,7 @@ from pislm_tui.textual_compat.fast_output import LOG_NAME
 from tests import vt
 from tests.fake_ollama import FakeOllama, Reply
 from tests.faults.env_helpers import ROOT, PtyApp, child_env
+from tests.output_equivalence import shown_fg
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,7 @@ def screen_of(data: bytes) -> list[list[tuple]]:
     vt.ByteStream(screen).feed(data)
     return [
         [
-            (c.data, c.fg, c.bg, c.bold, c.reverse)
+            (c.data, shown_fg(c), c.bg, c.bold, c.reverse)  # (a space's fg may not show)
             for c in map(screen.buffer[y].__getitem__, range(COLS))
         ]
         for y in range(ROWS)

@@ -85,7 +85,16 @@ class ShadowOutput:
             or app._closed
         ):
             self._textual_display(screen, renderable)
-            shadow.styles_reset()  # Textual's output ends each run with an SGR reset
+            # Textual's output ends each run with an SGR reset; when it wrote nothing (nothing to
+            # show, a batch, a driver gone), the terminal keeps the shadow's last look.
+            if (
+                renderable is not None
+                and driver is not None
+                and not app._batch_count
+                and app._running
+                and not app._closed
+            ):
+                shadow.styles_reset()
             return
         try:
             shadow.resize(*app.size)
