@@ -77,6 +77,9 @@ class PtyProcess:
         os.close(slave)
         self.master = master
         self.screen = vt.Screen(cols, rows)
+        # Answer the program's queries as a terminal does (DSR: where the cursor is; pislm asks
+        # it to find out whether the terminal repeats characters).
+        self.screen.write_process_input = self.send
         self.stream = vt.ByteStream(self.screen)
         self.lock = threading.Lock()
         self.bytes_total = 0

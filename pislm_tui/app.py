@@ -367,6 +367,10 @@ class PislmApp(ServerSide, App[int]):
         self.refresh(repaint=True, layout=True)
         self.screen.refresh(repaint=True, layout=True)
 
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """The terminal says where its cursor is: the answer to the REP probe (repeat_probe.py)."""
+        self.fast_output.cursor_report(event.x, event.y)
+
     # -- activity (the live strip rests over SSH while nothing happens) -------------------------
 
     async def on_event(self, event: events.Event) -> None:

@@ -165,8 +165,8 @@ class DisplaySettings(_Section):
     # screen, more CPU and bytes). They also stay off on a Textual pislm was not verified with.
     fast_output: bool = True
     # A run of one character (a code block's background, a table's rule) sent once and repeated
-    # by the terminal (REP), where the terminfo entry for $TERM says the terminal can, as
-    # ncurses does. Off for a terminal that claims that entry and draws such runs wrong.
+    # by the terminal (REP), once the terminal has shown it can (repeat_probe.py: asked with the
+    # first frame; terminfo cannot tell, mosh and tmux answer to xterm-256color).
     repeat_characters: bool = True
 
 

@@ -5,9 +5,9 @@ again, and a scrolled view is written line by line. Over SSH, with a reply growi
 a time, that is kilobytes per token. This module keeps a copy of what the terminal shows (a
 "shadow" of cells) and turns each compositor update into cursor moves plus the cells that differ.
 When most of a block of rows moved up or down (a scroll), it asks the terminal to scroll that block
-(DECSTBM scroll region) and then writes only the rows that appeared. Where the terminal's terminfo
-entry says it can (`rep`), a run of one character (a code block's background, a table's rule) is
-written once and repeated by the terminal (REP, `CSI n b`), as ncurses does. The changed cells of
+(DECSTBM scroll region) and then writes only the rows that appeared. Where the terminal has shown
+it can (`repeat_probe`), a run of one character (a code block's background, a table's rule) is
+written once and repeated by the terminal (REP, `CSI n b`). The changed cells of
 a frame are written in the order and looks that need the fewest colour changes and cursor moves
 (`display_frame`); colour changes are written as what differs (`display_sgr`).
 
@@ -19,7 +19,6 @@ frames through `textual_compat.output`."""
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from functools import partial
 from itertools import repeat
@@ -41,9 +40,10 @@ from pislm_tui.display_frame import (
     row_segments,
 )
 from pislm_tui.display_sgr import PLAIN, Look, sgr_change, sgr_step
+from pislm_tui.repeat_probe import Repeats
 from pislm_tui.textual_compat.updates import update_pieces
 
-__all__ = ["TerminalShadow", "sgr_change", "terminal_repeats", "with_repeats"]
+__all__ = ["TerminalShadow", "sgr_change", "with_repeats"]
 
 if TYPE_CHECKING:
     from rich.style import Style
@@ -56,16 +56,7 @@ _MIN_SCROLL_KEEP = 4
 _REPEATED = re.compile(r"([^\x00-\x1f\x7f])\1{5,}")
 
 
-def terminal_repeats(fd: int | None = None) -> bool:
-    """Whether the terminal named by $TERM repeats a character (REP) according to terminfo, as
-    ncurses would use it. Read once per process (curses reads one terminfo entry)."""
-    import curses
-
-    try:
-        curses.setupterm(None, sys.__stdout__.fileno() if fd is None else fd)
-        return curses.tigetstr("rep") is not None
-    except (curses.error, AttributeError, OSError, ValueError):
-        return False  # no terminfo entry, no stdout: every cell written out
+_REPEATED_ASCII = re.compile(r"([\x20-\x7e])\1{5,}")
 
 
 def _repeat(match: re.Match[str]) -> str:
@@ -75,9 +66,13 @@ def _repeat(match: re.Match[str]) -> str:
     return f"{char}\x1b[{len(match[0]) - 1}b"
 
 
-def with_repeats(text: str) -> str:
-    """`text` with each run of one character written once and repeated by REP."""
-    return _REPEATED.sub(_repeat, text)
+def with_repeats(text: str, repeats: Repeats = Repeats.ALL) -> str:
+    """`text` with each run of one character written once and repeated by REP (of ASCII
+    characters only, for a terminal that repeats no other: `repeat_probe`)."""
+    if repeats is Repeats.NONE:
+        return text
+    pattern = _REPEATED if repeats is Repeats.ALL else _REPEATED_ASCII
+    return pattern.sub(_repeat, text)
 
 
 class _Looks:
@@ -125,8 +120,8 @@ def segments_to_cells(segments: Iterable, look: _Looks) -> list[Cell]:
 class TerminalShadow:
     """What the terminal shows, cell by cell, and the diff of an update against it."""
 
-    def __init__(self, repeat: bool = False) -> None:
-        self.repeat = repeat  # the terminal knows REP (`terminal_repeats`)
+    def __init__(self, repeats: Repeats = Repeats.NONE) -> None:
+        self.repeats = repeats  # what the terminal repeats (REP): `repeat_probe`
         self.width = 0
         self.height = 0
         self.rows: list[list[Cell]] = []
@@ -264,6 +259,6 @@ class TerminalShadow:
         chunk = segment.text()
         if look[1]:
             return f"{change}\x1b]8;;{look[1]}\x1b\\{chunk}\x1b]8;;\x1b\\"
-        if self.repeat and len(chunk) > 5:
-            chunk = with_repeats(chunk)
+        if self.repeats is not Repeats.NONE and len(chunk) > 5:
+            chunk = with_repeats(chunk, self.repeats)
         return change + chunk

@@ -25,6 +25,7 @@ from textual.app import App
 from textual.widgets import Select
 
 from pislm_tui.display import TerminalShadow
+from pislm_tui.repeat_probe import Repeats
 from pislm_tui.textual_compat import compositor as patch
 from tests import vt
 from tests.chat_helpers import chat_ready, reply_ended, send
@@ -109,7 +110,7 @@ class OutputCheck:
         self.console = Console(color_system="truecolor", force_terminal=True, legacy_windows=False)
         self._screens: dict[int, tuple[pyte.Screen, pyte.Screen]] = {}  # per compositor
         self._terminal: tuple[pyte.Screen, pyte.Screen] | None = None
-        self._shadow = TerminalShadow(repeat=True)  # (as on xterm-256color)
+        self._shadow = TerminalShadow(Repeats.ALL)  # (as on a terminal that repeats any character)
         self._full_update = Compositor.render_full_update
 
     # -- hooks -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from pislm_tui.display import TerminalShadow, sgr_change, with_repeats
+from pislm_tui.repeat_probe import Repeats
 from tests import vt
 from tests.fake_ollama import FakeOllama
 from tests.output_equivalence import OutputCheck, run_every_screen, shown_fg
@@ -167,7 +168,7 @@ def random_table_row(rng: random.Random) -> Strip:
 @pytest.mark.parametrize("repeat", [False, True], ids=["cells", "rep"])
 def test_random_frames_look_the_same_as_textual_output(repeat: bool) -> None:
     rng = random.Random(1234)
-    shadow = TerminalShadow(repeat=repeat)
+    shadow = TerminalShadow(Repeats.ALL if repeat else Repeats.NONE)
     shadow.resize(W, H)
     rows = [random_row(rng) for _ in range(H)]
     ours: list[str] = []
@@ -318,8 +319,8 @@ def test_a_frame_is_split_only_where_that_saves_the_sync_markers_too() -> None:
 
 
 def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> None:
-    """Where terminfo says the terminal has REP: a table's rule, a code block's background."""
-    shadow = TerminalShadow(repeat=True)
+    """Where the terminal repeats characters: a table's rule, a code block's background."""
+    shadow = TerminalShadow(Repeats.ALL)
     shadow.resize(W, H)
     rule = "├" + "─" * (W - 2) + "┤"
     out = shadow.diff(full([row(rule)] + [row("")] * (H - 1)), ColorSystem.TRUECOLOR)
@@ -333,21 +334,19 @@ def test_a_run_of_one_character_is_sent_once_and_repeated_by_the_terminal() -> N
     assert with_repeats("日" * 8) == "日" * 8
 
 
-def test_terminfo_says_which_terminals_repeat() -> None:
-    import subprocess
-    import sys
-
-    def repeats(term: str) -> str:
-        code = "from pislm_tui.display import terminal_repeats; print(terminal_repeats())"
-        env = {"PATH": "/usr/bin:/bin", "TERM": term}
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
-
-    assert repeats("xterm-256color") == "True"
-    assert repeats("linux") == "False"  # the Linux console has no REP
-    assert repeats("no-such-terminal") == "False"
+def test_a_terminal_that_repeats_only_ascii_gets_rep_only_for_ascii() -> None:
+    """tmux before 3.5 repeats the last ASCII character after a non-ASCII one (repeat_probe)."""
+    text = "─" * 10 + " " * 10
+    assert with_repeats(text, Repeats.ASCII) == "─" * 10 + " \x1b[9b"
+    assert with_repeats(text, Repeats.ALL) == "─\x1b[9b \x1b[9b"
+    assert with_repeats(text, Repeats.NONE) == text
+    shadow = TerminalShadow(Repeats.ASCII)
+    shadow.resize(W, H)
+    rule = "├" + "─" * (W - 2) + "┤"
+    out = shadow.diff(full([row(rule)] + [row("")] * (H - 1)), ColorSystem.TRUECOLOR)
+    assert "─" * (W - 2) in out
+    reference = full([row(rule)] + [row("")] * (H - 1)).render_segments(Console())
+    assert cells(screen_of(out)) == cells(screen_of(reference))
 
 
 def test_resize_and_forget_repaint_everything() -> None:

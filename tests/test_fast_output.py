@@ -9,6 +9,7 @@ How to tell which output path wrote a frame: the terminal shadow sets every new 
 from __future__ import annotations
 
 import os
+import re
 import select
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pislm_tui.repeat_probe import PROBE
 from pislm_tui.textual_compat.fast_output import LOG_NAME
 from tests import vt
 from tests.fake_ollama import FakeOllama, Reply
@@ -29,8 +31,10 @@ SHADOW_LOOK = b"\x1b[0;"  # only the terminal shadow writes this
 COLS, ROWS = 100, 30
 REPLY = (
     "The fan spins up when the model loads. Memory bandwidth sets the pace of every token, "
-    "so a small model answers at a steady trickle.\n\nLast line: the reply has ended."
+    "so a small model answers at a steady trickle.\n\n| fan | temperature |\n|---|---|\n"
+    "| off | 80 °C |\n| on | 60 °C |\n\nLast line: the reply has ended."
 )
+REP = re.compile(rb"\x1b\[\d+b")  # a character repeated by the terminal
 WEB_DRIVER = "textual.drivers.web_driver:WebDriver"  # what textual-serve sets
 
 
@@ -73,15 +77,26 @@ def screen_of(data: bytes) -> list[list[tuple]]:
 
 @pytest.mark.parametrize(
     ("case", "shadow"),
-    [("on", True), ("off", False), ("old key off", False), ("unknown textual", False)],
+    [
+        ("on", True),
+        ("on, a terminal that repeats", True),
+        ("on, repeat_characters off", True),
+        ("off", False),
+        ("old key off", False),
+        ("unknown textual", False),
+    ],
 )
 def test_a_chat_streams_and_the_screen_is_right(
     fake_ollama: FakeOllama, tmp_path: Path, case: str, shadow: bool
 ) -> None:
     """A reply streams in; then Ctrl+L repaints the whole screen from scratch, and what the
-    terminal showed before (every frame written so far, incrementally) is exactly that."""
+    terminal showed before (every frame written so far, incrementally) is exactly that. Runs of
+    one character are repeated by the terminal (REP) only where it answered the probe
+    (`repeat_probe`) saying it can, and not with display.repeat_characters off."""
     env = {
         "on": {},
+        "on, a terminal that repeats": {},
+        "on, repeat_characters off": {"PISLM_DISPLAY__REPEAT_CHARACTERS": "false"},
         "off": {"PISLM_DISPLAY__FAST_OUTPUT": "false"},
         "old key off": {"PISLM_DIFF_OUTPUT": "false"},  # before display.fast_output
         "unknown textual": fake_textual("8.3.0", tmp_path / "site"),
@@ -95,6 +110,7 @@ def test_a_chat_streams_and_the_screen_is_right(
         ),
         cols=COLS,
         rows=ROWS,
+        answer_queries=case != "on",  # (the terminal answers where its cursor is)
     )
     try:
         app.wait_for_text("7 models", timeout=60)
@@ -110,7 +126,11 @@ def test_a_chat_streams_and_the_screen_is_right(
     finally:
         app.kill()
     assert screen_of(before) == screen_of(after)
+    assert "│ on " in "\n".join(app.screen.display)  # the table, drawn
     assert (SHADOW_LOOK in before) is shadow
+    frames = before.replace(PROBE.encode(), b"")  # (the probe's own REP)
+    assert (REP.search(frames) is not None) is (case == "on, a terminal that repeats")
+    assert (PROBE.encode() in before) is (shadow and case != "on, repeat_characters off")
     log = tmp_path / "home" / ".local" / "share" / "pislm" / LOG_NAME
     if case == "unknown textual":
         assert "fast output: off (textual 8.3.0 not verified)" in log.read_text()

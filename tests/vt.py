@@ -1,6 +1,6 @@
 """pyte, the VT emulator the tests and benchmarks read the app's output with, plus REP (`CSI n b`:
-the last character drawn, n more times), which pislm sends where terminfo says the terminal has
-it (`display.terminal_repeats`) and pyte 0.8 does not know. Use `Screen` and `ByteStream` /
+the last character drawn, n more times), which pislm sends where the terminal has shown it repeats
+characters (`repeat_probe`) and pyte 0.8 does not know. Use `Screen` and `ByteStream` /
 `Stream` from here instead of pyte's."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The two output layers of one app, switched together by `display.fast_output`: partial updates
 rendered from what changed (`compositor`) and only changed cells sent to the terminal (`output`,
-the terminal shadow, with REP where terminfo has it unless `display.repeat_characters` is off).
+the terminal shadow, with REP where the terminal shows it can, unless `display.repeat_characters`
+is off).
 Both are off, and Textual runs its own way, when the setting says so or
 when this Textual is not one they were verified with (then `note` says why, once, in the logs),
 and under a driver other than the terminal's (textual-serve's web driver for `pislm web`: the
@@ -14,7 +15,6 @@ from typing import Any
 from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 
-from pislm_tui.display import terminal_repeats
 from pislm_tui.textual_compat import compositor
 from pislm_tui.textual_compat.guard import LOG_NAME, log_note, verdict
 from pislm_tui.textual_compat.output import ShadowOutput, unusable
@@ -42,12 +42,17 @@ class FastOutput:
             compositor.enable(False)
             return
         compositor.enable(True)
-        # Runs of one character repeated by the terminal (REP) where terminfo says it can.
-        self.output = ShadowOutput(app, repeat=repeat and terminal_repeats())
+        # Runs of one character repeated by the terminal (REP) once it has shown it can.
+        self.output = ShadowOutput(app, probe_repeats=repeat)
 
     @property
     def on(self) -> bool:
         return self.output is not None
+
+    def cursor_report(self, x: int, y: int) -> None:
+        """The terminal's answer to the REP probe."""
+        if self.output is not None:
+            self.output.cursor_report(x, y)
 
     def forget(self) -> None:
         """What the terminal shows is unknown (a resume from suspend, Ctrl+L)."""

@@ -18,6 +18,7 @@ from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.control import Control
 
 from pislm_tui.display import TerminalShadow
+from pislm_tui.repeat_probe import PROBE, RepeatProbe
 from pislm_tui.textual_compat.guard import missing_live, usable
 from pislm_tui.textual_compat.updates import CompositorUpdate, readable
 
@@ -46,9 +47,13 @@ def unusable(app: App[Any]) -> list[str]:
 class ShadowOutput:
     """One app's output through a `TerminalShadow`. Create it only when `unusable(app)` is []."""
 
-    def __init__(self, app: App[Any], repeat: bool = False) -> None:
+    def __init__(self, app: App[Any], probe_repeats: bool = False) -> None:
         self.app = app
-        self.shadow = TerminalShadow(repeat=repeat)
+        self.shadow = TerminalShadow()
+        # Whether the terminal repeats characters (REP) is asked with the first frame; until
+        # it has answered, every cell is written out.
+        self._probe = RepeatProbe() if probe_repeats else None
+        self._probe_sent = False
         self._textual_display = app._display  # Textual's own, bound to the app
         app._display = self.display  # type: ignore[method-assign]
         self.active = True
@@ -62,6 +67,13 @@ class ShadowOutput:
     def forget(self) -> None:
         """The terminal's content is unknown (a resume, Ctrl+L)."""
         self.shadow.forget()
+
+    def cursor_report(self, x: int, y: int) -> None:
+        """The terminal's cursor report: an answer to the REP probe (others are not asked)."""
+        if self._probe is not None and self._probe_sent:
+            verdict = self._probe.answer(x, y)
+            if verdict is not None:
+                self.shadow.repeats = verdict
 
     def close(self) -> None:
         """Leave no colour behind for the shell (the shadow's last look stays set)."""
@@ -108,6 +120,10 @@ class ShadowOutput:
                 # One run of cells cannot tear: synchronized output only for more.
                 if app._sync_available and shadow.last_runs > 1:
                     sequence = f"{SYNC_START}{sequence}{SYNC_END}"
+                if self._probe is not None and not self._probe_sent:
+                    # The first frame writes every cell: it covers what the probe draws.
+                    self._probe_sent = True
+                    sequence = PROBE + sequence
                 driver.write(sequence)
                 driver.flush()
                 app._previous_cursor_position = cursor

@@ -65,6 +65,7 @@ class PtyApp:
         cols: int = 100,
         rows: int = 30,
         ignore_sighup: bool = False,
+        answer_queries: bool = False,
     ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -88,6 +89,8 @@ class PtyApp:
         os.close(slave)
         self.master: int | None = master
         self.screen = vt.Screen(cols, rows)
+        if answer_queries:  # a cursor report for DSR, as a terminal gives (the REP probe)
+            self.screen.write_process_input = self.send
         self._stream = vt.ByteStream(self.screen)
         self._lock = threading.Lock()
         self.raw = bytearray()
