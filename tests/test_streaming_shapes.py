@@ -502,3 +502,27 @@ async def test_a_reply_in_flushes_of_any_size_ends_as_markdown_draws_it(seed: in
         assert markdown.deferred == DEFER_LONG_LISTS
         streamed = trimmed(cells(app))
     assert streamed == await drawn_at_once(text, size)
+
+
+async def test_a_reply_kept_in_its_tails_can_be_updated_whole() -> None:
+    """`update()` on a reply that ended drawn by its live tails (long lists): a layout that comes
+    before the old widgets are gone finds the tail drawn as it was (it used to fail, the reply's
+    tail already dropped: seen under load in the RAG answer)."""
+    from textual.geometry import Size
+
+    text = "".join(shaped_tokens("list", 250))
+    markdown = ReplyMarkdown(streaming=True, page_lines=8)
+    app = Alone(markdown)
+    async with app.run_test(size=(60, 30)) as pilot:
+        for piece in tokenize(text):
+            await markdown.append_text(piece)
+        await markdown.finish()
+        await settle(pilot)
+        assert markdown.deferred
+        tail = markdown.query_one(LiveTail)
+        pending = markdown.update(text)
+        tail.get_content_height(Size(50, 30), Size(50, 30), 50)  # a layout at another width
+        await pending
+        await settle(pilot)
+        assert not markdown.query(LiveTail)
+        assert trimmed(cells(app)) == await drawn_at_once(text, (60, 30))

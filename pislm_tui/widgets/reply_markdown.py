@@ -125,6 +125,11 @@ class ReplyMarkdown(ReplyEnding, Markdown):
         return self._text
 
     def update(self, markdown: str) -> AwaitComplete:
+        for child in self.children:
+            if isinstance(child, LiveTail):
+                # Removed with the others below, maybe after a layout: drawn as it is until
+                # then (its blocks are dropped here).
+                child.redraw = None
         self._text = markdown
         self.deferred = False
         self._block = None
