@@ -6,10 +6,13 @@ colour and the text's at every `│`. Two things cut them:
 - a space shows nothing of its foreground unless an attribute draws on it (`blank_ignores_fg`),
   so it is written in whatever foreground the terminal has (the shadow still records the look it
   was asked for);
-- cells are written at absolute positions, so the segments of one frame can go in any order:
-  those of one look together, with a cursor move (a few bytes) instead of a colour change (up to
-  ~20). An order is kept only where its estimated cost is lower. Synchronized output (mode 2026)
-  wraps frames of more than one run, so the terminal never shows one half-written."""
+- cells go wherever the cursor is put, so the segments of one frame can go in any order: those
+  of one look together, with a cursor move (a few bytes) instead of a colour change (up to ~20).
+  An order is kept only where its cost (moves, colour changes, sync markers) is lower.
+  Synchronized output (mode 2026) wraps frames of more than one run, so the terminal never shows
+  one half-written.
+Cursor moves are the shortest of an absolute position (CUP) and a step from where the cursor is;
+an unchanged gap between two changed spans is written again where that is shorter than a move."""
 
 from __future__ import annotations
 
