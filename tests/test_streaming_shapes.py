@@ -172,6 +172,14 @@ class Alone(App[None]):
         yield self.markdown
 
 
+async def stream_whole(markdown: ReplyMarkdown, text: str, pilot: Any) -> None:
+    """`text` into `markdown` token by token, then its end, drawn."""
+    for token in tokenize(text):
+        await markdown.append_text(token)
+    await markdown.finish()
+    await settle(pilot)
+
+
 def trimmed(rows: Cells) -> Cells:
     while rows and all(char == " " for char, _ in rows[-1]):
         rows = rows[:-1]
@@ -378,10 +386,7 @@ async def test_streaming_without_the_fast_path_ends_the_same() -> None:
     stock = Stock(streaming=True)
     app = One(stock)
     async with app.run_test(size=(80, 200)) as pilot:
-        for token in tokenize(text):
-            await stock.append_text(token)
-        await stock.finish()
-        await settle(pilot)
+        await stream_whole(stock, text, pilot)
         assert not stock.query(LiveTail)
         streamed = cells(app)
     reference = One(ReplyMarkdown(text))
@@ -514,10 +519,7 @@ async def test_a_reply_kept_in_its_tails_can_be_updated_whole() -> None:
     markdown = ReplyMarkdown(streaming=True, page_lines=8)
     app = Alone(markdown)
     async with app.run_test(size=(60, 30)) as pilot:
-        for piece in tokenize(text):
-            await markdown.append_text(piece)
-        await markdown.finish()
-        await settle(pilot)
+        await stream_whole(markdown, text, pilot)
         assert markdown.deferred
         tail = markdown.query_one(LiveTail)
         pending = markdown.update(text)

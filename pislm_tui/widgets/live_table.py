@@ -50,6 +50,10 @@ class TableBlock:
         self._drawn_rows = 0
         self._wanted: list[int] = []  # widest cell of each column, with its padding
         self._measured = 0  # rows measured into `_wanted`
+        # A cell's lines at its width: the cells of the row being written that are complete
+        # are drawn once, not on every flush (Textual's rendering of a cell is most of a
+        # table's flush). Emptied when the columns or the look change.
+        self._cell_lines: dict[tuple[Content, int, bool], list[Strip]] = {}
 
     def _parse(self, line: str) -> list[list[Content]] | None:
         window = "\n".join([*self.head, line]) + "\n"
@@ -139,8 +143,14 @@ class TableBlock:
         for index, width in enumerate(self._columns):
             cell = cells[index] if index < len(cells) else Content("")
             inner = max(1, width - 2)
-            # (Header cells are aligned to the bottom: Textual pads them in their style.)
-            lines = context.to_strips(cell, inner, style, pad=header) if cell else []
+            key = (cell, inner, header)
+            lines = self._cell_lines.get(key)
+            if lines is None:
+                # (Header cells are aligned to the bottom: Textual pads them in their style.)
+                lines = context.to_strips(cell, inner, style, pad=header) if cell else []
+                if len(self._cell_lines) > 4096:
+                    self._cell_lines.clear()
+                self._cell_lines[key] = lines
             columns.append(lines or [Strip([])])
         height = max(len(lines) for lines in columns)
         out = []
@@ -168,6 +178,7 @@ class TableBlock:
         first_changed = self._done
         if columns != self._columns:  # every row is drawn again
             self._columns = columns
+            self._cell_lines.clear()
             self.lines = [self._keyline("┌", "┬", "┐")]
             self._done = 1
             self._drawn_rows = 0
@@ -196,6 +207,7 @@ class TableBlock:
 
     def draw(self, text: str, width: int) -> list[Strip]:
         self.width = width
+        self._cell_lines.clear()  # (a new width or new colours)
         self._columns = []
         self._wanted, self._measured = [], 0
         self._update()
