@@ -131,6 +131,10 @@ class TerminalShadow:
         self.sgr: Look | None = None
         self.last_runs = 0  # runs of cells written by the last diff
 
+    def known(self, y: int, cells: int) -> bool:
+        """Whether the first `cells` cells of row `y` are known (written since the last forget)."""
+        return 0 <= y < self.height and all(cell is not UNKNOWN for cell in self.rows[y][:cells])
+
     def resize(self, width: int, height: int) -> None:
         if (width, height) != (self.width, self.height):
             self.width, self.height = width, height

@@ -16,7 +16,8 @@ from enum import Enum
 
 # At the top-left corner: "a" then REP 2 ("aaa", the cursor on column 3), then "日" then REP 1
 # ("日日", the cursor on column 4), each followed by a cursor position request.
-PROBE = "\x1b[H\x1b[2Ka\x1b[2b\x1b[6n\r\x1b[2K\u65e5\x1b[1b\x1b[6n"
+PROBE = "\x1b[Ha\x1b[2b\x1b[6n\r\u65e5\x1b[1b\x1b[6n"
+PROBE_CELLS = 4  # it draws on the first cells of the top row only ("aaa", then "日日")
 _ASCII_COLUMN = 3  # 0-based column after "aaa"
 _WIDE_COLUMN = 4  # after two wide characters
 

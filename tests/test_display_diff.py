@@ -378,3 +378,18 @@ async def test_every_frame_of_the_app_looks_the_same_through_the_shadow(
     assert check.mismatches == []
     assert check.frames > 40  # the session did go through the shadow
     assert check.shadow_bytes < check.textual_bytes / 2
+
+
+def test_the_shadow_knows_which_cells_it_has_written() -> None:
+    """(The REP probe goes with the first frame that writes the cells it draws on.)"""
+    shadow = TerminalShadow()
+    shadow.resize(W, H)
+    assert not shadow.known(0, 4)
+    chops = [{0: None} for _ in range(H)]
+    chops[5] = {0: row("abc")}
+    shadow.diff(ChopsUpdate(chops, [(5, 0, W)], [[W] for _ in range(H)]), ColorSystem.TRUECOLOR)
+    assert shadow.known(5, 4) and not shadow.known(0, 4)  # a frame of other rows
+    shadow.diff(full([row("x")] * H), ColorSystem.TRUECOLOR)
+    assert shadow.known(0, 4)
+    shadow.forget()
+    assert not shadow.known(0, 4)

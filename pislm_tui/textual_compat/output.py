@@ -18,7 +18,7 @@ from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.control import Control
 
 from pislm_tui.display import TerminalShadow
-from pislm_tui.repeat_probe import PROBE, RepeatProbe
+from pislm_tui.repeat_probe import PROBE, PROBE_CELLS, RepeatProbe
 from pislm_tui.textual_compat.guard import missing_live, usable
 from pislm_tui.textual_compat.updates import CompositorUpdate, readable
 
@@ -110,6 +110,12 @@ class ShadowOutput:
             return
         try:
             shadow.resize(*app.size)
+            # The probe goes with the first frame that writes the cells it draws on.
+            probe = (
+                self._probe is not None
+                and not self._probe_sent
+                and not shadow.known(0, PROBE_CELLS)
+            )
             sequence = shadow.diff(renderable, color_system(app.console))
             if sequence is None:  # an update of a kind the shadow does not know
                 sequence = renderable.render_segments(app.console)
@@ -120,8 +126,8 @@ class ShadowOutput:
                 # One run of cells cannot tear: synchronized output only for more.
                 if app._sync_available and shadow.last_runs > 1:
                     sequence = f"{SYNC_START}{sequence}{SYNC_END}"
-                if self._probe is not None and not self._probe_sent:
-                    # The first frame writes every cell: it covers what the probe draws.
+                if probe and shadow.known(0, PROBE_CELLS):
+                    # This frame writes the cells the probe draws on: covered at once.
                     self._probe_sent = True
                     sequence = PROBE + sequence
                 driver.write(sequence)
