@@ -113,7 +113,9 @@ class AssistantMessage(Vertical):
             )
 
     def _show_note(self) -> None:
-        note = self.query_one(".note", Static)
+        note = next(iter(self.query(".note").results(Static)), None)
+        if note is None:
+            return  # taken down before its mount was handled (the app quitting meanwhile)
         text = self.message.note
         note.set_class(self.message.status == "error", "-error")
         if text:
