@@ -208,7 +208,7 @@ def stream(
             client.ask(app)
             done = wait_server_done(server, tokens / (rate or 200) * 3 + 120)
             shown = app.wait_for_text(END.strip(), timeout=600)
-            app.wait_quiet(1.0)
+            app.settle()
             cpu, written = app.cpu() - cpu0, app.bytes_total - bytes0
         finally:
             app.close(quit_keys=None if isinstance(client, Minimal) else b"\x11")

@@ -151,6 +151,12 @@ class PtyProcess:
                 return
             time.sleep(0.02)
 
+    def settle(self) -> None:
+        """After a final frame: let the writes of that frame end (0.3 s without output), for at
+        most a second. Bounded, so a blinking cursor (a write every 0.5 s) or a clock does not
+        add up to 30 s of idle work to what a reply cost; every client gets the same."""
+        self.wait_quiet(0.3, timeout=1.0)
+
     def bytes_since(self, since: float, until: float | None = None) -> int:
         with self.lock:
             return sum(n for t, n in self.writes if t >= since and (until is None or t <= until))

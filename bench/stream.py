@@ -89,7 +89,7 @@ def run_pislm(
                 timeout=300,
                 what="the stats line of the finished reply",
             )
-            app.wait_quiet(0.5)
+            app.settle()
             cpu, written = app.cpu() - cpu0, app.bytes_total - bytes0
         finally:
             app.close()
