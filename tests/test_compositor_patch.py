@@ -109,3 +109,41 @@ async def test_every_screen_of_the_app_paints_the_same_cells(
         check.uninstall()
     assert check.mismatches == []
     assert check.partial_updates > 40  # the session did go through the patch
+
+
+class Blocks(App):
+    """Blocks with a blank line between them, in a container with no padding: what a reply looks
+    like (Markdown blocks and their margins) to the compositor."""
+
+    CSS = """
+    #blocks { height: auto; }
+    #blocks > Static { height: 2; margin-bottom: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="blocks"):
+            for i in range(5):
+                yield Static(f"block {i}\nsecond line", id=f"b{i}")
+
+
+async def test_a_container_behind_its_children_renders_only_the_gaps_between_them() -> None:
+    """All the rows change (as when a reply scrolls): the blocks render their rows, and the
+    container only the blank line below each block, not the rows its children cover."""
+    app = Blocks()
+    async with app.run_test(size=(W, H)) as pilot:
+        await pilot.pause()
+        container = app.query_one("#blocks")
+        rows: list[tuple[str, int]] = []
+        for widget in (container, *container.children):
+            render = widget.render_lines
+
+            def counted(crop: Region, widget: Any = widget, render: Any = render) -> Any:
+                rows.append((widget.id, crop.height))
+                return render(crop)
+
+            widget.render_lines = counted  # type: ignore[method-assign]
+        compositor = app.screen._compositor
+        compositor._dirty_regions.add(Region(0, 0, W, 15))
+        assert compositor_patch.render_partial_update(compositor) is not None
+        rendered = {name: sum(n for who, n in rows if who == name) for name, _ in rows}
+        assert rendered == {"blocks": 5, **{f"b{i}": 2 for i in range(5)}}

@@ -9,9 +9,10 @@ reply streams. On a Pi busy running the model that is most of the app's CPU.
 One method of `Compositor` is replaced; widgets see no difference:
 - dirty rows are grouped into bands (rows close together), and each band is rendered on its own;
 - a widget renders only the rows of the band it overlaps;
-- widgets are visited front to back, and one that has no empty cell left where the update
-  touches (a container behind its children, a panel beside the changed text) is not rendered at
-  all: its lines would be thrown away.
+- widgets are visited front to back, and a widget renders only the rows where the update still
+  has an empty cell in it: a container behind its children renders the gaps between them (block
+  margins), and one with no gap left (a panel beside the changed text) is not rendered at all.
+  The other lines would be thrown away.
 
 The result is the same set of cells (checked by `tests/test_compositor_patch.py` against the
 unpatched compositor), computed from far fewer lines.
@@ -31,6 +32,8 @@ from pislm_tui.textual_compat.guard import missing_live, usable
 
 # Rows at most this far apart are rendered together (one band).
 _BAND_GAP = 2
+# Rows of one widget at most this far apart are rendered in one call.
+_RUN_GAP = 1
 
 # Textual's own method: put back by `enable(False)`, and what the tests compare against.
 ORIGINAL_RENDER_PARTIAL_UPDATE = Compositor.render_partial_update
@@ -40,7 +43,7 @@ def _render_chops(
     self: Compositor, crop: Region, needed: dict[int, set[int]]
 ) -> list[dict[int, Strip | None]]:
     """Textual's `_render_chops` for the rows in `needed` (row -> the cuts that an update span
-    touches), rendering a widget only if one of those cuts is still empty where it lies."""
+    touches), rendering a widget only on the rows where one of those cuts is still empty."""
     cuts = self.cuts
     chops: list[dict[int, Strip | None]] = [{} for _ in cuts]
     for row in needed:
@@ -50,29 +53,46 @@ def _render_chops(
         if not crop_overlaps(clip):
             continue
         render_region = region.intersection(clip.intersection(crop))
-        x, y, width, height = render_region
+        x, _y, width, height = render_region
         if not (width and height):
             continue
         first_cut, last_cut = render_region.column_span
-        if not any(
-            chops[row][cut] is None
+        # The rows where one of its cuts is still empty: a container behind its children shows
+        # only in the gaps between them (block margins), so it renders those rows alone.
+        rows = [
+            row
             for row in render_region.line_range
             if row in needed
-            for cut in needed[row]
-            if last_cut > cut >= first_cut
-        ):
+            and any(chops[row][cut] is None for cut in needed[row] if last_cut > cut >= first_cut)
+        ]
+        if not rows:
             continue  # nothing of it would show: covered, or outside what changed
-        strips = widget.render_lines(Region(x - region.x, y - region.y, width, height))
-        for row, strip in zip(render_region.line_range, strips, strict=False):
-            if row not in needed:
-                continue
-            chops_line = chops[row]
-            final_cuts = [cut for cut in cuts[row] if last_cut >= cut >= first_cut]
-            pieces = strip.divide([cut - x for cut in final_cuts[1:]])
-            for cut, piece in zip(final_cuts, pieces, strict=False):
-                if chops_line.get(cut) is None:
-                    chops_line[cut] = piece
+        for run_first, run_last in _runs(rows):
+            strips = widget.render_lines(
+                Region(x - region.x, run_first - region.y, width, run_last - run_first + 1)
+            )
+            for row, strip in zip(range(run_first, run_last + 1), strips, strict=False):
+                if row not in needed:
+                    continue
+                chops_line = chops[row]
+                final_cuts = [cut for cut in cuts[row] if last_cut >= cut >= first_cut]
+                pieces = strip.divide([cut - x for cut in final_cuts[1:]])
+                for cut, piece in zip(final_cuts, pieces, strict=False):
+                    if chops_line.get(cut) is None:
+                        chops_line[cut] = piece
     return chops
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as runs (first, last), rows at most `_RUN_GAP` apart joined: one call to
+    render a few rows costs more than the rows themselves."""
+    runs = [(rows[0], rows[0])]
+    for row in rows[1:]:
+        if row - runs[-1][1] <= _RUN_GAP:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def render_partial_update(self: Compositor) -> ChopsUpdate | None:
