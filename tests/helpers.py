@@ -58,6 +58,20 @@ def screen_text(app: Any) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def tab_underlines_placed(app: Any) -> bool:
+    """Every tab bar on screen has its underline under its active tab. Textual places it after
+    a refresh once the tab has its size; a snapshot taken before caught a bar of no width."""
+    for tabs in app.screen.query("Tabs"):
+        active = tabs.active_tab
+        if not tabs.region or active is None:
+            continue  # hidden, or no tab
+        bar = tabs.query_one("Underline")
+        start, end = active.virtual_region.shrink(active.styles.gutter).column_span
+        if (bar.highlight_start, bar.highlight_end) != (start, end):
+            return False
+    return True
+
+
 def without_animations(app: Any) -> Any:
     """An app for a snapshot: no tab-underline slide (it starts on a timer after a tab switch,
     which waiting for the scheduled animations can miss, and a snapshot caught it half-way) -

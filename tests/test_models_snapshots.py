@@ -20,6 +20,7 @@ from tests.fake_ollama.models import find
 from tests.fake_ollama.server import NDJSON_TYPE, ClientGone, Exchange
 from tests.fixtures.monitor.driving import monitor_app
 from tests.fixtures.monitor.recording import Machine
+from tests.helpers import tab_underlines_placed
 from tests.test_models_tab import chat_settled, show_models, wait_for
 
 SIZES = [(80, 24), (120, 40)]
@@ -42,6 +43,7 @@ async def settle(pilot: Any) -> None:
     pilot.app.clear_notifications()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    await wait_for(lambda: tab_underlines_placed(pilot.app), pilot=pilot, what="tab underlines")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
