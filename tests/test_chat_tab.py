@@ -297,9 +297,14 @@ async def test_sessions_survive_a_restart_and_can_be_searched_renamed_deleted(
     again = app_for(make_app)
     async with again.run_test(size=(100, 30)) as pilot:
         chat = await ready(again, pilot)
-        # the latest chat is open again, with its figures
-        assert "How hot does a Pi get?" in screen_text(again) and "About 80 °C." in screen_text(
-            again
+        # the latest chat is open again, with its figures (its messages are read off the loop)
+        await wait_for(
+            lambda: (
+                "How hot does a Pi get?" in screen_text(again)
+                and "About 80 °C." in screen_text(again)
+            ),
+            pilot=pilot,
+            what="the latest chat shown again",
         )
         assert again.query_one(StatsLine)
         await pilot.press("ctrl+o")
