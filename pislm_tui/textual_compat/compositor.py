@@ -32,7 +32,8 @@ from pislm_tui.textual_compat.guard import missing_live, usable
 
 # Rows at most this far apart are rendered together (one band).
 _BAND_GAP = 2
-# Rows of one widget at most this far apart are rendered in one call.
+# Rows of one widget at most this far apart are rendered in one call (a call to render a few
+# rows costs more than the rows themselves).
 _RUN_GAP = 1
 
 # Textual's own method: put back by `enable(False)`, and what the tests compare against.
@@ -67,7 +68,7 @@ def _render_chops(
         ]
         if not rows:
             continue  # nothing of it would show: covered, or outside what changed
-        for run_first, run_last in _runs(rows):
+        for run_first, run_last in _runs(rows, _RUN_GAP):
             strips = widget.render_lines(
                 Region(x - region.x, run_first - region.y, width, run_last - run_first + 1)
             )
@@ -83,12 +84,11 @@ def _render_chops(
     return chops
 
 
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted rows as runs (first, last), rows at most `_RUN_GAP` apart joined: one call to
-    render a few rows costs more than the rows themselves."""
-    runs = [(rows[0], rows[0])]
-    for row in rows[1:]:
-        if row - runs[-1][1] <= _RUN_GAP:
+def _runs(rows: list[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted rows as runs (first, last), rows at most `gap` apart joined."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row - runs[-1][1] <= gap:
             runs[-1] = (runs[-1][0], row)
         else:
             runs.append((row, row))
@@ -117,13 +117,7 @@ def render_partial_update(self: Compositor) -> ChopsUpdate | None:
                 touched.add(cut)
 
     # Bands of nearby dirty rows, rendered one at a time.
-    bands: list[tuple[int, int]] = []  # first and last row
-    for y in sorted(needed):
-        if bands and y - bands[-1][1] <= _BAND_GAP:
-            bands[-1] = (bands[-1][0], y)
-        else:
-            bands.append((y, y))
-
+    bands = _runs(sorted(needed), _BAND_GAP)
     chops: list = [{} for _ in range(len(cuts))]
     for y1, y2 in bands:
         crop = Region(0, y1, screen_region.width, y2 - y1 + 1).intersection(screen_region)
