@@ -34,6 +34,7 @@ from pislm_tui.models.choice import LastUsedModels
 from pislm_tui.models.details import ModelDetailsCache
 from pislm_tui.monitor import Sample
 from pislm_tui.monitor_feed import MonitorFeed
+from pislm_tui.settled_heap import SettledHeap
 from pislm_tui.shared_frames import SharedFrames
 from pislm_tui.tabs import TabBody
 from pislm_tui.textual_compat.fast_output import FastOutput
@@ -155,6 +156,7 @@ class PislmApp(ServerSide, App[int]):
             make_sampler=self._machine_sampler,
         )
         self.last_input = time.monotonic()  # the last key or mouse event
+        self.heap = SettledHeap()  # frozen once settled: full collections skip it
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -200,6 +202,7 @@ class PislmApp(ServerSide, App[int]):
         if not pane.children:
             # Awaited: the focus below needs the tab's widgets (keys typed meanwhile wait).
             await pane.mount(self._tab_widget(pane.id))
+            self.call_after_refresh(self.heap.settle)  # the tab and its modules stay
         self.focus_tab()
 
     def on_mount(self) -> None:
@@ -228,6 +231,7 @@ class PislmApp(ServerSide, App[int]):
         )
 
     async def on_unmount(self) -> None:
+        self.heap.thaw()
         self.fast_output.close()
         await self.monitor.aclose()
         await self.backend.aclose()

@@ -74,6 +74,8 @@ class ServerSide:
     def _on_connection(self: PislmApp, state: ConnectionState) -> None:
         if state.url != self.backend.url:
             return  # the host before a switch, answering late
+        if not self.heap.freezes:  # start-up is over (the client libraries are loaded)
+            self.call_after_refresh(self.heap.settle)
         self.connection = state
         if state.connected:
             self.models = state.models

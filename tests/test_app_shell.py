@@ -193,3 +193,23 @@ async def test_invalid_config_is_reported_and_app_runs(
         notes = await wait_for(lambda: list(app._notifications), pilot=pilot)
         assert any("line 2: read_timeout" in n.message for n in notes)
         await wait_for(lambda: app.connection.connected, pilot=pilot)
+
+
+async def test_the_settled_heap_is_kept_out_of_full_collections_and_handed_back_at_exit(
+    make_app,
+) -> None:
+    """Start-up's objects live for the whole run: once connected they are frozen, so a full
+    collection during a reply does not walk them (settled_heap.py); a tab built later joins
+    them; on exit they go back to the collector."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: gc.get_freeze_count() > 0, pilot=pilot, timeout=10)
+        assert app.connection.status != "connecting"
+        settled = gc.get_freeze_count()
+        await pilot.press("f6")  # Monitor: built on its first show
+        await wait_for(lambda: app.heap.freezes >= 2, pilot=pilot)
+        assert gc.get_freeze_count() > settled
+    assert gc.get_freeze_count() == 0
