@@ -20,6 +20,9 @@ from textual.widgets import Markdown
 from pislm_tui.widgets.live_blocks import REPARSE, Context, End, Grow, Verdict, plain_start
 from pislm_tui.widgets.live_text import GrowingParagraph
 
+# An ATX heading's line (`## Title`): it ends a list it is not indented into.
+_HEADING_LINE = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
@@ -113,6 +116,8 @@ class ListBlock:
             if indent >= current.indent:
                 return "reparse" if complete else "hold"  # a second block in the item
             return "end" if complete else "hold"
+        if indent < current.indent and _HEADING_LINE.match(line):
+            return "end" if complete else "hold"  # a heading interrupts it (no lazy line)
         inside = line[current.indent :] if indent >= current.indent else line
         if plain_start(inside):
             return "continue"

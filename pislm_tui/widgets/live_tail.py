@@ -8,7 +8,7 @@ that space, it grows by another page at once.
 
 It is a `MarkdownBlock`, so Textual's Markdown CSS for inline styles (`.em`, `.strong`,
 `.code_inline`...) applies to it as to a paragraph. The looks of the other blocks it draws
-(bullets, code, table lines) are component classes below, copied from Textual's own CSS for
+(bullets, code, table lines, headings) are component classes below, copied from Textual's own CSS for
 those widgets; they matter only while a block streams: a finished block is Textual's own."""
 
 from __future__ import annotations
@@ -42,9 +42,14 @@ _BLANK = Strip([])
 
 def margins(kind: str, ansi: bool) -> tuple[int, int]:
     """(top, bottom) margins of a block of this kind in Textual's Markdown CSS: code blocks 1 0
-    (0 in ANSI colours), paragraphs, lists and tables 0 0 1 0."""
+    (0 in ANSI colours), headings 2 0 1 0 (H1, H2) and 1 0 (H3 to H6), paragraphs, lists and
+    tables 0 0 1 0."""
     if kind == "fence":
         return (0, 0) if ansi else (1, 1)
+    if kind in ("h1", "h2"):
+        return (2, 1)
+    if kind in ("h3", "h4", "h5", "h6"):
+        return (1, 1)
     return (0, 1)
 
 
@@ -55,6 +60,7 @@ class LiveTail(MarkdownBlock):
         "live-tail--table",
         "live-tail--table-header",
         "live-tail--keyline",
+        *(f"live-tail--h{level}" for level in range(1, 7)),
     }
     DEFAULT_CSS = """
     LiveTail {
@@ -67,6 +73,31 @@ class LiveTail(MarkdownBlock):
         &:ansi > .live-tail--fence { background: transparent; }
         & > .live-tail--table-header { color: $primary; }
         & > .live-tail--keyline { color: $foreground 20%; }
+        /* Headings (live_heading.py), as Textual's MarkdownH1 to MarkdownH6. */
+        & > .live-tail--h1 {
+            color: $markdown-h1-color; background: $markdown-h1-background;
+            text-style: $markdown-h1-text-style;
+        }
+        & > .live-tail--h2 {
+            color: $markdown-h2-color; background: $markdown-h2-background;
+            text-style: $markdown-h2-text-style;
+        }
+        & > .live-tail--h3 {
+            color: $markdown-h3-color; background: $markdown-h3-background;
+            text-style: $markdown-h3-text-style;
+        }
+        & > .live-tail--h4 {
+            color: $markdown-h4-color; background: $markdown-h4-background;
+            text-style: $markdown-h4-text-style;
+        }
+        & > .live-tail--h5 {
+            color: $markdown-h5-color; background: $markdown-h5-background;
+            text-style: $markdown-h5-text-style;
+        }
+        & > .live-tail--h6 {
+            color: $markdown-h6-color; background: $markdown-h6-background;
+            text-style: $markdown-h6-text-style;
+        }
         /* The reply has ended and its last block (not a code block) is drawn here: the margin
            below it, as Textual's CSS gives a paragraph, a list or a table. */
         &.-ended { margin-bottom: 1; }

@@ -5,11 +5,12 @@ tab that streams Markdown (the Chat reply, the RAG answer).
 a flush costs more the longer the block being written (a long paragraph, a whole script in one
 code block, a long list or table). Here, while a reply streams:
 
-- the block being written is followed by `live_blocks` (paragraph, code, list, table), which
-  look only at what arrived since the last flush, and drawn line by line by `LiveTail`; blocks of
-  other kinds (headings, quotes...) are short and parsed again on each flush, as Textual does;
-- finished paragraphs, lists and code stay in the tail (no layout of the screen per block) until
-  a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
+- the block being written is followed by `live_blocks` (paragraph, code, list, table, heading),
+  which look only at what arrived since the last flush, and drawn line by line by `LiveTail`;
+  blocks of other kinds (quotes, rules, setext headings...) are short and parsed again on each
+  flush, as Textual does;
+- finished paragraphs, headings, lists and code stay in the tail (no layout of the screen per
+  block) until a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
   widgets, built once from their source;
 - `finish()` (reply_end.py) builds Textual's widgets for what is left, so the final frame is what `Markdown`
   draws for the whole text at once; for a reply with long lists or tables (hundreds of Textual's
@@ -44,6 +45,7 @@ from pislm_tui.widgets.live_blocks import (
     ParagraphBlock,
     top_blocks,
 )
+from pislm_tui.widgets.live_heading import HeadingBlock
 from pislm_tui.widgets.live_lists import ListBlock, simple_list
 from pislm_tui.widgets.live_table import TableBlock
 from pislm_tui.widgets.live_tail import LiveTail, TailContext
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
 # Textual's block widgets from parsed tokens: a private reach, behind the textual_compat guard.
 FAST_STREAMING = compat_markdown.usable()
 
-# A block parsed on every flush (a heading, a quote) shows the line being written only once it
+# A block parsed on every flush (a quote, a rule) shows the line being written only once it
 # is this long: each change of such a block is a layout of the screen.
 GENERIC_PARTIAL = 60
 
@@ -65,6 +67,13 @@ GENERIC_PARTIAL = 60
 _LINE_BREAKS_OF_PYTHON = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 _parser: MarkdownIt | None = None
+
+
+def _tail_drawn(token: Token) -> bool:
+    """A finished block the live tail keeps drawing: a paragraph, an ATX heading."""
+    return token.type == "paragraph_open" or (
+        token.type == "heading_open" and token.markup.startswith("#")
+    )
 
 
 def _shared_parser() -> MarkdownIt:
@@ -107,7 +116,7 @@ class ReplyMarkdown(ReplyEnding, Markdown):
         self._frozen: list[OpenBlock] = []
         self._closed_tails: list[tuple[LiveTail, int, int, int]] = []
         self._block: OpenBlock | None = None
-        # A block of another kind (a heading, a quote...): parsed on every flush, drawn by
+        # A block of another kind (a quote, a rule...): parsed on every flush, drawn by
         # Textual's widgets.
         self._generic_mode = False
         self._generic: list[MarkdownBlock] = []
@@ -260,8 +269,8 @@ class ReplyMarkdown(ReplyEnding, Markdown):
             lines = last.map[0]
         else:
             return False
-        ended = [tokens[i].type for i, _ in blocks if i < cut]
-        if self._freeze_paragraphs(ended):
+        ended = [tokens[i] for i, _ in blocks if i < cut]
+        if self._freeze_ended(ended):
             return True
         self._close_tail()
         mount += self._widgets(tokens[:cut], self._open_line)
@@ -272,19 +281,24 @@ class ReplyMarkdown(ReplyEnding, Markdown):
         self._stock_end, self._stock_line = self._open_start, self._open_line
         return True
 
-    def _freeze_paragraphs(self, ended: list[str]) -> bool:
-        """Paragraphs that ended within one flush (a fast reply) join the live tail's finished
-        blocks, as one followed line by line does, instead of becoming a widget each: a long
-        reply of many paragraphs stays a few widgets. Only when every ended block is a paragraph."""
-        if any(kind != "paragraph_open" for kind in ended):
+    def _freeze_ended(self, ended: list[Token]) -> bool:
+        """Paragraphs and headings that ended within one flush (a fast reply) join the live
+        tail's finished blocks, as ones followed line by line do, instead of becoming a widget
+        each: a long reply of many paragraphs stays a few widgets. Only when every ended block
+        is one of those."""
+        if not all(_tail_drawn(token) for token in ended):
             return False  # blocks of other kinds keep their order as Textual's widgets
         text, frozen = self._text, 0
-        for _kind in ended:
+        for token in ended:
             while (newline := text.find("\n", self._open_start)) >= 0 and not text[
                 self._open_start : newline
             ].strip():
                 self._move_open(newline + 1)  # blank lines before it are no part of it
-            block = ParagraphBlock(self._draw_context, self._open_start)
+            block: OpenBlock = (
+                ParagraphBlock(self._draw_context, self._open_start)
+                if token.type == "paragraph_open"
+                else HeadingBlock(self._draw_context, self._open_start, token.tag)
+            )
             verdict = block.feed(text)
             if not isinstance(verdict, End):
                 break
@@ -320,13 +334,15 @@ class ReplyMarkdown(ReplyEnding, Markdown):
             block = ListBlock(self._draw_context, start, tokens)
         elif kind == "table_open":
             block = TableBlock(self._draw_context, start)
+        elif kind == "heading_open" and _tail_drawn(tokens[0]):
+            block = HeadingBlock(self._draw_context, start, tokens[0].tag)
         self._block = block
         self._generic_mode = block is None
         self._shown_generic = -1
         return True
 
     def _feed_generic(self, mount: list[MarkdownBlock]) -> bool:
-        """A block of a kind parsed again on every flush (short ones: headings, quotes...).
+        """A block of a kind parsed again on every flush (short ones: quotes, rules...).
         True when it has ended."""
         if self._end_blocks(mount):
             self._generic_mode = False
@@ -416,7 +432,7 @@ class ReplyMarkdown(ReplyEnding, Markdown):
     # -- reserved space (the chat view follows the end of the text) ----------------------------
 
     def reserve_more(self) -> None:
-        """The last block is not drawn by the live tail (a heading, a quote) and has reached the
+        """The last block is not drawn by the live tail (a quote, a rule) and has reached the
         end of the reserved space: reserve another page."""
         if self.streaming and self.page_lines:
             self.styles.min_height = self.outer_size.height + self.page_lines
