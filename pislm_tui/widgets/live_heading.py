@@ -23,7 +23,7 @@ _HEADING_TEXT = re.compile(r" {0,3}#{1,6}[ \t]+\S")
 
 
 class HeadingBlock:
-    """An ATX heading of `level` (its `kind` is "h1"…"h6", for the margins around it)."""
+    """An ATX heading; its `kind` ("h1"…"h6", from the parse) gives its looks and margins."""
 
     def __init__(self, context: Context, start: int, kind: str) -> None:
         self.context = context

@@ -8,8 +8,9 @@ that space, it grows by another page at once.
 
 It is a `MarkdownBlock`, so Textual's Markdown CSS for inline styles (`.em`, `.strong`,
 `.code_inline`...) applies to it as to a paragraph. The looks of the other blocks it draws
-(bullets, code, table lines, headings) are component classes below, copied from Textual's own CSS for
-those widgets; they matter only while a block streams: a finished block is Textual's own."""
+(bullets, code, table lines, headings) are component classes below, copied from Textual's own
+CSS for those widgets; they matter only while a block streams: a finished block is Textual's
+own."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
 
     from pislm_tui.widgets.live_blocks import OpenBlock
     from pislm_tui.widgets.live_text import Counters
+
+# Headings (live_heading.py) as Textual's MarkdownH1 to MarkdownH6 colour them.
+_HEADINGS_CSS = "\n".join(
+    f"& > .live-tail--h{level} {{ color: $markdown-h{level}-color; "
+    f"background: $markdown-h{level}-background; text-style: $markdown-h{level}-text-style; }}"
+    for level in range(1, 7)
+)
 
 # Blank lines kept below the text when no page size is given.
 SLACK_LINES = 4
@@ -73,36 +81,12 @@ class LiveTail(MarkdownBlock):
         &:ansi > .live-tail--fence { background: transparent; }
         & > .live-tail--table-header { color: $primary; }
         & > .live-tail--keyline { color: $foreground 20%; }
-        /* Headings (live_heading.py), as Textual's MarkdownH1 to MarkdownH6. */
-        & > .live-tail--h1 {
-            color: $markdown-h1-color; background: $markdown-h1-background;
-            text-style: $markdown-h1-text-style;
-        }
-        & > .live-tail--h2 {
-            color: $markdown-h2-color; background: $markdown-h2-background;
-            text-style: $markdown-h2-text-style;
-        }
-        & > .live-tail--h3 {
-            color: $markdown-h3-color; background: $markdown-h3-background;
-            text-style: $markdown-h3-text-style;
-        }
-        & > .live-tail--h4 {
-            color: $markdown-h4-color; background: $markdown-h4-background;
-            text-style: $markdown-h4-text-style;
-        }
-        & > .live-tail--h5 {
-            color: $markdown-h5-color; background: $markdown-h5-background;
-            text-style: $markdown-h5-text-style;
-        }
-        & > .live-tail--h6 {
-            color: $markdown-h6-color; background: $markdown-h6-background;
-            text-style: $markdown-h6-text-style;
-        }
+        HEADINGS
         /* The reply has ended and its last block (not a code block) is drawn here: the margin
            below it, as Textual's CSS gives a paragraph, a list or a table. */
         &.-ended { margin-bottom: 1; }
     }
-    """
+    """.replace("HEADINGS", _HEADINGS_CSS)
 
     def __init__(self, markdown: Markdown, token: Token, page: int) -> None:
         super().__init__(markdown, token)

@@ -10,8 +10,8 @@ code block, a long list or table). Here, while a reply streams:
   blocks of other kinds (quotes, rules, setext headings...) are short and parsed again on each
   flush, as Textual does;
 - finished paragraphs, headings, lists and code stay in the tail (no layout of the screen per
-  block) until a block of another kind comes; then they, and finished blocks of other kinds, are Textual's own
-  widgets, built once from their source;
+  block) until a block of another kind comes; then they, and finished blocks of other kinds, are
+  Textual's own widgets, built once from their source;
 - `finish()` (reply_end.py) builds Textual's widgets for what is left, so the final frame is what `Markdown`
   draws for the whole text at once; for a reply with long lists or tables (hundreds of Textual's
   widgets) the live tails draw those same cells until the mouse comes over the reply.
