@@ -350,6 +350,31 @@ async def test_rag_answer_work_per_flush_does_not_grow_with_a_long_code_block() 
     assert_flat(work)
 
 
+async def test_work_per_flush_does_not_grow_with_a_long_table() -> None:
+    """A table's rows are parsed with its header (so cells split as Markdown splits them), and
+    the row being written on every flush: each cell's content is made once, not on each parse."""
+    app = Answer()
+    async with app.run_test(size=(80, 24)) as pilot:
+        answer = app.query_one(RagAnswer)
+        await answer.start("llama3.2:1b")
+        answer.pause()
+        markdown = answer.query_one(ReplyMarkdown)
+        tokens = shaped_tokens("table", 2000)
+        for index, token in enumerate(tokens):
+            answer.feed(token)
+            await answer._flush()
+            if index == 5:
+                await first_drawn(markdown, pilot)
+        work = per_flush(markdown)
+        await answer.finish(Content("done"))
+        await settle(pilot)
+        assert answer.text == "".join(tokens)
+    assert_flat(work)
+    # A token adds to one cell, or starts one: at most the row's new cell and the one it ended.
+    assert max(w[5] for w in work[10:]) <= 2
+    assert sum(w[5] for w in work[10:]) < len(work)
+
+
 async def first_drawn(markdown: ReplyMarkdown, pilot: Any) -> None:
     """Until the live tail has laid out the open block, flushes only keep the text, and the
     first layout does all of it so far: measured flushes come after it, whenever the machine

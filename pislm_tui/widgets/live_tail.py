@@ -41,6 +41,8 @@ _HEADINGS_CSS = "\n".join(
     for level in range(1, 7)
 )
 
+# Inline sources whose Content is kept (table cells, headings): more than a screen of cells.
+CONTENTS_KEPT = 1024
 # Blank lines kept below the text when no page size is given.
 SLACK_LINES = 4
 # A blank line: Textual pads it as it pads the end of a line of text (same cells on screen, so
@@ -214,19 +216,36 @@ class TailContext:
         self.counters = counters
         self.tail: LiveTail | None = None
         self._scratch: MarkdownBlock | None = None
+        # Inline source -> Content: a table parses its header row again with each row, and the
+        # row being written with each flush; their finished cells are made once. (Only sources
+        # without `[`: a link may depend on a reference defined elsewhere in the reply.)
+        self._contents: dict[str, Content] = {}
 
     @property
     def ansi(self) -> bool:
         return self.markdown.app.native_ansi_color
 
     def to_content(self, source: str) -> Content:
-        return self.content_of(self.parser.parseInline(source)[0])
+        # (Growing text, a paragraph's or an item's: a new source each time, none kept.)
+        return self._build(self.parser.parseInline(source)[0])
 
     def content_of(self, inline: Token) -> Content:
         """The `Content` a Markdown block makes of an inline token (`build_from_token`)."""
+        source = inline.content
+        content = self._contents.get(source)
+        if content is None:
+            content = self._build(inline)
+            if "[" not in source:
+                if len(self._contents) >= CONTENTS_KEPT:
+                    self._contents.clear()
+                self._contents[source] = content
+        return content
+
+    def _build(self, inline: Token) -> Content:
         if self._scratch is None:
             self._scratch = MarkdownBlock(self.markdown, _Token("paragraph_open", "p", 1))
         self._scratch.build_from_token(inline)
+        self.counters.built += 1
         content = self._scratch.content
         assert isinstance(content, Content)
         return content

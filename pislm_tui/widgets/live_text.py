@@ -67,11 +67,12 @@ class Counters:
     highlighted: int = 0  # lines of code highlighted
     rendered: int = 0  # lines turned into strips
     reparsed: int = 0  # characters of the open block parsed again from its start
-    history: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    built: int = 0  # inline contents made (build_from_token)
+    history: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
 
     def snapshot(self) -> None:
         self.history.append(
-            (self.parsed, self.wrapped, self.highlighted, self.rendered, self.reparsed)
+            (self.parsed, self.wrapped, self.highlighted, self.rendered, self.reparsed, self.built)
         )
 
 
