@@ -353,26 +353,34 @@ async def test_rag_answer_work_per_flush_does_not_grow_with_a_long_code_block() 
 async def test_work_per_flush_does_not_grow_with_a_long_table() -> None:
     """A table's rows are parsed with its header (so cells split as Markdown splits them), and
     the row being written on every flush: each cell's content is made once, not on each parse."""
+    tokens = shaped_tokens("table", 2000)
+    text, work = await answer_in_flushes(tokens)
+    assert text == "".join(tokens)
+    assert_flat(work)
+    # A token adds to one cell, or starts one: at most the row's new cell and the one it ended.
+    assert max(w[5] for w in work[10:]) <= 2
+    assert sum(w[5] for w in work[10:]) < len(work)
+
+
+async def answer_in_flushes(tokens: list[str]) -> tuple[str, list[tuple[int, ...]]]:
+    """Stream `tokens` into a RAG answer, one flush each: (the answer's text, work per flush
+    from the tail's first layout on)."""
     app = Answer()
     async with app.run_test(size=(80, 24)) as pilot:
         answer = app.query_one(RagAnswer)
         await answer.start("llama3.2:1b")
-        answer.pause()
+        answer.pause()  # flushes are driven below, one per token
         markdown = answer.query_one(ReplyMarkdown)
-        tokens = shaped_tokens("table", 2000)
         for index, token in enumerate(tokens):
             answer.feed(token)
             await answer._flush()
             if index == 5:
                 await first_drawn(markdown, pilot)
         work = per_flush(markdown)
+        text = answer.text
         await answer.finish(Content("done"))
         await settle(pilot)
-        assert answer.text == "".join(tokens)
-    assert_flat(work)
-    # A token adds to one cell, or starts one: at most the row's new cell and the one it ended.
-    assert max(w[5] for w in work[10:]) <= 2
-    assert sum(w[5] for w in work[10:]) < len(work)
+    return text, work
 
 
 async def first_drawn(markdown: ReplyMarkdown, pilot: Any) -> None:
@@ -387,19 +395,7 @@ async def first_drawn(markdown: ReplyMarkdown, pilot: Any) -> None:
 
 
 async def test_work_per_flush_does_not_grow_with_one_long_paragraph() -> None:
-    app = Answer()
-    async with app.run_test(size=(80, 24)) as pilot:
-        answer = app.query_one(RagAnswer)
-        await answer.start("llama3.2:1b")
-        answer.pause()
-        markdown = answer.query_one(ReplyMarkdown)
-        for index, token in enumerate(shaped_tokens("one-paragraph", 2000)):
-            answer.feed(token)
-            await answer._flush()
-            if index == 5:
-                await first_drawn(markdown, pilot)
-        work = per_flush(markdown)
-        await answer.finish(Content("done"))
+    _, work = await answer_in_flushes(shaped_tokens("one-paragraph", 2000))
     assert_flat(work)
 
 
