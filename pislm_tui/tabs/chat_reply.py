@@ -126,6 +126,9 @@ class ChatReply:
             if content or thinking:
                 await view.add(content, thinking)
                 log = self.query_one(ChatLog)
+                # Also what wakes the screen once this batch is over: the refreshes made during
+                # it reach a screen that ignores them while a batch is open. Left out when the
+                # tail reserves its own space (a trial), the reply stopped being drawn.
                 log.call_after_refresh(log.follow, view)
 
     def _lead_frames(self: ChatTab) -> None:
