@@ -126,9 +126,9 @@ class ChatReply:
             if content or thinking:
                 await view.add(content, thinking)
                 log = self.query_one(ChatLog)
-                # Also what wakes the screen once this batch is over: the refreshes made during
-                # it reach a screen that ignores them while a batch is open. Left out when the
-                # tail reserves its own space (a trial), the reply stopped being drawn.
+                # This is also what wakes the screen once the batch is over: the refreshes made
+                # during it reach a screen that ignores them while a batch is open. (Skipped
+                # when the live tail reserves its own space, the reply froze on screen.)
                 log.call_after_refresh(log.follow, view)
 
     def _lead_frames(self: ChatTab) -> None:
