@@ -138,6 +138,41 @@ def test_a_chat_streams_and_the_screen_is_right(
         assert not log.exists()
 
 
+def test_a_slow_reply_shows_each_flush_as_it_comes(fake_ollama: FakeOllama) -> None:
+    """Nothing else wakes the screen here (no live strip, no blinking cursor over SSH): each
+    flush's own frame must reach the terminal while the reply is still streaming. A flush runs
+    in a batch and its append yields within it, so the screen is prompted once the batch is
+    over (tried without: the reply stood still until its end)."""
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima omega"
+    fake_ollama.script(Reply(text=words, rate=2))  # slower than the flushes: a word each
+    app = PtyApp(
+        [sys.executable, "-m", "pislm_tui"],
+        env=child_env(
+            OLLAMA_HOST=fake_ollama.url, PISLM_MONITOR__SHOW_STRIP="false", PISLM_SSH="true"
+        ),
+        cols=COLS,
+        rows=ROWS,
+    )
+    seen: set[int] = set()  # how many of the words the screen has shown, each time it changed
+
+    def shown(screen: str) -> bool:
+        count = next((n for n in range(13, 0, -1) if " ".join(words.split()[:n]) in screen), 0)
+        seen.add(count)
+        return count == 13
+
+    try:
+        app.wait_for_text("7 models", timeout=60)
+        app.wait_for_text("llama3.2:1b", timeout=30)
+        app.send("Spell it")
+        app.wait_for_text("Spell it", timeout=20)
+        app.send(b"\r")
+        app.wait_for(shown, what="the whole reply", timeout=60)
+    finally:
+        app.kill()
+    # Word by word, not in jumps when something else happened to wake the screen.
+    assert len(seen - {0}) >= 7, sorted(seen)
+
+
 def test_pislm_version_says_when_textual_is_not_one_it_knows(tmp_path: Path) -> None:
     def version(**env: str) -> list[str]:
         out = subprocess.run(

@@ -124,12 +124,13 @@ class ChatReply:
             self.pislm.frames.apply_pending()
             content, thinking = live.take()
             if content or thinking:
+                # (On the last flush's frame: what it showed has been laid out since.)
+                self.query_one(ChatLog).follow(view)
                 await view.add(content, thinking)
-                log = self.query_one(ChatLog)
-                # This is also what wakes the screen once the batch is over: the refreshes made
-                # during it reach a screen that ignores them while a batch is open. (Skipped
-                # when the live tail reserves its own space, the reply froze on screen.)
-                log.call_after_refresh(log.follow, view)
+        # The refreshes made during the batch reached a screen that ignores idle while a batch
+        # is open (the append yields, so they were handled then): without this prompt the reply
+        # would freeze on screen until something else woke it.
+        self.screen.check_idle()
 
     def _lead_frames(self: ChatTab) -> None:
         """While its flush timer runs, the reply's frames carry the strip's changes too."""

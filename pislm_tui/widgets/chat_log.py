@@ -51,8 +51,8 @@ class ChatLog(VerticalScroll):
         return self.scroll_y >= self.max_scroll_y
 
     def follow(self, reply: AssistantMessage) -> None:
-        """After a flush: when the end of the text has reached the end of the reserved space
-        (it only happens for lists and code; paragraphs reserve their own), reserve more."""
+        """At a flush, on the frame the flush before it made: when the end of the text has
+        reached the end of the reserved space, reserve more."""
         if not self.following:
             return
         markdown = reply.markdown

@@ -168,6 +168,9 @@ class RagAnswer(Vertical):
         with self.app.batch_update():  # one frame: the text and what waited for it
             self._apply_shared()
             await self._append_buffer()
+        # The append yields inside the batch, where the screen ignores idle: wake it now (as
+        # the Chat tab's flush does).
+        self.screen.check_idle()
 
     async def _append_buffer(self) -> None:
         chunk = "".join(self._buffer)
