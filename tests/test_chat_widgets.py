@@ -106,6 +106,33 @@ async def test_a_streaming_reply_repaints_only_what_changed() -> None:
         assert tail.outer_size.height == 9
 
 
+async def test_a_table_row_that_ends_repaints_from_its_rule_down() -> None:
+    """The row being written was drawn at the last flush; when its line ends, the same lines
+    stay, and the repaint starts at the rule below it (the old bottom border)."""
+    widget = ReplyMarkdown(streaming=True, page_lines=10)
+    app = One(widget)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await widget.append_text("| a | b |\n|---|---|\n| one | two |")
+        await pilot.pause()
+        tail = widget.query_one(LiveTail)
+        # top border, header, rule, the row being written, bottom border
+        await wait_for(lambda: tail.text_lines == 5, pilot=pilot)
+        repaints: list[Any] = []
+        original = tail.refresh
+
+        def spy(*regions: Any, **kw: Any) -> Any:
+            repaints.extend(regions)
+            return original(*regions, **kw)
+
+        tail.refresh = spy  # type: ignore[method-assign]
+        await widget.append_text("\n| six | ten |")
+        await pilot.pause()
+        (region,) = repaints
+        # a rule where the bottom border was, the new row, the bottom border below it
+        assert (region.y, region.height) == (4, 3)
+        assert tail.text_lines == 7
+
+
 async def test_image_chips_are_removed_with_enter_or_delete() -> None:
     class Chips(App[None]):
         def compose(self) -> ComposeResult:

@@ -183,21 +183,24 @@ class TableBlock:
             self._done = 1
             self._drawn_rows = 0
             first_changed = 0
+        start = self._done
+        new: list[Strip] = []  # the lines from `start` on: rows just finished, then the tail
         while self._drawn_rows < len(self.rows):
             lines = self._row_lines(self._drawn_rows, self.rows[self._drawn_rows])
-            self.lines[self._done :] = lines
+            new += lines
             self._done += len(lines)
             self._drawn_rows += 1
-        tail = []
         if self.partial is not None:
-            tail += self._row_lines(len(self.rows), self.partial)
-        tail.append(self._keyline("└", "┴", "┘"))
-        if first_changed == self._done:
-            for a, b in zip(self.lines[self._done :], tail, strict=False):
+            new += self._row_lines(len(self.rows), self.partial)
+        new.append(self._keyline("└", "┴", "┘"))
+        if first_changed == start:
+            # A row that has just ended was drawn as the row being written: the same lines
+            # (only what differs is repainted and sent).
+            for a, b in zip(self.lines[start:], new, strict=False):
                 if a != b:
                     break
                 first_changed += 1
-        self.lines[self._done :] = tail
+        self.lines[start:] = new
         return first_changed
 
     def close(self, text: str) -> None:
