@@ -81,29 +81,36 @@ async def test_streamed_reply_draws_what_markdown_draws() -> None:
         assert "[bold red]markup[/bold red]" in screen_text(app)
 
 
+async def repaints_of(widget: ReplyMarkdown, pilot: Any, text: str, lines: int) -> list:
+    """Once the live tail shows `lines` lines: append `text` and return the tail's refreshes
+    that followed, as (regions, keywords)."""
+    tail = widget.query_one(LiveTail)
+    await wait_for(lambda: tail.text_lines == lines, pilot=pilot)
+    repaints: list[tuple[Any, ...]] = []
+    original = tail.refresh
+
+    def spy(*regions: Any, **kw: Any) -> Any:
+        repaints.append((regions, kw))
+        return original(*regions, **kw)
+
+    tail.refresh = spy  # type: ignore[method-assign]
+    await widget.append_text(text)
+    await pilot.pause()
+    return repaints
+
+
 async def test_a_streaming_reply_repaints_only_what_changed() -> None:
     widget = ReplyMarkdown(streaming=True, page_lines=10)
     app = One(widget)
     async with app.run_test(size=(40, 20)) as pilot:
         await widget.append_text("Hello there, this is")
         await pilot.pause()
-        tail = widget.query_one(LiveTail)
-        await wait_for(lambda: tail.text_lines == 1, pilot=pilot)
-        repaints: list[tuple[Any, ...]] = []
-        original = tail.refresh
-
-        def spy(*regions: Any, **kw: Any) -> Any:
-            repaints.append((regions, kw))
-            return original(*regions, **kw)
-
-        tail.refresh = spy  # type: ignore[method-assign]
-        await widget.append_text(" a test")
-        await pilot.pause()
+        repaints = await repaints_of(widget, pilot, " a test", lines=1)
         assert repaints[0][1].get("layout") is not True
         (region,) = repaints[0][0]
         assert (region.y, region.height) == (0, 1)  # the line that changed, nothing else
         # a page reserved: new lines need no layout
-        assert tail.outer_size.height == 9
+        assert widget.query_one(LiveTail).outer_size.height == 9
 
 
 async def test_a_table_row_that_ends_repaints_from_its_rule_down() -> None:
@@ -114,23 +121,12 @@ async def test_a_table_row_that_ends_repaints_from_its_rule_down() -> None:
     async with app.run_test(size=(40, 20)) as pilot:
         await widget.append_text("| a | b |\n|---|---|\n| one | two |")
         await pilot.pause()
-        tail = widget.query_one(LiveTail)
         # top border, header, rule, the row being written, bottom border
-        await wait_for(lambda: tail.text_lines == 5, pilot=pilot)
-        repaints: list[Any] = []
-        original = tail.refresh
-
-        def spy(*regions: Any, **kw: Any) -> Any:
-            repaints.extend(regions)
-            return original(*regions, **kw)
-
-        tail.refresh = spy  # type: ignore[method-assign]
-        await widget.append_text("\n| six | ten |")
-        await pilot.pause()
-        (region,) = repaints
+        ((regions, _),) = await repaints_of(widget, pilot, "\n| six | ten |", lines=5)
+        (region,) = regions
         # a rule where the bottom border was, the new row, the bottom border below it
         assert (region.y, region.height) == (4, 3)
-        assert tail.text_lines == 7
+        assert widget.query_one(LiveTail).text_lines == 7
 
 
 async def test_image_chips_are_removed_with_enter_or_delete() -> None:
